@@ -1,0 +1,1 @@
+"""Machine profiles shipped as package data."""

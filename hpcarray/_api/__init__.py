@@ -1,0 +1,1 @@
+"""NumPy's API, one module per section of NumPy's documentation."""

@@ -1,0 +1,116 @@
+"""Moving between hpcarray arrays, NumPy arrays and Python values."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from hpcarray._dtypes import as_dtype, check_dtype
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.view import View
+
+
+def is_array(x) -> bool:
+    from hpcarray._array import ndarray
+
+    return isinstance(x, ndarray)
+
+
+def wrap(view: View, np_view: np.ndarray | None = None):
+    """A new hpcarray array over `view`."""
+    from hpcarray._array import ndarray
+
+    a = object.__new__(ndarray)
+    a._v = view
+    a._np = view.to_numpy() if np_view is None else np_view
+    return a
+
+
+def new_array(shape, dtype, zero: bool = False):
+    """A fresh array with its own store (contents undefined unless `zero`)."""
+    dtype = check_dtype(np.dtype(dtype))
+    shape = tuple(int(n) for n in shape)
+    store = get_runtime().new_store(shape, dtype, zero)
+    return wrap(View.whole(store), store.buffer)
+
+
+def from_numpy(arr: np.ndarray, copy: bool = True):
+    """An hpcarray array holding (a copy of) a NumPy array."""
+    dtype = check_dtype(arr.dtype)
+    if copy or not arr.flags.c_contiguous or not arr.flags.writeable or dtype != arr.dtype:
+        arr = np.array(arr, dtype=dtype, order="C", copy=True)
+    store = get_runtime().wrap_buffer(arr)
+    return wrap(View.whole(store), arr)
+
+
+def asarray(obj, dtype=None, copy: bool | None = None):
+    """Like numpy.asarray: hpcarray arrays pass through (cast if asked), others convert."""
+    dtype = as_dtype(dtype)
+    if is_array(obj):
+        if dtype is not None and dtype != obj.dtype:
+            return obj.astype(dtype)
+        return obj.copy() if copy else obj
+    if isinstance(obj, (list, tuple)) and any(is_array(x) for x in _flat_items(obj)):
+        obj = _gather_nested(obj)
+    arr = np.asarray(obj, dtype=dtype)
+    if dtype is None and arr.dtype.kind in "OUSV":
+        check_dtype(arr.dtype)
+    return from_numpy(arr, copy=True)
+
+
+def _flat_items(obj):
+    for x in obj:
+        if isinstance(x, (list, tuple)):
+            yield from _flat_items(x)
+        else:
+            yield x
+
+
+def _gather_nested(obj):
+    if isinstance(obj, (list, tuple)):
+        return [_gather_nested(x) for x in obj]
+    return to_numpy(obj) if is_array(obj) else obj
+
+
+def to_numpy(a) -> np.ndarray:
+    """The array's values as a NumPy array (shares memory on one rank; waits for writers)."""
+    get_runtime().wait(a._v.store)
+    return a._np
+
+
+def operand(x):
+    """Normalize a ufunc operand: hpcarray arrays and Python/NumPy scalars pass through,
+    anything array-like becomes an hpcarray array."""
+    if is_array(x) or isinstance(x, (numbers.Number, np.generic)):
+        if isinstance(x, np.generic):
+            check_dtype(x.dtype)
+        return x
+    return asarray(x)
+
+
+def numpy_args(value):
+    """Replace hpcarray arrays (also inside lists, tuples, dicts) by NumPy arrays."""
+    if is_array(value):
+        return to_numpy(value)
+    if isinstance(value, list):
+        return [numpy_args(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(numpy_args(v) for v in value)
+    if isinstance(value, dict):
+        return {k: numpy_args(v) for k, v in value.items()}
+    return value
+
+
+def hpc_results(value):
+    """Turn NumPy arrays in a result (also inside tuples and lists) into hpcarray arrays."""
+    if isinstance(value, np.ndarray):
+        try:
+            return from_numpy(value, copy=True)
+        except TypeError:
+            return value  # a dtype hpcarray does not hold (strings, objects): NumPy's
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(hpc_results(v) for v in value)
+    if isinstance(value, list):
+        return [hpc_results(v) for v in value]
+    return value

@@ -1,0 +1,331 @@
+"""Array manipulation: copies, casts, views (reshape, transpose, ...), joining, where/clip.
+
+Views are index maps and move no data; joins and casts are elementwise copies over tiles.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from hpcarray._api.convert import asarray, is_array, new_array, operand, to_numpy, wrap
+from hpcarray._dtypes import check_dtype
+from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.view import View
+
+
+def _copy_kernel(casting):
+    def kernel(outs, ins):
+        np.copyto(outs[0], ins[0], casting=casting)
+    return kernel
+
+
+_UNSAFE_COPY = _copy_kernel("unsafe")
+
+
+def assign(target, value) -> None:
+    """target[...] = value, with NumPy's setitem casting and errors."""
+    if not target._np.flags.writeable:
+        raise ValueError("assignment destination is read-only")
+    value = operand(value)
+    if is_array(value):
+        if value.shape != target.shape:
+            try:
+                if np.broadcast_shapes(value.shape, target.shape) != target.shape:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(
+                    f"could not broadcast input array from shape {value.shape} into shape "
+                    f"{target.shape}"
+                ) from None
+        if value.dtype.kind == "c" and target.dtype.kind not in "cO":
+            _complex_warning()
+    else:
+        # NumPy's checks for scalars (out-of-range Python ints, complex into real ...).
+        probe = np.empty((), target.dtype)
+        probe[()] = value
+        value = probe[()]
+    ops.elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy)
+
+
+def _complex_warning():
+    import warnings
+
+    warnings.warn("Casting complex values to real discards the imaginary part",
+                  np.exceptions.ComplexWarning, stacklevel=4)
+
+
+def copy(a, order="K", subok=False):
+    x = asarray(a)
+    out = new_array(x.shape, x.dtype)
+    ops.elementwise("copy", _UNSAFE_COPY, [out], [x])
+    return out
+
+
+def astype(a, dtype, casting="unsafe", copy=True):
+    dtype = check_dtype(np.dtype(dtype))
+    if not copy and dtype == a.dtype:
+        return a
+    if not np.can_cast(a.dtype, dtype, casting):
+        raise TypeError(
+            f"Cannot cast array data from {a.dtype!r} to {dtype!r} according to the rule "
+            f"{casting!r}"
+        )
+    if a.dtype.kind == "c" and dtype.kind != "c":
+        _complex_warning()
+    out = new_array(a.shape, dtype)
+    ops.elementwise("astype", _UNSAFE_COPY, [out], [a])
+    return out
+
+
+def copyto(dst, src, casting="same_kind", where=True) -> None:
+    src = operand(src)
+    src_dtype = src.dtype if hasattr(src, "dtype") else np.asarray(src).dtype
+    if is_array(src) or isinstance(src, np.generic):
+        if not np.can_cast(src_dtype, dst.dtype, casting):
+            raise TypeError(
+                f"Cannot cast array data from {src_dtype!r} to {dst.dtype!r} according "
+                f"to the rule {casting!r}"
+            )
+    else:
+        np.copyto(np.empty((), dst.dtype), src, casting=casting)
+    if where is True:
+        ops.elementwise("copyto", _copy_kernel("unsafe"), [dst], [src], copy_aliased=copy)
+        return
+
+    def kernel(outs, ins):
+        np.copyto(outs[0], ins[0], casting="unsafe", where=ins[1])
+
+    ops.elementwise("copyto", kernel, [dst], [src, operand(where)], copy_aliased=copy)
+
+
+# -- views -------------------------------------------------------------------------------
+
+
+def _norm_axis(axis, ndim):
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
+
+
+def transpose(a, axes=None):
+    x = asarray(a)
+    if axes is None:
+        axes = tuple(range(x.ndim))[::-1]
+    res = x._np.transpose(axes)  # NumPy checks the axes
+    axes = tuple(_norm_axis(ax, x.ndim) for ax in axes)
+    return wrap(x._v.transpose(axes), res)
+
+
+def permute_dims(a, axes=None):
+    return transpose(a, axes)
+
+
+def swapaxes(a, axis1, axis2):
+    x = asarray(a)
+    i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
+    axes = list(range(x.ndim))
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(x, tuple(axes))
+
+
+def moveaxis(a, source, destination):
+    x = asarray(a)
+    np.moveaxis(x._np, source, destination)  # NumPy's errors
+    src = [_norm_axis(s, x.ndim) for s in np.atleast_1d(source).tolist()]
+    dst = [_norm_axis(d, x.ndim) for d in np.atleast_1d(destination).tolist()]
+    rest = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        rest.insert(d, s)
+    return transpose(x, tuple(rest))
+
+
+def broadcast_to(array, shape, subok=False):
+    x = asarray(array)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    res = np.broadcast_to(x._np, shape)  # NumPy's errors
+    return wrap(x._v.broadcast_to(tuple(res.shape)), res)
+
+
+def broadcast_arrays(*args, subok=False):
+    arrays = [asarray(a) for a in args]
+    shape = np.broadcast_shapes(*[a.shape for a in arrays])
+    return tuple(broadcast_to(a, shape) for a in arrays)
+
+
+def squeeze(a, axis=None):
+    x = asarray(a)
+    res = np.squeeze(x._np, axis)
+    if axis is None:
+        axes = tuple(d for d, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = tuple(_norm_axis(ax, x.ndim) for ax in (axis if isinstance(axis, tuple)
+                                                        else (axis,)))
+    return wrap(x._v.drop_unit_axes(axes), res)
+
+
+def expand_dims(a, axis):
+    x = asarray(a)
+    res = np.expand_dims(x._np, axis)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = tuple(sorted(_norm_axis(ax, res.ndim) for ax in axes))
+    return wrap(x._v.insert_unit_axes(axes), res)
+
+
+def _alias(x, np_view):
+    """A view NumPy can make but a View cannot express: an alias store over it."""
+    store = get_runtime().alias_store(np_view, x._v.store)
+    return wrap(View.whole(store), np_view)
+
+
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    x = asarray(a)
+    if shape is None:
+        shape = newshape
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if order not in ("C", "A", "K", None):
+        from hpcarray._fallback import call_numpy
+
+        return call_numpy(np.reshape, "reshape", (x, shape), {"order": order})
+    # NumPy works out -1 and raises its own error for a bad size.
+    new_shape = np.broadcast_to(np.empty((), np.int8), x.shape).reshape(shape).shape
+    if copy:
+        return reshape(x.copy(), new_shape)
+    if new_shape == x.shape:
+        return wrap(x._v, x._np)
+    squeezed = [n for n in x.shape if n != 1]
+    if [n for n in new_shape if n != 1] == squeezed and not _has_broadcast_unit(x):
+        # Only unit axes differ: still an exact view.
+        base = squeeze(x)
+        axes = tuple(d for d, n in enumerate(new_shape) if n == 1)
+        return wrap(base._v.insert_unit_axes(axes), x._np.reshape(new_shape))
+    try:
+        np_view = x._np.reshape(new_shape, copy=False)
+    except ValueError:
+        if copy is False:
+            raise
+        return reshape(x.copy(), new_shape)
+    if x._v.is_whole and not x._v.store.is_alias and x.size == 0:
+        return _alias(x, np_view)
+    if 0 in np_view.strides and x.size:
+        return reshape(x.copy(), new_shape)
+    return _alias(x, np_view)
+
+
+def _has_broadcast_unit(x) -> bool:
+    return any(d < 0 and n != 1 for (d, _), n in zip(x._v.dims, x.shape))
+
+
+def ravel(a, order="C"):
+    x = asarray(a)
+    if order not in ("C", "A", "K"):
+        from hpcarray._fallback import call_numpy
+
+        return call_numpy(np.ravel, "ravel", (x,), {"order": order})
+    return reshape(x, (x.size,))
+
+
+def real(a):
+    x = asarray(a)
+    if x.dtype.kind != "c":
+        return x
+    return _alias(x, x._np.real)
+
+
+def imag(a):
+    x = asarray(a)
+    if x.dtype.kind != "c":
+        res = new_array(x.shape, x.dtype, zero=True)
+        res._np.flags.writeable = False
+        return res
+    return _alias(x, x._np.imag)
+
+
+def view(a, dtype=None, type=None):
+    if dtype is None or np.dtype(dtype) == a.dtype:
+        return wrap(a._v, a._np)
+    dtype = check_dtype(np.dtype(dtype))
+    return _alias(a, a._np.view(dtype))
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    x = asarray(a)
+    res = np.diagonal(x._np, offset, axis1, axis2)
+    out = new_array(res.shape, res.dtype)
+    ops.whole("diagonal", lambda o, i: np.copyto(o[0], np.diagonal(i[0], offset, axis1, axis2)),
+              [out], [x])
+    out._np.flags.writeable = True
+    return out
+
+
+# -- where, clip, round ------------------------------------------------------------------
+
+
+def where(condition, x=None, y=None):
+    if x is None and y is None:
+        from hpcarray._api.indexing import nonzero
+
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    cond, xv, yv = operand(condition), operand(x), operand(y)
+    probe = np.where(np.empty(0, bool), _stand(xv), _stand(yv))
+    from hpcarray._api.ufuncs import _shape_of, broadcast_shape
+
+    shape = broadcast_shape([_shape_of(cond), _shape_of(xv), _shape_of(yv)])
+    if shape == ():
+        return np.where(*[to_numpy(v) if is_array(v) else v for v in (cond, xv, yv)])[()]
+    out = new_array(shape, probe.dtype)
+
+    def kernel(outs, ins):
+        np.copyto(outs[0], np.where(ins[0], ins[1], ins[2]), casting="unsafe")
+
+    ops.elementwise("where", kernel, [out], [cond, xv, yv])
+    return out
+
+
+def _stand(v):
+    return np.empty(0, v.dtype) if is_array(v) else v
+
+
+def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,
+         max=np._NoValue, **kwargs):
+    from hpcarray._api.ufuncs import apply
+
+    lo = a_min if a_min is not np._NoValue else (min if min is not np._NoValue else None)
+    hi = a_max if a_max is not np._NoValue else (max if max is not np._NoValue else None)
+    if lo is None and hi is None:
+        if a_min is np._NoValue and min is np._NoValue:
+            raise ValueError("One of max or min must be given")
+        return apply(np.positive, a, out=out) if out is not None else copy(a)
+    if lo is None:
+        return apply(np.minimum, a, hi, out=out, **kwargs)
+    if hi is None:
+        return apply(np.maximum, a, lo, out=out, **kwargs)
+    return apply(np._core.umath.clip, a, lo, hi, out=out, **kwargs)
+
+
+def round_(a, decimals=0, out=None):
+    x = asarray(a)
+    res = out if out is not None else new_array(x.shape, np.round(np.empty(0, x.dtype),
+                                                                 decimals).dtype)
+    ops.elementwise("round", lambda o, i: np.round(i[0], decimals, out=o[0]), [res], [x],
+                    copy_aliased=copy)
+    return res
+
+
+def shape(a):
+    return np.shape(a) if not is_array(a) else a.shape
+
+
+def ndim(a):
+    return a.ndim if is_array(a) else np.ndim(a)
+
+
+def size(a, axis=None):
+    if not is_array(a):
+        return np.size(a, axis)
+    return a.size if axis is None else a.shape[axis]

@@ -1,0 +1,424 @@
+"""The hpcarray ndarray: a view (`_v`) of a store, plus its NumPy view of the local buffer.
+
+Methods stay thin: they call the API functions, which own the logic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hpcarray._api import indexing, manipulation, reductions, ufuncs
+from hpcarray._api.convert import to_numpy
+
+
+def _binary(uf):
+    def op(self, other):
+        try:
+            return ufuncs.apply(uf, self, other)
+        except TypeError:
+            if not _is_operand(other):
+                return NotImplemented
+            raise
+
+    def rop(self, other):
+        try:
+            return ufuncs.apply(uf, other, self)
+        except TypeError:
+            if not _is_operand(other):
+                return NotImplemented
+            raise
+
+    def iop(self, other):
+        return ufuncs.apply(uf, self, other, out=self)
+
+    return op, rop, iop
+
+
+def _is_operand(x) -> bool:
+    import numbers
+
+    return isinstance(x, (ndarray, np.ndarray, np.generic, numbers.Number, list, tuple))
+
+
+def _scalar_of(a: ndarray, kind: str):
+    if a.size != 1:
+        if kind == "bool":
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. "
+                "Use a.any() or a.all()"
+            )
+        if kind == "index":
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        raise TypeError("only length-1 arrays can be converted to Python scalars")
+    return to_numpy(a).reshape(())[()]
+
+
+class ndarray:
+    """An N-dimensional array whose data lives in tiles and is computed by tasks."""
+
+    __slots__ = ("_v", "_np", "__weakref__")
+    __array_priority__ = 100.0
+    __hash__ = None  # type: ignore[assignment]
+
+    def __new__(cls, shape, dtype=float, buffer=None, offset=0, strides=None, order=None):
+        from hpcarray._api.convert import from_numpy
+
+        return from_numpy(np.ndarray(shape, dtype, buffer, offset, strides, order), copy=True)
+
+    # -- attributes -------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._v.shape
+
+    @shape.setter
+    def shape(self, value) -> None:
+        new = self.reshape(value)
+        if new._v.store.root is not self._v.store.root:
+            raise AttributeError("Incompatible shape for in-place modification. Use "
+                                 "`.reshape()` to make a copy with the desired shape.")
+        self._v, self._np = new._v, new._np
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._v.shape)
+
+    @property
+    def size(self) -> int:
+        return self._np.size
+
+    @property
+    def itemsize(self) -> int:
+        return self._np.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._np.nbytes
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return self._np.strides
+
+    @property
+    def flags(self):
+        return self._np.flags
+
+    @property
+    def base(self):
+        return None if self._v.is_whole and not self._v.store.is_alias else True
+
+    @property
+    def T(self) -> ndarray:
+        return self.transpose()
+
+    @property
+    def mT(self) -> ndarray:
+        if self.ndim < 2:
+            raise ValueError("matrix transpose with ndim < 2 is undefined")
+        return manipulation.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> ndarray:
+        return manipulation.real(self)
+
+    @real.setter
+    def real(self, value) -> None:
+        manipulation.assign(manipulation.real(self), value)
+
+    @property
+    def imag(self) -> ndarray:
+        return manipulation.imag(self)
+
+    @imag.setter
+    def imag(self, value) -> None:
+        manipulation.assign(manipulation.imag(self), value)
+
+    @property
+    def flat(self):
+        return indexing.FlatIter(self)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    # -- conversion -------------------------------------------------------------------
+
+    def __array__(self, dtype=None, copy=None):
+        arr = to_numpy(self)
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __array_ufunc__(self, uf, method, *inputs, **kwargs):
+        from hpcarray._fallback import array_ufunc
+
+        return array_ufunc(uf, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from hpcarray._fallback import array_function
+
+        return array_function(func, args, kwargs)
+
+    def __len__(self) -> int:
+        if not self._v.shape:
+            raise TypeError("len() of unsized object")
+        return self._v.shape[0]
+
+    def __iter__(self):
+        if not self._v.shape:
+            raise TypeError("iteration over a 0-d array")
+        if self.ndim == 1:
+            return iter(to_numpy(self).copy())
+        return (self[i] for i in range(self._v.shape[0]))
+
+    def __bool__(self) -> bool:
+        return bool(_scalar_of(self, "bool"))
+
+    def __int__(self) -> int:
+        return int(_scalar_of(self, "int"))
+
+    def __float__(self) -> float:
+        return float(_scalar_of(self, "float"))
+
+    def __complex__(self) -> complex:
+        return complex(_scalar_of(self, "complex"))
+
+    def __index__(self) -> int:
+        if self.ndim != 0 or self.dtype.kind not in "biu":
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        return int(_scalar_of(self, "index"))
+
+    def __repr__(self) -> str:
+        return repr(to_numpy(self))
+
+    def __str__(self) -> str:
+        return str(to_numpy(self))
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0:
+            return format(to_numpy(self)[()], spec)
+        return format(to_numpy(self), spec)
+
+    def __reduce__(self):
+        from hpcarray._api.convert import from_numpy
+
+        return (from_numpy, (to_numpy(self).copy(),))
+
+    def __copy__(self) -> ndarray:
+        return self.copy()
+
+    def __deepcopy__(self, memo) -> ndarray:
+        return self.copy()
+
+    def __contains__(self, value) -> bool:
+        return bool((self == value).any())
+
+    def item(self, *args):
+        return to_numpy(self).item(*args)
+
+    def tolist(self):
+        return to_numpy(self).tolist()
+
+    def tobytes(self, order="C") -> bytes:
+        return to_numpy(self).tobytes(order)
+
+    def copy(self, order="C") -> ndarray:
+        return manipulation.copy(self)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True) -> ndarray:
+        return manipulation.astype(self, dtype, casting=casting, copy=copy)
+
+    def fill(self, value) -> None:
+        manipulation.assign(self, value)
+
+    def view(self, dtype=None, type=None):
+        return manipulation.view(self, dtype, type)
+
+    def __getitem__(self, key):
+        return indexing.getitem(self, key)
+
+    def __setitem__(self, key, value) -> None:
+        indexing.setitem(self, key, value)
+
+    # -- operators ----------------------------------------------------------------------
+
+    __add__, __radd__, __iadd__ = _binary(np.add)
+    __sub__, __rsub__, __isub__ = _binary(np.subtract)
+    __mul__, __rmul__, __imul__ = _binary(np.multiply)
+    __truediv__, __rtruediv__, __itruediv__ = _binary(np.true_divide)
+    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(np.floor_divide)
+    __mod__, __rmod__, __imod__ = _binary(np.remainder)
+    __pow__, __rpow__, __ipow__ = _binary(np.power)
+    __and__, __rand__, __iand__ = _binary(np.bitwise_and)
+    __or__, __ror__, __ior__ = _binary(np.bitwise_or)
+    __xor__, __rxor__, __ixor__ = _binary(np.bitwise_xor)
+    __lshift__, __rlshift__, __ilshift__ = _binary(np.left_shift)
+    __rshift__, __rrshift__, __irshift__ = _binary(np.right_shift)
+    __lt__ = _binary(np.less)[0]
+    __le__ = _binary(np.less_equal)[0]
+    __gt__ = _binary(np.greater)[0]
+    __ge__ = _binary(np.greater_equal)[0]
+    __eq__ = _binary(np.equal)[0]
+    __ne__ = _binary(np.not_equal)[0]
+
+    def __divmod__(self, other):
+        return ufuncs.apply(np.divmod, self, other)
+
+    def __rdivmod__(self, other):
+        return ufuncs.apply(np.divmod, other, self)
+
+    def __matmul__(self, other):
+        from hpcarray._api import linalg
+
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from hpcarray._api import linalg
+
+        return linalg.matmul(other, self)
+
+    def __imatmul__(self, other):
+        from hpcarray._api import linalg
+
+        return linalg.matmul(self, other, out=self)
+
+    def __neg__(self):
+        return ufuncs.apply(np.negative, self)
+
+    def __pos__(self):
+        return ufuncs.apply(np.positive, self)
+
+    def __abs__(self):
+        return ufuncs.apply(np.absolute, self)
+
+    def __invert__(self):
+        return ufuncs.apply(np.invert, self)
+
+    # -- reductions ---------------------------------------------------------------------
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
+            where=True):
+        return reductions.sum(self, axis, dtype, out, keepdims, initial, where)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
+             where=True):
+        return reductions.prod(self, axis, dtype, out, keepdims, initial, where)
+
+    def max(self, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+        return reductions.max(self, axis, out, keepdims, initial, where)
+
+    def min(self, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
+        return reductions.min(self, axis, out, keepdims, initial, where)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        return reductions.mean(self, axis, dtype, out, keepdims, where=where)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True):
+        return reductions.var(self, axis, dtype, out, ddof, keepdims, where=where)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True):
+        return reductions.std(self, axis, dtype, out, ddof, keepdims, where=where)
+
+    def any(self, axis=None, out=None, keepdims=False, *, where=True):
+        return reductions.any(self, axis, out, keepdims, where=where)
+
+    def all(self, axis=None, out=None, keepdims=False, *, where=True):
+        return reductions.all(self, axis, out, keepdims, where=where)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        return reductions.argmax(self, axis, out, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        return reductions.argmin(self, axis, out, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return reductions.cumsum(self, axis, dtype, out)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return reductions.cumprod(self, axis, dtype, out)
+
+    # -- shape manipulation -------------------------------------------------------------
+
+    def reshape(self, *shape, order="C", copy=None):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return manipulation.reshape(self, shape, order=order, copy=copy)
+
+    def ravel(self, order="C"):
+        return manipulation.ravel(self, order)
+
+    def flatten(self, order="C"):
+        return manipulation.ravel(self, order).copy()
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return manipulation.transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return manipulation.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return manipulation.squeeze(self, axis)
+
+    def repeat(self, repeats, axis=None):
+        return manipulation.repeat(self, repeats, axis)
+
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return manipulation.clip(self, min, max, out=out, **kwargs)
+
+    def conj(self):
+        return ufuncs.apply(np.conjugate, self)
+
+    conjugate = conj
+
+    def round(self, decimals=0, out=None):
+        return ufuncs_round(self, decimals, out)
+
+    def dot(self, b, out=None):
+        from hpcarray._api import linalg
+
+        return linalg.dot(self, b, out=out)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        from hpcarray._api import linalg
+
+        return linalg.trace(self, offset, axis1, axis2, dtype, out)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return manipulation.diagonal(self, offset, axis1, axis2)
+
+    def nonzero(self):
+        return indexing.nonzero(self)
+
+    def sort(self, axis=-1, kind=None, order=None) -> None:
+        from hpcarray._fallback import inplace_numpy
+
+        inplace_numpy(self, lambda a: a.sort(axis=axis, kind=kind))
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        from hpcarray._fallback import call_numpy
+
+        return call_numpy(np.argsort, "argsort", (self,), {"axis": axis, "kind": kind})
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return indexing.take(self, indices, axis, out, mode)
+
+    def put(self, indices, values, mode="raise") -> None:
+        from hpcarray._fallback import inplace_numpy
+
+        inplace_numpy(self, lambda a: a.put(np.asarray(indices), np.asarray(values), mode))
+
+    def __class_getitem__(cls, item):
+        return cls
+
+
+def ufuncs_round(a, decimals=0, out=None):
+    from hpcarray._api.manipulation import round_
+
+    return round_(a, decimals, out)
+

@@ -1,0 +1,34 @@
+"""The dtypes hpcarray supports, and the checks that keep others out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SUPPORTED = tuple(
+    np.dtype(t)
+    for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+        np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128,
+    )
+)
+_SUPPORTED_SET = frozenset(SUPPORTED)
+_NAMES = ", ".join(str(d) for d in SUPPORTED)
+
+
+def check_dtype(dtype: np.dtype) -> np.dtype:
+    """Return the dtype in native byte order, or raise TypeError naming what is supported."""
+    if dtype in _SUPPORTED_SET:
+        return dtype
+    native = dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype
+    if native in _SUPPORTED_SET:
+        return native
+    raise TypeError(
+        f"hpcarray does not support dtype {dtype!r}; supported dtypes are: {_NAMES}"
+    )
+
+
+def as_dtype(dtype) -> np.dtype | None:
+    """`dtype=` argument as a checked NumPy dtype (None stays None)."""
+    if dtype is None:
+        return None
+    return check_dtype(np.dtype(dtype))

@@ -1,0 +1,94 @@
+"""NumPy functions hpcarray does not implement yet still work: the arguments are gathered,
+NumPy runs, the results come back as hpcarray arrays, and a FallbackWarning says so once
+per function, naming the user's line."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.trace import user_source_line
+
+
+class FallbackWarning(UserWarning):
+    """An hpcarray function ran through NumPy on gathered data (correct, not distributed)."""
+
+
+_warned: set[str] = set()
+
+
+def warn_fallback(name: str) -> None:
+    if name in _warned:
+        return
+    _warned.add(name)
+    where = user_source_line()
+    warnings.warn(
+        f"hpcarray has no distributed implementation of numpy.{name}; it ran through NumPy "
+        f"on gathered data (called at {where})",
+        FallbackWarning,
+        stacklevel=4,
+    )
+
+
+def call_numpy(func, name: str, args, kwargs):
+    """Run a NumPy function on gathered arguments and wrap its results."""
+    warn_fallback(name)
+    return hpc_results(func(*numpy_args(args), **numpy_args(kwargs)))
+
+
+def fallback_function(func, name: str):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return call_numpy(func, name, args, kwargs)
+
+    wrapper.__hpcarray_fallback__ = True
+    return wrapper
+
+
+def inplace_numpy(a, fn) -> None:
+    """Run `fn` on the array's synchronized NumPy data in place (sort, put)."""
+    get_runtime().wait(a._v.store)
+    fn(a._np)
+
+
+def _lookup(func):
+    """The hpcarray implementation of a NumPy function, if there is a native one."""
+    import hpcarray
+
+    module = getattr(func, "__module__", "") or ""
+    name = func.__name__
+    namespace = hpcarray
+    for sub in ("linalg", "fft", "random"):
+        if module.endswith(sub):
+            namespace = getattr(hpcarray, sub, None)
+            break
+    impl = getattr(namespace, name, None) if namespace is not None else None
+    if impl is None or getattr(impl, "__hpcarray_fallback__", False):
+        return None
+    return impl
+
+
+def array_function(func, args, kwargs):
+    impl = _lookup(func)
+    if impl is not None:
+        return impl(*args, **kwargs)
+    return call_numpy(getattr(func, "_implementation", func), func.__name__, args, kwargs)
+
+
+def array_ufunc(uf, method, inputs, kwargs):
+    from hpcarray._api.ufuncs import ufunc
+
+    wrapped = ufunc(uf)
+    if method == "__call__":
+        return wrapped(*inputs, **kwargs)
+    if method in ("reduce", "accumulate", "outer", "at"):
+        return getattr(wrapped, method)(*inputs, **kwargs)
+    return call_numpy(getattr(uf, method), f"{uf.__name__}.{method}", inputs, kwargs)
+
+
+__all__ = ["FallbackWarning", "call_numpy", "fallback_function", "to_numpy", "is_array",
+           "from_numpy"]

@@ -1,0 +1,89 @@
+"""Typed runtime settings, read once: explicit > HPCARRAY_* environment > default.
+
+Every setting the runtime reads lives here, so there is one place to look.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not an integer") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Use `Settings.from_env()`; override with `dataclasses.replace`."""
+
+    # Worker threads per rank that run point tasks.
+    workers: int = 1
+    # Arrays with fewer elements than this are not split into tiles (one tile, fast path).
+    min_split_elements: int = 1 << 18
+    # Test mode: split every array with 2+ elements into several small, uneven tiles.
+    test_mode: bool = False
+    # Tiles per array in test mode (an odd number, so tiles come out uneven).
+    test_tiles: int = 5
+    # Deferred window: Python blocks when more point tasks than this are pending.
+    window_tasks: int = 256
+    # Run every task on the calling thread at once (debugging aid).
+    eager: bool = False
+    # Trace recording (for --profile, --dataflow, --event) and where to write it.
+    profile_dir: str | None = None
+    dataflow: bool = False
+    event_graph: bool = False
+    # NVTX ranges around tasks and copies.
+    nvtx: bool = False
+    # Fuse chains of elementwise operations into one kernel per tile.
+    fusion: bool = True
+
+    @property
+    def tracing(self) -> bool:
+        return self.profile_dir is not None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        test_mode = _env_bool("HPCARRAY_TEST")
+        profile_dir = os.environ.get("HPCARRAY_PROFILE") or None
+        dataflow = _env_bool("HPCARRAY_DATAFLOW")
+        event = _env_bool("HPCARRAY_EVENT")
+        if (dataflow or event) and profile_dir is None:
+            profile_dir = "hpcarray_prof"
+        return cls(
+            workers=max(1, _env_int("HPCARRAY_WORKERS", _cpu_count())),
+            min_split_elements=_env_int("HPCARRAY_MIN_SPLIT", 1 << 18),
+            test_mode=test_mode,
+            test_tiles=max(2, _env_int("HPCARRAY_TEST_TILES", 5)),
+            window_tasks=max(8, _env_int("HPCARRAY_WINDOW", 256)),
+            eager=_env_bool("HPCARRAY_EAGER"),
+            profile_dir=profile_dir,
+            dataflow=dataflow,
+            event_graph=event,
+            nvtx=_env_bool("HPCARRAY_NVTX"),
+            fusion=_env_bool("HPCARRAY_FUSION", True),
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)

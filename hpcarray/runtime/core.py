@@ -1,0 +1,147 @@
+"""The per-process runtime: settings, communicator, scheduler, trace recorder, stores."""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import sys
+
+import numpy as np
+
+from hpcarray.runtime.comm import make_comm
+from hpcarray.runtime.config import Settings
+from hpcarray.runtime.partition import Tiling, choose_tiling
+from hpcarray.runtime.scheduler import Operation, Scheduler, Task
+from hpcarray.runtime.store import Store
+from hpcarray.runtime.trace import Recorder, user_source_line
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.comm = make_comm()
+        self.rank = self.comm.rank
+        self.nranks = self.comm.size
+        self.processors = self.nranks * settings.workers
+        self.recorder = (
+            Recorder(settings.profile_dir, self.rank, self.nranks, settings.workers)
+            if settings.tracing else None
+        )
+        self.nvtx = _load_nvtx() if settings.nvtx else None
+        self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
+                                   self.nvtx, settings.eager)
+        self.min_split = settings.min_split_elements
+        self._test_tiles = settings.test_tiles if settings.test_mode else 0
+        self._op_ids = itertools.count()
+        self._task_ids = itertools.count()
+        self._finalized = False
+        atexit.register(self.finalize)
+
+    # -- stores -----------------------------------------------------------------------
+
+    def tiling(self, shape: tuple[int, ...]) -> Tiling:
+        return choose_tiling(shape, self.processors, self.nranks, self.min_split,
+                             self._test_tiles)
+
+    def is_small(self, size: int) -> bool:
+        """Below the partitioning threshold: one tile, and the fast path may apply."""
+        return size < self.min_split and not self._test_tiles
+
+    def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Store:
+        buffer = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+        return Store(buffer, self.tiling(shape))
+
+    def wrap_buffer(self, buffer: np.ndarray) -> Store:
+        """A store over an existing NumPy buffer (already filled)."""
+        return Store(buffer, self.tiling(buffer.shape))
+
+    def alias_store(self, buffer: np.ndarray, root: Store) -> Store:
+        return Store(buffer, self.tiling(buffer.shape), root=root.root)
+
+    # -- operations and tasks ---------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """Nothing pending and nothing recorded: an operation may run inline at once."""
+        return self.scheduler.pending == 0 and self.recorder is None
+
+    def operation(self, name: str, reads=(), writes=()) -> Operation:
+        rec = self.recorder
+        op = Operation(next(self._op_ids), name, user_source_line() if rec else "")
+        if rec is not None:
+            for s in (*reads, *writes):
+                rec.store(s.id, s.shape, str(s.dtype), s.name)
+            read_versions = [[s.id, s.version] for s in reads]
+            for s in writes:
+                s.version += 1
+            rec.op(op.id, name, op.src, read_versions, [[s.id, s.version] for s in writes])
+        return op
+
+    def task(self, op: Operation, kernel, tile, nbytes: int = 0) -> Task:
+        return Task(next(self._task_ids), op, kernel, tile, nbytes)
+
+    def submit(self, task: Task, reqs, after=()) -> None:
+        self.scheduler.submit(task, reqs, after)
+
+    def wait(self, store: Store) -> None:
+        self.scheduler.wait_store(store)
+
+    def drain(self) -> None:
+        self.scheduler.drain()
+
+    # -- exit -------------------------------------------------------------------------
+
+    def finalize(self) -> None:
+        if self._finalized:
+            return
+        self._finalized = True
+        try:
+            self.scheduler.drain()
+        finally:
+            self.scheduler.shutdown()
+            if self.recorder is not None:
+                self._write_profile()
+
+    def _write_profile(self) -> None:
+        script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+        self.recorder.write(script, list(sys.argv))
+        if self.rank != 0:
+            return
+        try:
+            from hpcarray.profiling.render import render_all
+        except ImportError:
+            return
+        summary = render_all(self.settings.profile_dir, timeline=True,
+                             dataflow=self.settings.dataflow, event=self.settings.event_graph,
+                             script_name=script)
+        if summary:
+            print(summary, file=sys.stderr)
+
+
+def _load_nvtx():
+    try:
+        from hpcarray.profiling import nvtx
+    except ImportError:
+        return None
+    nvtx.enable()
+    return nvtx
+
+
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime(Settings.from_env())
+    return _runtime
+
+
+def reset_runtime(settings: Settings | None = None) -> Runtime:
+    """Finish the current runtime and start a new one (tests switch settings this way)."""
+    global _runtime
+    if _runtime is not None:
+        _runtime.finalize()
+    _runtime = Runtime(settings or Settings.from_env())
+    return _runtime

@@ -1,0 +1,140 @@
+"""Tiling heuristics and rectangle arithmetic.
+
+A rectangle (`Rect`) is a tuple of half-open (lo, hi) intervals, one per dimension, in the
+index space of a store or of a view. A `Tiling` splits a store's shape into a grid of
+rectangles and says which rank owns each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+Rect = tuple[tuple[int, int], ...]
+
+
+def full_rect(shape: Sequence[int]) -> Rect:
+    return tuple((0, n) for n in shape)
+
+
+def rect_size(rect: Rect) -> int:
+    size = 1
+    for lo, hi in rect:
+        size *= hi - lo
+    return size
+
+
+def overlaps(a: Rect, b: Rect) -> bool:
+    for (alo, ahi), (blo, bhi) in zip(a, b):
+        if alo >= bhi or blo >= ahi:
+            return False
+    return True
+
+
+def intersect(a: Rect, b: Rect) -> Rect | None:
+    out = []
+    for (alo, ahi), (blo, bhi) in zip(a, b):
+        lo, hi = max(alo, blo), min(ahi, bhi)
+        if lo >= hi:
+            return None
+        out.append((lo, hi))
+    return tuple(out)
+
+
+def rect_slices(rect: Rect) -> tuple[slice, ...]:
+    return tuple(slice(lo, hi) for lo, hi in rect)
+
+
+def _prime_factors(n: int) -> list[int]:
+    factors, f = [], 2
+    while f * f <= n:
+        while n % f == 0:
+            factors.append(f)
+            n //= f
+        f += 1
+    if n > 1:
+        factors.append(n)
+    return sorted(factors, reverse=True)
+
+
+def split_counts(shape: Sequence[int], pieces: int) -> tuple[int, ...]:
+    """Pieces per dimension: factors of `pieces` go to the dimensions with the most
+    elements per piece, so tiles stay as square as the shape allows."""
+    counts = [1] * len(shape)
+    for f in _prime_factors(pieces):
+        best, best_extent = -1, 0.0
+        for d, n in enumerate(shape):
+            if n >= counts[d] * f and n / counts[d] > best_extent:
+                best, best_extent = d, n / counts[d]
+        if best < 0:
+            break
+        counts[best] *= f
+    return tuple(counts)
+
+
+def test_split_counts(shape: Sequence[int], tiles: int) -> tuple[int, ...]:
+    """Test mode: tiny, uneven tiles along the two largest dimensions."""
+    counts = [1] * len(shape)
+    order = sorted(range(len(shape)), key=lambda d: -shape[d])
+    for rank, d in enumerate(order[:2]):
+        counts[d] = max(1, min(shape[d], tiles if rank == 0 else 2))
+    return tuple(counts)
+
+
+def bounds(n: int, pieces: int) -> tuple[int, ...]:
+    """Boundaries of `pieces` near-equal intervals of range(n) (the first ones larger)."""
+    q, r = divmod(n, pieces)
+    out, pos = [0], 0
+    for i in range(pieces):
+        pos += q + (1 if i < r else 0)
+        out.append(pos)
+    return tuple(out)
+
+
+class Tiling:
+    """A grid of tiles over a shape, with each tile's owning rank."""
+
+    __slots__ = ("shape", "counts", "edges", "tiles", "owners")
+
+    def __init__(self, shape: tuple[int, ...], counts: tuple[int, ...], nranks: int = 1):
+        self.shape = shape
+        self.counts = counts
+        self.edges = tuple(bounds(n, c) for n, c in zip(shape, counts))
+        self.tiles = _grid(self.edges)
+        ntiles = len(self.tiles)
+        # Contiguous runs of tiles per rank keep neighbours (and halos) on one rank.
+        self.owners = tuple(i * nranks // ntiles for i in range(ntiles)) if ntiles else ()
+
+    def __len__(self) -> int:
+        return len(self.tiles)
+
+    def __repr__(self) -> str:
+        return f"Tiling(shape={self.shape}, counts={self.counts})"
+
+
+def _grid(edges: tuple[tuple[int, ...], ...]) -> tuple[Rect, ...]:
+    rects: list[Rect] = [()]
+    for e in edges:
+        rects = [r + ((e[i], e[i + 1]),) for r in rects for i in range(len(e) - 1)]
+    return tuple(rects)
+
+
+@lru_cache(maxsize=4096)
+def choose_tiling(
+    shape: tuple[int, ...],
+    processors: int,
+    nranks: int,
+    min_split: int,
+    test_tiles: int,
+) -> Tiling:
+    """The tiling every rank chooses, deterministically, for a store of this shape."""
+    size = 1
+    for n in shape:
+        size *= n
+    if test_tiles and size >= 2:
+        counts = test_split_counts(shape, test_tiles)
+    elif size >= min_split and processors > 1:
+        counts = split_counts(shape, processors)
+    else:
+        counts = (1,) * len(shape)
+    return Tiling(shape, counts, nranks)

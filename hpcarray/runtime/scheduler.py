@@ -1,0 +1,197 @@
+"""The deferred window: dependence analysis, a ready queue and a pool of worker threads.
+
+`submit` records a point task with its region requirements. Dependences come from
+rectangle overlap on the task's stores (deps.py); a task whose dependences are done goes
+to the ready queue and any worker runs it, so independent tasks run out of order and in
+parallel while Python keeps issuing. Sync points wait only for the stores they need.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from hpcarray.runtime.deps import find_dependences
+from hpcarray.runtime.partition import Rect
+from hpcarray.runtime.store import Store
+
+Requirement = tuple[Store, Rect, bool]  # (store, store rectangle, writes?)
+
+
+class Operation:
+    """One API-level operation; its point tasks share it."""
+
+    __slots__ = ("id", "name", "src")
+
+    def __init__(self, op_id: int, name: str, src: str):
+        self.id = op_id
+        self.name = name
+        self.src = src
+
+
+class Task:
+    __slots__ = ("id", "op", "kernel", "tile", "npending", "dependents", "done", "keys",
+                 "nbytes")
+
+    def __init__(self, task_id: int, op: Operation, kernel: Callable[[], None], tile: Rect,
+                 nbytes: int = 0):
+        self.id = task_id
+        self.op = op
+        self.kernel = kernel
+        self.tile = tile
+        self.nbytes = nbytes
+        self.npending = 0
+        self.dependents: list[Task] = []
+        self.done = False
+        self.keys: list = []
+
+
+class Scheduler:
+    def __init__(self, workers: int, window: int, recorder=None, nvtx=None, eager=False):
+        self.nworkers = workers
+        self.window = window
+        self.recorder = recorder
+        self.nvtx = nvtx
+        self.eager = eager
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.pending = 0
+        self.error: tuple[BaseException, Operation] | None = None
+        self._keys = itertools.count()
+        self._threads = [
+            threading.Thread(target=self._work, args=(lane,), name=f"hpcarray-worker-{lane}",
+                             daemon=True)
+            for lane in range(0 if eager else workers)
+        ]
+        for t in self._threads:
+            t.start()
+
+    # -- issuing --------------------------------------------------------------------
+
+    def submit(self, task: Task, reqs: Iterable[Requirement], after: Iterable[Task] = ()) -> None:
+        with self.lock:
+            if self.error is not None:
+                self._raise_error()
+            preds = find_dependences(task, reqs, self._keys, self.recorder)
+            for t in after:
+                if not t.done and t not in preds:
+                    preds[t] = "copy"
+                    if self.recorder is not None:
+                        self.recorder.edge(t.id, task.id, "copy")
+            for t in preds:
+                t.dependents.append(task)
+            task.npending = len(preds)
+            self.pending += 1
+            ready = task.npending == 0
+        if ready:
+            self.queue.put(task)
+        if self.eager:
+            self.drain()
+        elif self.pending > self.window:
+            self._throttle()
+
+    # -- running ----------------------------------------------------------------------
+
+    def _work(self, lane: int) -> None:
+        while True:
+            task = self.queue.get()
+            if task is None:
+                return
+            self._run(task, lane)
+
+    def _run(self, task: Task, lane: int) -> None:
+        if self.error is None:
+            rec, nvtx = self.recorder, self.nvtx
+            try:
+                if rec is not None:
+                    start = rec.now()
+                if nvtx is not None:
+                    nvtx.push(task.op.name, "task")
+                try:
+                    task.kernel()
+                finally:
+                    if nvtx is not None:
+                        nvtx.pop()
+                if rec is not None:
+                    rec.task(task.id, task.op.id, lane, task.tile, start, rec.now(), task.nbytes)
+            except BaseException as exc:  # noqa: BLE001 - re-raised at the next sync point
+                with self.lock:
+                    if self.error is None:
+                        self.error = (exc, task.op)
+        self._complete(task)
+
+    def _complete(self, task: Task) -> None:
+        task.kernel = None  # drop references to buffers as soon as possible
+        ready = []
+        with self.lock:
+            task.done = True
+            for accesses, key in task.keys:
+                del accesses[key]
+            task.keys = []
+            for t in task.dependents:
+                t.npending -= 1
+                if t.npending == 0:
+                    ready.append(t)
+            task.dependents = []
+            self.pending -= 1
+            self.changed.notify_all()
+        for t in ready:
+            self.queue.put(t)
+
+    # -- sync points ------------------------------------------------------------------
+
+    def _throttle(self) -> None:
+        with self.lock:
+            while self.pending > self.window // 2 and self.error is None:
+                self.changed.wait()
+
+    def wait_store(self, store: Store) -> None:
+        """Wait until no pending task reads or writes `store` (or its aliases)."""
+        accesses = store.root.accesses
+        if accesses or self.error is not None:
+            with self.lock:
+                while accesses and self.error is None:
+                    self.changed.wait()
+                if self.error is not None:
+                    self._wait_idle_locked()
+                    self._raise_error()
+
+    def drain(self) -> None:
+        """Wait for every pending task."""
+        with self.lock:
+            self._wait_idle_locked()
+            if self.error is not None:
+                self._raise_error()
+
+    def _wait_idle_locked(self) -> None:
+        while self.pending:
+            if self.eager:
+                # Eager mode: run ready tasks on this thread.
+                self.lock.release()
+                try:
+                    try:
+                        task = self.queue.get_nowait()
+                    except queue.Empty:
+                        time.sleep(0)
+                        continue
+                    self._run(task, self.nworkers)
+                finally:
+                    self.lock.acquire()
+            else:
+                self.changed.wait()
+
+    def _raise_error(self) -> None:
+        exc, op = self.error
+        self.error = None
+        where = f" issued at {op.src}" if op.src else ""
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"(raised by hpcarray's deferred operation '{op.name}'{where})")
+        raise exc
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self.queue.put(None)

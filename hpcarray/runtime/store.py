@@ -1,0 +1,44 @@
+"""Stores: the data behind arrays.
+
+A store has a global shape and dtype, a tiling (which rank owns which rectangle) and, on
+each rank, one local buffer of the global shape. Pages of that buffer that a rank never
+touches are never committed by the OS, so a rank pays memory only for the tiles it owns
+and the halos it receives; every view is then a plain strided view of the local buffer.
+
+Stores whose buffers are views of another store's buffer (reshape views, `.real`, `.imag`,
+dtype views) are *aliases*: they share their root's dependence tracking.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from hpcarray.runtime.partition import Tiling
+
+_ids = itertools.count()
+
+
+class Store:
+    __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "root", "accesses", "version",
+                 "name", "__weakref__")
+
+    def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None):
+        self.id = next(_ids)
+        self.buffer = buffer
+        self.shape = buffer.shape
+        self.dtype = buffer.dtype
+        self.tiling = tiling
+        self.root = self if root is None else root
+        # Pending accesses (key -> Access); only the root's dict is used.
+        self.accesses: dict[int, object] = {} if root is None else root.accesses
+        self.version = 0
+        self.name: str | None = None
+
+    @property
+    def is_alias(self) -> bool:
+        return self.root is not self
+
+    def __repr__(self) -> str:
+        return f"Store(id={self.id}, shape={self.shape}, dtype={self.dtype})"

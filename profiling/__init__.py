@@ -1,0 +1,1 @@
+"""Profiling: HTML timeline, NVTX ranges, dataflow and event graphs from recorded traces."""
