@@ -1,0 +1,56 @@
+"""Differential checks: an hpcarray result against NumPy's for the same call."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import hpcarray as hp
+from hpcarray._api.convert import is_array
+
+
+def to_np(x):
+    """hpcarray arrays (also in tuples/lists) as NumPy arrays; the rest unchanged."""
+    if is_array(x):
+        return np.asarray(x)
+    if isinstance(x, tuple):
+        return tuple(to_np(v) for v in x)
+    if isinstance(x, list):
+        return [to_np(v) for v in x]
+    return x
+
+
+def assert_same(got, expected, *, exact: bool = True, rtol: float = 1e-6, atol: float = 0.0):
+    """Same type class (array vs scalar), dtype, shape and values as NumPy's result.
+
+    `exact` compares bit for bit (NaN equal to NaN); otherwise allclose.
+    """
+    if isinstance(expected, tuple):
+        assert isinstance(got, tuple) and len(got) == len(expected), (got, expected)
+        for g, e in zip(got, expected):
+            assert_same(g, e, exact=exact, rtol=rtol, atol=atol)
+        return
+    if isinstance(expected, np.ndarray):
+        assert is_array(got), f"expected an array, got {type(got).__name__}: {got!r}"
+        g = np.asarray(got)
+    else:
+        assert not is_array(got), f"expected a scalar {expected!r}, got an array {got!r}"
+        g = np.asarray(got)
+        if isinstance(expected, np.generic):
+            assert isinstance(got, np.generic), f"expected NumPy scalar, got {type(got)}"
+    e = np.asarray(expected)
+    assert g.dtype == e.dtype, f"dtype {g.dtype} != numpy's {e.dtype}"
+    assert g.shape == e.shape, f"shape {g.shape} != numpy's {e.shape}"
+    if exact or e.dtype.kind in "biu":
+        np.testing.assert_array_equal(g, e, strict=True)
+    else:
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def both(fn, *arrays, **kwargs):
+    """Call fn(module, *arrays) with NumPy and with hpcarray on copies of the same data."""
+    np_args = [a.copy() if isinstance(a, np.ndarray) else a for a in arrays]
+    hp_args = [hp.array(a) if isinstance(a, np.ndarray) else a for a in arrays]
+    return fn(hp, *hp_args, **kwargs), fn(np, *np_args, **kwargs), hp_args, np_args
+
+
+__all__ = ["assert_same", "both", "to_np"]
