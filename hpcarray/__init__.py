@@ -16,7 +16,17 @@ from hpcarray._api.creation import (  # noqa: E402
     empty_like, eye, fromfunction, full, full_like, geomspace, identity, indices, linspace,
     logspace, meshgrid, ones, ones_like, tri, tril, triu, zeros, zeros_like,
 )
-from hpcarray._api.indexing import nonzero, take  # noqa: E402
+from hpcarray._api.indexing import (  # noqa: E402
+    argwhere, choose, compress, diag_indices, diag_indices_from, extract, fill_diagonal,
+    flatnonzero, ix_, nonzero, place, put, put_along_axis, putmask, ravel_multi_index,
+    select, take, take_along_axis, tril_indices, tril_indices_from, triu_indices,
+    triu_indices_from, unravel_index,
+)
+from hpcarray._api.joining import (  # noqa: E402
+    append, array_split, atleast_1d, atleast_2d, atleast_3d, block, column_stack, concat,
+    concatenate, delete, dsplit, dstack, flip, fliplr, flipud, hsplit, hstack, insert, pad,
+    repeat, resize, roll, rot90, split, stack, tile, trim_zeros, unstack, vsplit, vstack,
+)
 from hpcarray._api.manipulation import (  # noqa: E402
     broadcast_arrays, broadcast_to, clip, copyto, diagonal, expand_dims, imag, moveaxis,
     ndim, permute_dims, ravel, real, reshape, shape, size, squeeze, swapaxes, transpose,
@@ -36,11 +46,11 @@ from hpcarray._namespace import module_getattr as _module_getattr  # noqa: E402
 globals().update(_all_ufuncs())
 around = round
 
-try:
-    from hpcarray._api.extra import *  # noqa: E402,F401,F403  (manipulation, joins: helpers)
-except ImportError:  # pragma: no cover
-    pass
 
+# After the ufuncs: numpy.matmul is a (g)ufunc, hpcarray's is the tiled product.
+from hpcarray._api.linalg import (  # noqa: E402
+    dot, einsum, inner, matmul, outer, tensordot, trace, vdot,
+)
 from hpcarray import linalg, random  # noqa: E402
 
 __getattr__ = _module_getattr(_np, "", {})

@@ -74,7 +74,7 @@ class ndarray:
     @shape.setter
     def shape(self, value) -> None:
         new = self.reshape(value)
-        if new._v.store.root is not self._v.store.root:
+        if new._v.store.accesses is not self._v.store.accesses:
             raise AttributeError("Incompatible shape for in-place modification. Use "
                                  "`.reshape()` to make a copy with the desired shape.")
         self._v, self._np = new._v, new._np
@@ -352,7 +352,7 @@ class ndarray:
         return manipulation.ravel(self, order)
 
     def flatten(self, order="C"):
-        return manipulation.ravel(self, order).copy()
+        return manipulation.copy(manipulation.ravel(self, order))
 
     def transpose(self, *axes):
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
@@ -409,9 +409,7 @@ class ndarray:
         return indexing.take(self, indices, axis, out, mode)
 
     def put(self, indices, values, mode="raise") -> None:
-        from hpcarray._fallback import inplace_numpy
-
-        inplace_numpy(self, lambda a: a.put(np.asarray(indices), np.asarray(values), mode))
+        indexing.put(self, indices, values, mode)
 
     def __class_getitem__(cls, item):
         return cls
@@ -422,3 +420,11 @@ def ufuncs_round(a, decimals=0, out=None):
 
     return round_(a, decimals, out)
 
+
+def _register() -> None:
+    from hpcarray._api import convert
+
+    convert._ndarray = ndarray
+
+
+_register()

@@ -11,7 +11,8 @@ SUPPORTED = tuple(
         np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128,
     )
 )
-_SUPPORTED_SET = frozenset(SUPPORTED)
+SUPPORTED_SET = frozenset(SUPPORTED)
+_SUPPORTED_SET = SUPPORTED_SET
 _NAMES = ", ".join(str(d) for d in SUPPORTED)
 
 

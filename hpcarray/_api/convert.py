@@ -11,17 +11,16 @@ from hpcarray.runtime import get_runtime
 from hpcarray.runtime.view import View
 
 
-def is_array(x) -> bool:
-    from hpcarray._array import ndarray
+_ndarray = None  # hpcarray._array.ndarray, set when that module loads (it imports this one)
 
-    return isinstance(x, ndarray)
+
+def is_array(x) -> bool:
+    return isinstance(x, _ndarray)
 
 
 def wrap(view: View, np_view: np.ndarray | None = None):
     """A new hpcarray array over `view`."""
-    from hpcarray._array import ndarray
-
-    a = object.__new__(ndarray)
+    a = object.__new__(_ndarray)
     a._v = view
     a._np = view.to_numpy() if np_view is None else np_view
     return a

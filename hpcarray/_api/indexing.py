@@ -1,22 +1,38 @@
-"""Indexing: basic indexing makes views (no data moves); advanced indexing gathers and
-scatters on the synchronized data, with NumPy's own rules and errors."""
+"""Indexing: basic indexing makes views (no data moves); advanced indexing, take, put and
+friends become tasks over the arrays involved.
+
+NumPy's own rules, result shapes and errors come from running the same indexing on a
+zero-memory stand-in of the array (all strides 0) on the main thread at call time; only
+index arrays (which decide shapes) are gathered. The data movement itself is a deferred
+task. Functions whose result shape depends on the data (nonzero, argwhere, boolean
+compress/extract) are sync points on the array they inspect, like any value reaching Python.
+"""
 
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._api.convert import (
     asarray,
     from_numpy,
     is_array,
+    new_array,
     numpy_args,
     operand,
     to_numpy,
     wrap,
 )
-from hpcarray.runtime import get_runtime
+from hpcarray.runtime import ops
+
+__all__ = [
+    "argwhere", "choose", "compress", "diag_indices", "diag_indices_from", "extract",
+    "fill_diagonal", "flatnonzero", "ix_", "nonzero", "place", "put", "put_along_axis",
+    "putmask", "ravel_multi_index", "select", "take", "take_along_axis", "tril_indices",
+    "tril_indices_from", "triu_indices", "triu_indices_from", "unravel_index",
+]
 
 
 def _as_tuple(key) -> tuple:
@@ -48,6 +64,63 @@ def basic_view(a, key: tuple):
     return wrap(a._v.index(key), res)
 
 
+def _read_probe(shape, dtype=np.int8) -> np.ndarray:
+    """A read-only zero-memory stand-in of the given shape."""
+    return np.broadcast_to(np.empty((), dtype), shape)
+
+
+def _write_probe(shape, dtype) -> np.ndarray:
+    """A writable stand-in whose elements all share one item (NumPy's checks, no memory)."""
+    return as_strided(np.empty(1, dtype), shape=shape, strides=(0,) * len(shape),
+                      writeable=True)
+
+
+def _value_stand(value):
+    """A value for the probes: arrays become zero-memory stand-ins, scalars stay."""
+    if is_array(value):
+        return _read_probe(value.shape, value.dtype)
+    return value
+
+
+def _np_key(key: tuple):
+    """The index as NumPy takes it, hpcarray index arrays gathered (and copied: kernels
+    run later, after the caller may have changed its index arrays)."""
+    return _frozen(numpy_args(key if len(key) != 1 else key[0]))
+
+
+def _frozen(value):
+    """`value` with every NumPy array in it (also in tuples and lists) copied."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, list):
+        return [_frozen(v) for v in value]
+    return value
+
+
+def _np_values(value, dtype):
+    """Values for a kernel that writes into an array of `dtype`, as a private NumPy array;
+    complex into real warns here, once, as NumPy does."""
+    vals = np.array(to_numpy(value) if is_array(value) else value)
+    if vals.dtype.kind == "c" and dtype.kind not in "c":
+        from hpcarray._api.manipulation import _complex_warning
+
+        _complex_warning()
+        vals = vals.real.copy()
+    return vals
+
+
+def _real_if_needed(value, dtype):
+    """Complex values going into a real array lose their imaginary part (the warning was
+    given on the probe at call time, not again on a worker)."""
+    if is_array(value) and value.dtype.kind == "c" and dtype.kind != "c":
+        from hpcarray._api.manipulation import real
+
+        return real(value)
+    return value
+
+
 def getitem(a, key):
     key = _as_tuple(key)
     if _is_basic(key):
@@ -55,11 +128,17 @@ def getitem(a, key):
         if view.ndim == 0 and Ellipsis not in key and None not in key:
             return to_numpy(view)[()]
         return view
-    np_key = numpy_args(key if len(key) != 1 else key[0])
-    res = to_numpy(a)[np_key]
-    if isinstance(res, np.ndarray):
-        return from_numpy(res, copy=True)
-    return res
+    np_key = _np_key(key)
+    probe = _read_probe(a.shape)[np_key]  # NumPy's errors and the result's shape
+    if not isinstance(probe, np.ndarray):
+        return to_numpy(a)[np_key]
+    out = new_array(probe.shape, a.dtype)
+    if out.size:
+        def kernel(outs, ins):
+            outs[0][...] = ins[0][np_key]
+
+        ops.whole("getitem", kernel, [out], [a])
+    return out
 
 
 def setitem(a, key, value) -> None:
@@ -71,27 +150,315 @@ def setitem(a, key, value) -> None:
 
         assign(basic_view(a, key), value)
         return
-    rt = get_runtime()
-    rt.wait(a._v.store)
-    np_key = numpy_args(key if len(key) != 1 else key[0])
-    a._np[np_key] = numpy_args(value)
+    np_key = _np_key(key)
+    value = operand(value)
+    _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
+    value = _real_if_needed(value, a.dtype)
+
+    def kernel(outs, ins):
+        outs[0][np_key] = ins[0]
+
+    ops.whole("setitem", kernel, [a], [value])
+
+
+# -- take / put ----------------------------------------------------------------------------
 
 
 def take(a, indices, axis=None, out=None, mode="raise"):
-    res = np.take(to_numpy(asarray(a)), numpy_args(indices), axis=axis, mode=mode)
-    if not isinstance(res, np.ndarray):
-        return res
-    res = from_numpy(res)
+    x = asarray(a)
+    idx = _frozen(numpy_args(indices))
+    probe = np.take(_read_probe(x.shape), idx, axis=axis, mode=mode)
+    if not isinstance(probe, np.ndarray):
+        return np.take(to_numpy(x), idx, axis=axis, mode=mode)
     if out is not None:
-        from hpcarray._api.manipulation import assign
+        if out.shape != probe.shape:
+            raise ValueError("output array does not match result of ndarray.take")
+        res = out
+    else:
+        res = new_array(probe.shape, x.dtype)
+    if res.size:
+        def kernel(outs, ins):
+            np.copyto(outs[0], np.take(ins[0], idx, axis=axis, mode=mode), casting="unsafe")
 
-        assign(out, res)
-        return out
+        ops.whole("take", kernel, [res], [x])
     return res
+
+
+def take_along_axis(arr, indices, axis=-1):
+    x = asarray(arr)
+    idx = np.array(numpy_args(indices))
+    if axis is None and x.ndim != 1:
+        from hpcarray._api.manipulation import ravel
+
+        x = ravel(x)
+        axis = 0
+    probe = np.take_along_axis(_read_probe(x.shape), idx, axis)
+    res = new_array(probe.shape, x.dtype)
+    if res.size:
+        def kernel(outs, ins):
+            outs[0][...] = np.take_along_axis(ins[0], idx, axis)
+
+        ops.whole("take_along_axis", kernel, [res], [x])
+    return res
+
+
+def _require_array(a, name):
+    if is_array(a):
+        return
+    if name == "place":
+        raise TypeError(f"place() argument 1 must be numpy.ndarray, not {type(a).__name__}")
+    if name == "putmask":
+        raise TypeError("putmask: first argument must be an array")
+    raise AttributeError(f"'{type(a).__name__}' object has no attribute 'ndim'")
+
+
+def put_along_axis(arr, indices, values, axis):
+    _require_array(arr, "put_along_axis")
+    if not arr._np.flags.writeable:
+        raise ValueError("assignment destination is read-only")
+    idx = np.array(numpy_args(indices))
+    values = operand(values)
+    probe = _write_probe(arr.shape, arr.dtype)
+    np.put_along_axis(probe, idx, _value_stand(values), axis)  # NumPy's checks
+    values = _real_if_needed(values, arr.dtype)
+
+    def kernel(outs, ins):
+        np.put_along_axis(outs[0], idx, ins[0], axis)
+
+    ops.whole("put_along_axis", kernel, [arr], [values])
+
+
+def put(a, ind, v, mode="raise") -> None:
+    if not is_array(a):
+        raise TypeError(f"argument 1 must be numpy.ndarray, not {type(a)}")
+    if not a._np.flags.writeable:
+        raise ValueError("assignment destination is read-only")
+    idx = np.array(numpy_args(ind))
+    v = operand(v)
+    if mode == "raise" and idx.size:
+        np.take(_read_probe((a.size,)), idx, mode="raise")  # NumPy's bounds errors
+    vals = _np_values(v, a.dtype)
+    if vals.size == 0 or a.size == 0:
+        return
+
+    def kernel(outs, ins):
+        outs[0].put(idx, vals, mode)
+
+    ops.whole("put", kernel, [a], [])
+
+
+def place(arr, mask, vals) -> None:
+    _require_array(arr, "place")
+    m = np.array(numpy_args(mask))
+    vals_np = _np_values(operand(vals), arr.dtype)
+    if m.size != arr.size:
+        raise ValueError("place: mask and data must be the same size")
+    if vals_np.size == 0 and m.any():
+        raise ValueError("Cannot insert from an empty array!")
+    if arr.size == 0 or not m.any():
+        return
+
+    def kernel(outs, ins):
+        np.place(outs[0], m, vals_np)
+
+    ops.whole("place", kernel, [arr], [])
+
+
+def putmask(a, mask, values) -> None:
+    _require_array(a, "putmask")
+    if not a._np.flags.writeable:
+        raise ValueError("assignment destination is read-only")
+    mask = operand(mask)
+    values = operand(values)
+    msize = mask.size if is_array(mask) else np.size(mask)
+    if msize != a.size:
+        raise ValueError("putmask: mask and data must be the same size")
+    vsize = values.size if is_array(values) else np.size(values)
+    if vsize == 0 or a.size == 0:
+        return
+    values = _real_if_needed(values, a.dtype)
+
+    def kernel(outs, ins):
+        np.putmask(outs[0], ins[0], ins[1])
+
+    ops.whole("putmask", kernel, [a], [mask, values])
+
+
+def fill_diagonal(a, val, wrap=False) -> None:
+    _require_array(a, "fill_diagonal")
+    val = _frozen(numpy_args(val))
+    np.fill_diagonal(_write_probe(a.shape, a.dtype), val, wrap)  # NumPy's checks
+
+    def kernel(outs, ins):
+        np.fill_diagonal(outs[0], val, wrap)
+
+    ops.whole("fill_diagonal", kernel, [a], [])
+
+
+# -- data-dependent shapes (sync points on the inspected array) ----------------------------
 
 
 def nonzero(a):
     return tuple(from_numpy(i) for i in np.nonzero(to_numpy(asarray(a))))
+
+
+def argwhere(a):
+    return from_numpy(np.argwhere(to_numpy(asarray(a))))
+
+
+def flatnonzero(a):
+    return from_numpy(np.flatnonzero(to_numpy(asarray(a))))
+
+
+def compress(condition, a, axis=None, out=None):
+    cond = np.asarray(numpy_args(condition))
+    if cond.ndim != 1:
+        raise ValueError("condition must be a 1-d array")
+    x = asarray(a)
+    if axis is None:
+        from hpcarray._api.manipulation import ravel
+
+        x = ravel(x)
+        axis = 0
+    return take(x, np.nonzero(cond)[0], axis=axis, out=out)
+
+
+def extract(condition, arr):
+    from hpcarray._api.manipulation import ravel
+
+    cond = np.asarray(numpy_args(condition)).ravel()
+    return take(ravel(asarray(arr)), np.nonzero(cond)[0])
+
+
+# -- elementwise selection -------------------------------------------------------------------
+
+
+def _elementwise(name, fn, outs, ins):
+    from hpcarray._api.manipulation import elementwise
+
+    elementwise(name, fn, outs, ins)
+
+
+def _shape_of(x):
+    return x.shape if is_array(x) or isinstance(x, np.generic) else np.shape(x)
+
+
+def _stand0(x):
+    """A zero-size stand-in with x's dtype (scalars stay, for NumPy's promotion rules)."""
+    if is_array(x):
+        return np.empty((0,) * max(x.ndim, 1), x.dtype)
+    return x
+
+
+def choose(a, choices, out=None, mode="raise"):
+    idx = operand(a)
+    if is_array(choices):
+        choices = [choices[i] for i in range(choices.shape[0])]
+    chs = [operand(c) for c in choices]
+    idx_np = np.asarray(to_numpy(idx) if is_array(idx) else idx)
+    probe_dtype = np.result_type(*[c.dtype if is_array(c) else np.asarray(c).dtype
+                                   for c in chs]) if chs else np.dtype(np.float64)
+    # NumPy's errors (bad mode, bad index values, shapes) on small stand-ins.
+    shape = np.broadcast_shapes(_shape_of(idx), *[_shape_of(c) for c in chs])
+    if mode == "raise" and idx_np.size and chs:
+        np.choose(np.array([idx_np.min(), idx_np.max()]).astype(idx_np.dtype),
+                  [np.empty(1, probe_dtype)] * len(chs), mode=mode)
+    else:
+        np.choose(np.zeros(1, np.intp), [np.empty(1, probe_dtype)] * len(chs), mode=mode)
+    if out is not None:
+        res = out
+    else:
+        res = new_array(shape, probe_dtype)
+
+    def kernel(outs, ins):
+        np.copyto(outs[0], np.choose(ins[0], ins[1:], mode=mode), casting="unsafe")
+
+    _elementwise("choose", kernel, [res], [idx, *chs])
+    if out is None and res.ndim == 0 and not any(is_array(c) for c in [a, *choices]):
+        return to_numpy(res)[()]
+    return res
+
+
+def select(condlist, choicelist, default=0):
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    conds = [operand(c) for c in condlist]
+    chs = [operand(c) for c in choicelist]
+    dflt = operand(default)
+    np.select([_stand0(c) if is_array(c) else np.asarray(c)[..., None][:0] for c in conds],
+              [_stand0(c) if is_array(c) else np.asarray(c) for c in chs],
+              _stand0(dflt) if is_array(dflt) else dflt)  # NumPy's type checks
+    dtype = np.result_type(*[c.dtype if is_array(c) else np.asarray(c).dtype for c in chs],
+                           dflt.dtype if is_array(dflt) else np.asarray(dflt).dtype)
+    np.broadcast_shapes(*[_shape_of(c) for c in conds])
+    np.broadcast_shapes(*[_shape_of(c) for c in chs], _shape_of(dflt))
+    shape = np.broadcast_shapes(*[_shape_of(c) for c in conds + chs], _shape_of(dflt))
+    res = new_array(shape, dtype)
+    n = len(conds)
+
+    def kernel(outs, ins):
+        outs[0][...] = np.select(list(ins[:n]), list(ins[n:2 * n]), ins[2 * n])
+
+    _elementwise("select", kernel, [res], [*conds, *chs, dflt])
+    return res
+
+
+# -- index generators (small: made by NumPy, then wrapped) -----------------------------------
+
+
+def _wrap_all(res):
+    if isinstance(res, tuple):
+        return tuple(_wrap_all(r) for r in res)
+    return from_numpy(res) if isinstance(res, np.ndarray) else res
+
+
+def diag_indices(n, ndim=2):
+    return _wrap_all(np.diag_indices(n, ndim))
+
+
+def diag_indices_from(arr):
+    x = asarray(arr)
+    return _wrap_all(np.diag_indices_from(_read_probe(x.shape)))
+
+
+def tril_indices(n, k=0, m=None):
+    return _wrap_all(np.tril_indices(n, k, m))
+
+
+def triu_indices(n, k=0, m=None):
+    return _wrap_all(np.triu_indices(n, k, m))
+
+
+def tril_indices_from(arr, k=0):
+    x = asarray(arr)
+    if x.ndim != 2:
+        raise ValueError("input array must be 2-d")
+    return tril_indices(x.shape[-2], k=k, m=x.shape[-1])
+
+
+def triu_indices_from(arr, k=0):
+    x = asarray(arr)
+    if x.ndim != 2:
+        raise ValueError("input array must be 2-d")
+    return triu_indices(x.shape[-2], k=k, m=x.shape[-1])
+
+
+def ix_(*args):
+    return _wrap_all(np.ix_(*numpy_args(args)))
+
+
+def unravel_index(indices, shape, order="C"):
+    return _wrap_all(np.unravel_index(numpy_args(indices), shape, order=order))
+
+
+def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
+    return _wrap_all(np.ravel_multi_index(numpy_args(multi_index), dims, mode=mode,
+                                          order=order))
+
+
+# -- a.flat ----------------------------------------------------------------------------------
 
 
 class FlatIter:
@@ -100,20 +467,49 @@ class FlatIter:
     def __init__(self, a):
         self._a = a
 
+    @property
+    def base(self):
+        return self._a
+
     def __len__(self) -> int:
         return self._a.size
 
     def __iter__(self):
         return iter(to_numpy(self._a).ravel().copy())
 
+    def copy(self):
+        from hpcarray._api.manipulation import ravel
+
+        return ravel(self._a).copy()
+
     def __getitem__(self, key):
-        res = to_numpy(self._a).flat[numpy_args(key)]
-        return from_numpy(res) if isinstance(res, np.ndarray) else res
+        key = _frozen(numpy_args(key))
+        probe = _read_probe(self._a.shape).flat[key]  # NumPy's errors and shape
+        if not isinstance(probe, np.ndarray):
+            return to_numpy(self._a).flat[key]
+        out = new_array(probe.shape, self._a.dtype)
+        if out.size:
+            def kernel(outs, ins):
+                outs[0][...] = ins[0].flat[key]
+
+            ops.whole("flat.getitem", kernel, [out], [self._a])
+        return out
 
     def __setitem__(self, key, value) -> None:
-        get_runtime().wait(self._a._v.store)
-        self._a._np.flat[numpy_args(key)] = numpy_args(operand(value)) if is_array(value) \
-            else value
+        a = self._a
+        if not a._np.flags.writeable:
+            raise ValueError("assignment destination is read-only")
+        key = _frozen(numpy_args(key))
+        value = operand(value)
+        _read_probe(a.shape).flat[key]  # NumPy's index errors
+        vals = _np_values(value, a.dtype)
+        if a.size == 0:
+            return
+
+        def kernel(outs, ins):
+            outs[0].flat[key] = vals
+
+        ops.whole("flat.setitem", kernel, [a], [])
 
     def __array__(self, dtype=None, copy=None):
         return to_numpy(self._a).ravel().astype(dtype) if dtype else to_numpy(self._a).ravel()

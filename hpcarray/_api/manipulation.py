@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from hpcarray._api.convert import asarray, is_array, new_array, operand, to_numpy, wrap
+from hpcarray._api.convert import asarray, is_array, new_array, operand, wrap
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.view import View
@@ -22,6 +22,22 @@ def _copy_kernel(casting):
 
 
 _UNSAFE_COPY = _copy_kernel("unsafe")
+
+
+def _one_elem(x):
+    """A 0-d array as a 1-element view of the same data (other values unchanged)."""
+    if is_array(x) and x.ndim == 0:
+        return wrap(x._v.insert_unit_axes((0,)), x._np[None])
+    return x
+
+
+def elementwise(name, fn, outs, ins, copy_aliased=None) -> None:
+    """ops.elementwise, also for 0-d outputs: tile kernels index a 0-d tile with `()`,
+    which gives a scalar copy rather than a view, so 0-d operands run as 1-element views."""
+    if outs[0].ndim == 0:
+        outs = [_one_elem(o) for o in outs]
+        ins = [_one_elem(x) for x in ins]
+    elementwise(name, fn, outs, ins, copy_aliased=copy_aliased)
 
 
 def assign(target, value) -> None:
@@ -46,7 +62,7 @@ def assign(target, value) -> None:
         probe = np.empty((), target.dtype)
         probe[()] = value
         value = probe[()]
-    ops.elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy)
+    elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy)
 
 
 def _complex_warning():
@@ -59,7 +75,7 @@ def _complex_warning():
 def copy(a, order="K", subok=False):
     x = asarray(a)
     out = new_array(x.shape, x.dtype)
-    ops.elementwise("copy", _UNSAFE_COPY, [out], [x])
+    elementwise("copy", _UNSAFE_COPY, [out], [x])
     return out
 
 
@@ -75,7 +91,7 @@ def astype(a, dtype, casting="unsafe", copy=True):
     if a.dtype.kind == "c" and dtype.kind != "c":
         _complex_warning()
     out = new_array(a.shape, dtype)
-    ops.elementwise("astype", _UNSAFE_COPY, [out], [a])
+    elementwise("astype", _UNSAFE_COPY, [out], [a])
     return out
 
 
@@ -91,13 +107,13 @@ def copyto(dst, src, casting="same_kind", where=True) -> None:
     else:
         np.copyto(np.empty((), dst.dtype), src, casting=casting)
     if where is True:
-        ops.elementwise("copyto", _copy_kernel("unsafe"), [dst], [src], copy_aliased=copy)
+        elementwise("copyto", _copy_kernel("unsafe"), [dst], [src], copy_aliased=copy)
         return
 
     def kernel(outs, ins):
         np.copyto(outs[0], ins[0], casting="unsafe", where=ins[1])
 
-    ops.elementwise("copyto", kernel, [dst], [src, operand(where)], copy_aliased=copy)
+    elementwise("copyto", kernel, [dst], [src, operand(where)], copy_aliased=copy)
 
 
 # -- views -------------------------------------------------------------------------------
@@ -125,6 +141,7 @@ def permute_dims(a, axes=None):
 
 def swapaxes(a, axis1, axis2):
     x = asarray(a)
+    x._np.swapaxes(axis1, axis2)  # NumPy's errors
     i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
     axes = list(range(x.ndim))
     axes[i], axes[j] = axes[j], axes[i]
@@ -186,10 +203,17 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         shape = newshape
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
-    if order not in ("C", "A", "K", None):
-        from hpcarray._fallback import call_numpy
-
-        return call_numpy(np.reshape, "reshape", (x, shape), {"order": order})
+    if order == "A":
+        order = "F" if x._np.flags.f_contiguous and not x._np.flags.c_contiguous else "C"
+    if order == "F":
+        # Reading and placing in Fortran order is C order on the reversed axes.
+        rev = tuple(range(x.ndim))[::-1]
+        new_shape = np.broadcast_to(np.empty((), np.int8), x.shape).reshape(
+            shape, order="F").shape
+        inner = reshape(transpose(x, rev), new_shape[::-1], copy=copy)
+        return transpose(inner, tuple(range(len(new_shape)))[::-1])
+    if order not in ("C", None):
+        raise ValueError(f"order must be one of 'C', 'F', 'A' (got {order!r})")
     # NumPy works out -1 and raises its own error for a bad size.
     new_shape = np.broadcast_to(np.empty((), np.int8), x.shape).reshape(shape).shape
     if copy:
@@ -221,11 +245,22 @@ def _has_broadcast_unit(x) -> bool:
 
 def ravel(a, order="C"):
     x = asarray(a)
-    if order not in ("C", "A", "K"):
-        from hpcarray._fallback import call_numpy
+    if order == "K":
+        # Memory order: C order of the axes sorted by decreasing |stride| (flips kept).
+        strides = x._np.strides
+        perm = sorted(range(x.ndim), key=lambda d: -abs(strides[d]))
+        if x.ndim > 1 and perm != list(range(x.ndim)) and x.size > 1:
+            return reshape(transpose(x, tuple(perm)), (x.size,))
+        order = "C"
+    if order not in ("C", "F", "A"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    return reshape(x, (x.size,), order=order)
 
-        return call_numpy(np.ravel, "ravel", (x,), {"order": order})
-    return reshape(x, (x.size,))
+
+def repeat(a, repeats, axis=None):
+    from hpcarray._api.joining import repeat as _repeat
+
+    return _repeat(a, repeats, axis)
 
 
 def real(a):
@@ -276,14 +311,12 @@ def where(condition, x=None, y=None):
     from hpcarray._api.ufuncs import _shape_of, broadcast_shape
 
     shape = broadcast_shape([_shape_of(cond), _shape_of(xv), _shape_of(yv)])
-    if shape == ():
-        return np.where(*[to_numpy(v) if is_array(v) else v for v in (cond, xv, yv)])[()]
     out = new_array(shape, probe.dtype)
 
     def kernel(outs, ins):
         np.copyto(outs[0], np.where(ins[0], ins[1], ins[2]), casting="unsafe")
 
-    ops.elementwise("where", kernel, [out], [cond, xv, yv])
+    elementwise("where", kernel, [out], [cond, xv, yv])
     return out
 
 
@@ -312,7 +345,7 @@ def round_(a, decimals=0, out=None):
     x = asarray(a)
     res = out if out is not None else new_array(x.shape, np.round(np.empty(0, x.dtype),
                                                                  decimals).dtype)
-    ops.elementwise("round", lambda o, i: np.round(i[0], decimals, out=o[0]), [res], [x],
+    elementwise("round", lambda o, i: np.round(i[0], decimals, out=o[0]), [res], [x],
                     copy_aliased=copy)
     return res
 

@@ -73,6 +73,15 @@ def _allocate(x, axes, keepdims, dtype, out):
     return target, kd
 
 
+# Reductions whose result does not depend on how the input is grouped (up to rounding):
+# these reduce per tile and combine the partials; the others run as one ordered task.
+_ASSOCIATIVE = frozenset([
+    np.add, np.multiply, np.maximum, np.minimum, np.fmax, np.fmin, np.logical_and,
+    np.logical_or, np.logical_xor, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.gcd,
+    np.lcm,
+])
+
+
 def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_NOVALUE,
                  where=True):
     x = asarray(a)
@@ -100,25 +109,41 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     elif where_arr is not None:
         red_kwargs["where"] = where_arr
 
-    def partial(tile, *w):
-        if w:
-            return uf.reduce(tile, axis=axes, keepdims=True, where=w[0], **red_kwargs)
-        return uf.reduce(tile, axis=axes, keepdims=True, **red_kwargs)
-
-    def combine(parts, o):
-        if len(parts) == 1:
-            np.copyto(o, parts[0], casting="unsafe")
-        else:
-            uf.reduce(np.stack(parts), axis=0, out=o, dtype=red_kwargs["dtype"])
-
     if x.size == 0:
         # NumPy's identity / initial for empty reductions.
         res = uf.reduce(np.zeros(x.shape, x.dtype), axis=axes, keepdims=True, **red_kwargs)
         from hpcarray._api.manipulation import assign
 
         assign(kd, res)
-    else:
-        ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine)
+        return _result(target, out)
+    if uf not in _ASSOCIATIVE:
+        # An order-dependent reduction (subtract, divide, arctan2, ...): one task, in order.
+        def whole_kernel(o, i):
+            kw = dict(red_kwargs)
+            if len(i) > 1:
+                kw["where"] = i[1]
+            uf.reduce(i[0], axis=axes, keepdims=True, out=o[0], **kw)
+
+        ops.whole(f"{uf.__name__}.reduce", whole_kernel, [kd], [x] + ins)
+        return _result(target, out)
+    # Partials never apply `initial` unless the ufunc has no identity (then it is
+    # idempotent: max/min); the combine applies it once.
+    part_kwargs = dict(red_kwargs)
+    if uf.identity is not None:
+        part_kwargs.pop("initial", None)
+
+    def partial(tile, *w):
+        if w:
+            return uf.reduce(tile, axis=axes, keepdims=True, where=w[0], **part_kwargs)
+        return uf.reduce(tile, axis=axes, keepdims=True, **part_kwargs)
+
+    def combine(parts, o):
+        if len(parts) == 1 and "initial" not in red_kwargs:
+            np.copyto(o, parts[0], casting="unsafe")
+        else:
+            uf.reduce(np.stack(parts), axis=0, out=o, **red_kwargs)
+
+    ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine)
     return _result(target, out)
 
 

@@ -12,7 +12,9 @@ import numbers
 import numpy as np
 
 from hpcarray._api.convert import is_array, new_array, operand, to_numpy, wrap
-from hpcarray.runtime import ops
+from hpcarray._dtypes import SUPPORTED_SET
+from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.view import View
 
 _NOVALUE = np._NoValue
 _probe_cache: dict = {}
@@ -65,69 +67,123 @@ def broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
-        listed = " ".join(str(tuple(s)) for s in shapes)
+        listed = " ".join(_shape_str(s) for s in shapes)
         raise ValueError(f"operands could not be broadcast together with shapes {listed} ")\
             from None
+
+
+def _shape_str(shape) -> str:
+    """A shape as NumPy's error messages write it: (3,4), (4,), ()."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ",".join(str(n) for n in shape) + ")"
 
 
 def _shape_of(x) -> tuple[int, ...]:
     return x.shape if is_array(x) or isinstance(x, np.generic) else ()
 
 
+def _is_out_array(o) -> bool:
+    return o is None or is_array(o) or isinstance(o, np.ndarray)
+
+
 def _normalize_out(uf, args, out):
-    if len(args) > uf.nin:
+    nin, nout = uf.nin, uf.nout
+    if len(args) > nin:
+        if len(args) > nin + nout:
+            raise TypeError(f"{uf.__name__}() takes from {nin} to {nin + nout} positional "
+                            f"arguments but {len(args)} were given")
         if out is not None:
             raise TypeError("cannot specify 'out' as both a positional and keyword argument")
-        out = args[uf.nin:]
-        args = args[:uf.nin]
-    if len(args) < uf.nin:
+        out = tuple(args[nin:]) + (None,) * (nin + nout - len(args))
+        args = args[:nin]
+    if len(args) < nin:
         raise TypeError(
-            f"{uf.__name__}() takes from {uf.nin} to {uf.nin + uf.nout} positional arguments "
-            f"but {len(args)} were given"
+            f"{uf.__name__}() takes from {nin} to {nin + nout} positional arguments "
+            f"but {len(args)} {'was' if len(args) == 1 else 'were'} given"
         )
     if out is None:
-        out = (None,) * uf.nout
-    elif not isinstance(out, tuple):
+        return args, (None,) * nout
+    if not isinstance(out, tuple):
+        if nout > 1:
+            raise TypeError("'out' must be a tuple of arrays")
         out = (out,)
-    if len(out) != uf.nout:
-        raise ValueError(f"The 'out' tuple must have exactly {uf.nout} entries: one per ufunc output")
+    elif len(out) != nout:
+        raise ValueError("The 'out' tuple must have exactly one entry per ufunc output")
+    if not all(_is_out_array(o) for o in out):
+        raise TypeError("return arrays must be of ArrayType")
     return args, out
+
+
+def _zero_stride(dtype, shape, writeable=False):
+    """A memory-free stand-in of the given shape (every element is one element)."""
+    base = np.zeros(1, dtype)
+    return np.lib.stride_tricks.as_strided(base, shape, (0,) * len(shape),
+                                           writeable=writeable)
+
+
+def _raise_numpy_error(uf, args, outs, where, kwargs):
+    """Raise NumPy's own error for a call (shape errors) by making it on memory-free
+    stand-ins of the operands' real shapes."""
+    np_args = [_zero_stride(x.dtype, x.shape) if is_array(x) else x for x in args]
+    np_outs = tuple(_zero_stride(o.dtype, o.shape, True) if o is not None else None
+                    for o in outs)
+    kw = dict(kwargs)
+    if where is not True:
+        kw["where"] = _zero_stride(where.dtype, where.shape) if is_array(where) else where
+    with np.errstate(all="ignore"):
+        uf(*np_args, out=np_outs, **kw)
 
 
 def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype=None,
           subok=True, signature=None):
     """Call NumPy ufunc `uf` on hpcarray operands, tile by tile."""
+    if (out is None and where is True and dtype is None and signature is None
+            and casting == "same_kind" and len(args) == uf.nin):
+        res = _fast_call(uf, args)
+        if res is not None:
+            return res
     args, outs = _normalize_out(uf, args, out)
+    if uf.signature is not None:
+        return _gufunc_call(uf, args, outs, where=where, casting=casting, order=order,
+                            dtype=dtype, signature=signature)
     if any(isinstance(o, np.ndarray) for o in outs):
         return _on_numpy(uf, args, outs, where, casting, dtype)
     args = [operand(x) for x in args]
-    outs = [operand(o) if o is not None else None for o in outs]
     where_given = where is not True
     if where_given:
         where = operand(where)
+        if all(o is None for o in outs):
+            import warnings
+
+            warnings.warn("'where' used without 'out', expect unitialized memory in output. "
+                          "If this is intentional, use out=None.", UserWarning, stacklevel=3)
     if dtype is None and signature is not None:
         dtype = signature if not isinstance(signature, tuple) else signature[-1]
     out_dtypes = result_dtypes(uf, args, outs, dtype, casting, where_given)
+    kwargs = {"casting": casting}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
     shapes = [_shape_of(x) for x in args]
     if where_given:
         shapes.append(_shape_of(where))
-    shape = broadcast_shape(shapes)
+    try:
+        shape = np.broadcast_shapes(*shapes)
+        for o in outs:
+            if o is not None and o.shape != shape:
+                if np.broadcast_shapes(o.shape, shape) != o.shape:
+                    raise ValueError
+                shape = o.shape
+    except ValueError:
+        _raise_numpy_error(uf, args, outs, where, kwargs)
+        broadcast_shape(shapes + [o.shape for o in outs if o is not None])
+        raise
     for o in outs:
-        if o is not None and o.shape != shape:
-            if np.broadcast_shapes(o.shape, shape) != o.shape:
-                raise ValueError(
-                    f"non-broadcastable output operand with shape {o.shape} doesn't match "
-                    f"the broadcast shape {shape}"
-                )
-            shape = o.shape
         if o is not None and not o._np.flags.writeable:
             raise ValueError("output array is read-only")
     if shape == () and all(o is None for o in outs):
         return _scalar_call(uf, args, where, casting, dtype)
     results = [o if o is not None else new_array(shape, dt) for o, dt in zip(outs, out_dtypes)]
-    kwargs = {"casting": casting}
-    if dtype is not None:
-        kwargs["dtype"] = dtype
     ins = list(args) + ([where] if where_given else [])
     nin = uf.nin
 
@@ -138,8 +194,73 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         def kernel(out_tiles, in_tiles):
             uf(*in_tiles, out=tuple(out_tiles), **kwargs)
 
-    ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy())
+    if shape == ():
+        ops.whole(uf.__name__, kernel, results, ins)
+    else:
+        ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy())
     return results[0] if len(results) == 1 else tuple(results)
+
+
+_SCALAR_TYPES = (int, float, complex, bool)
+
+
+def _fast_call(uf, args):
+    """Small operands and nothing pending: one NumPy call, its result becomes the store.
+
+    Returns None where the general path must run (big or broadcast operands, other
+    operand types, a busy runtime). NumPy computes dtypes and raises its own errors.
+    """
+    rt = get_runtime()
+    if not rt.idle:
+        return None
+    ndarray = _ndarray_type()
+    nps = []
+    shape = None
+    for x in args:
+        t = type(x)
+        if t is ndarray:
+            a = x._np
+            if shape is None:
+                shape = a.shape
+                if not rt.is_small(a.size):
+                    return None
+            elif a.shape != shape:
+                return None
+            nps.append(a)
+        elif t in _SCALAR_TYPES:
+            nps.append(x)
+        else:
+            return None
+    if shape is None or uf.signature is not None:
+        return None
+    res = uf(*nps)
+    if isinstance(res, tuple):
+        return tuple(_adopt(rt, r) for r in res)
+    return _adopt(rt, res)
+
+
+def _adopt(rt, res):
+    """A fresh NumPy result (or NumPy scalar) as an hpcarray result."""
+    if not isinstance(res, np.ndarray):
+        return res
+    if res.dtype not in SUPPORTED_SET:
+        from hpcarray._dtypes import check_dtype
+
+        check_dtype(res.dtype)
+    if not res.flags.c_contiguous:
+        res = np.ascontiguousarray(res)
+    return wrap(View.whole(rt.wrap_buffer(res)), res)
+
+
+_NDARRAY = []
+
+
+def _ndarray_type():
+    if not _NDARRAY:
+        from hpcarray._array import ndarray
+
+        _NDARRAY.append(ndarray)
+    return _NDARRAY[0]
 
 
 def _scalar_call(uf, args, where, casting, dtype):
@@ -151,6 +272,30 @@ def _scalar_call(uf, args, where, casting, dtype):
     if where is not True:
         kwargs["where"] = to_numpy(where) if is_array(where) else where
     return uf(*np_args, **kwargs)
+
+
+def _gufunc_call(uf, args, outs, **kwargs):
+    """Generalized ufuncs (matmul, vecdot, matvec, vecmat): NumPy on the gathered operands;
+    hpcarray `out=` arrays receive the result."""
+    from hpcarray._api.convert import hpc_results, numpy_args
+
+    kwargs = {k: v for k, v in kwargs.items()
+              if not (v is None or (k == "where" and v is True)
+                      or (k == "casting" and v == "same_kind") or (k == "order" and v == "K"))}
+    kwargs = numpy_args(kwargs)
+    np_args = [to_numpy(x) if is_array(x) else x for x in args]
+    if all(o is None for o in outs):
+        return hpc_results(uf(*np_args, **kwargs))
+    np_outs = tuple(to_numpy(o).copy() if is_array(o) else o for o in outs)
+    res = uf(*np_args, out=np_outs, **kwargs)
+    from hpcarray._api.manipulation import assign
+
+    for o, r in zip(outs, np_outs):
+        if is_array(o):
+            assign(o, r)
+    if isinstance(res, tuple):
+        return tuple(outs)
+    return outs[0]
 
 
 def _on_numpy(uf, args, outs, where, casting, dtype):
@@ -174,7 +319,12 @@ class ufunc:
         self.__doc__ = np_ufunc.__doc__
 
     def __getattr__(self, name):
+        if name == "_uf":
+            raise AttributeError(name)
         return getattr(self._uf, name)
+
+    def __reduce__(self):
+        return (ufunc, (self._uf,))
 
     def __repr__(self) -> str:
         return f"<ufunc '{self.__name__}'>"

@@ -21,7 +21,7 @@ def find_dependences(task, reqs, keys, recorder) -> dict:
     """Register `task`'s requirements and return its predecessors (task -> kind)."""
     preds: dict = {}
     for store, rect, write in reqs:
-        accesses = store.root.accesses
+        accesses = store.accesses
         for other, other_store, other_rect, other_write in accesses.values():
             if other is task or not (write or other_write) or other in preds:
                 continue

@@ -46,7 +46,7 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
         size *= n
     if size == 0:
         return
-    roots = {o._v.store.root for o in outs}
+    roots = {id(o._v.store.accesses) for o in outs}
     views, nps = [], []
     for x in ins:
         if not _is_array(x):
@@ -54,7 +54,7 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
             nps.append(x)
             continue
         v = x._v if x._v.shape == shape else x._v.broadcast_to(shape)
-        if v.store.root in roots and not any(o._v.same_mapping(v) for o in outs):
+        if id(v.store.accesses) in roots and not any(o._v.same_mapping(v) for o in outs):
             x = copy_aliased(x)
             v = x._v if x._v.shape == shape else x._v.broadcast_to(shape)
         views.append(v)

@@ -151,7 +151,7 @@ class Scheduler:
 
     def wait_store(self, store: Store) -> None:
         """Wait until no pending task reads or writes `store` (or its aliases)."""
-        accesses = store.root.accesses
+        accesses = store.accesses
         if accesses or self.error is not None:
             with self.lock:
                 while accesses and self.error is None:

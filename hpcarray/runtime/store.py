@@ -21,7 +21,7 @@ _ids = itertools.count()
 
 
 class Store:
-    __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "root", "accesses", "version",
+    __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "alias_of", "accesses", "version",
                  "name", "__weakref__")
 
     def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None):
@@ -30,15 +30,21 @@ class Store:
         self.shape = buffer.shape
         self.dtype = buffer.dtype
         self.tiling = tiling
-        self.root = self if root is None else root
-        # Pending accesses (key -> Access); only the root's dict is used.
+        # The store owning the memory (None for a store that owns its own: no cycle, so
+        # refcounting frees temporaries at once).
+        self.alias_of = None if root is None else root.root
+        # Pending accesses (key -> (task, store, rect, writes)), shared by all aliases.
         self.accesses: dict[int, object] = {} if root is None else root.accesses
         self.version = 0
         self.name: str | None = None
 
     @property
+    def root(self) -> Store:
+        return self.alias_of or self
+
+    @property
     def is_alias(self) -> bool:
-        return self.root is not self
+        return self.alias_of is not None
 
     def __repr__(self) -> str:
         return f"Store(id={self.id}, shape={self.shape}, dtype={self.dtype})"

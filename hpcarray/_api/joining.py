@@ -1,0 +1,652 @@
+"""Joining, splitting, tiling and rearranging arrays.
+
+Joins are elementwise copies of each input into the matching slice view of the output,
+so they run per output tile; splits, flips and rotations are exact views (no data moves).
+Result dtypes, shapes and errors come from NumPy itself, asked on cheap stand-ins.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+
+from hpcarray._api.convert import (
+    asarray,
+    from_numpy,
+    is_array,
+    new_array,
+    numpy_args,
+    to_numpy,
+)
+from hpcarray._api.indexing import basic_view
+from hpcarray._api.manipulation import (
+    _UNSAFE_COPY,
+    assign,
+    copy,
+    expand_dims,
+    ravel,
+    reshape,
+    transpose,
+)
+from hpcarray._api.manipulation import (
+    elementwise as _elementwise,
+)
+from hpcarray._dtypes import check_dtype
+from hpcarray.runtime import ops
+
+__all__ = [
+    "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block",
+    "column_stack", "concatenate", "concat", "delete", "dsplit", "dstack", "flip", "fliplr",
+    "flipud", "hsplit", "hstack", "insert", "pad", "repeat", "resize", "roll", "rot90",
+    "split", "stack", "tile", "trim_zeros", "unstack", "vsplit", "vstack",
+]
+
+
+def _stand(x, shape=None):
+    """A zero-memory NumPy stand-in with x's dtype and `shape` (x's own by default)."""
+    return np.broadcast_to(np.empty((), x.dtype), x.shape if shape is None else shape)
+
+
+def _copy_into(target, src, name="copy") -> None:
+    _elementwise(name, _UNSAFE_COPY, [target], [src], copy_aliased=copy)
+
+
+def _slice_key(ndim, axis, sl) -> tuple:
+    return (slice(None),) * axis + (sl,)
+
+
+# -- joining -------------------------------------------------------------------------------
+
+
+def _as_sequence(arrays, what="concatenate"):
+    if is_array(arrays):
+        return [arrays[i] for i in range(arrays.shape[0])] if arrays.ndim else [arrays]
+    return list(arrays)
+
+
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    if is_array(arrays):
+        if arrays.ndim == 0:
+            raise ValueError("zero-dimensional arrays cannot be concatenated")
+        arrays = [arrays[i] for i in range(arrays.shape[0])]
+    xs = [asarray(a) for a in arrays]
+    if axis is None:
+        xs = [ravel(x) for x in xs]
+        axis = 0
+    # NumPy checks everything on stand-ins with the joined axis at extent 0.
+    stands = []
+    for x in xs:
+        shape = list(x.shape)
+        if x.ndim:
+            try:
+                shape[normalize_axis_index(axis, x.ndim)] = 0
+            except (np.exceptions.AxisError, TypeError):
+                pass
+        stands.append(_stand(x, tuple(shape)))
+    if out is not None and dtype is not None:
+        raise TypeError("concatenate() only takes `out` or `dtype` as an argument, "
+                        "but both were provided.")
+    kwargs = {"casting": casting}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    probe = np.concatenate(stands, axis=axis, **kwargs)
+    axis = normalize_axis_index(axis, xs[0].ndim)
+    total = sum(x.shape[axis] for x in xs)
+    shape = probe.shape[:axis] + (total,) + probe.shape[axis + 1:]
+    if out is not None:
+        if out.ndim != len(shape):
+            raise ValueError("Output array has wrong dimensionality")
+        if out.shape != shape:
+            raise ValueError("Output array is the wrong shape")
+        if not np.can_cast(probe.dtype, out.dtype, casting):
+            raise TypeError(
+                f"Cannot cast array data from {probe.dtype!r} to {out.dtype!r} according "
+                f"to the rule {casting!r}")
+        res = out
+    else:
+        res = new_array(shape, check_dtype(probe.dtype))
+    start = 0
+    for x in xs:
+        n = x.shape[axis]
+        if n:
+            _copy_into(basic_view(res, _slice_key(res.ndim, axis, slice(start, start + n))),
+                       x, "concatenate")
+        start += n
+    return res
+
+
+def concat(arrays, /, *, axis=0):
+    return concatenate(arrays, axis=axis)
+
+
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    xs = [asarray(a) for a in _as_sequence(arrays, "stack")]
+    if not xs:
+        raise ValueError("need at least one array to stack")
+    if len({x.shape for x in xs}) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    axis = normalize_axis_index(operator.index(axis), xs[0].ndim + 1)
+    return concatenate([expand_dims(x, axis) for x in xs], axis=axis, out=out, dtype=dtype,
+                       casting=casting)
+
+
+def _check_sequence(tup):
+    if not isinstance(tup, (list, tuple)) and not is_array(tup):
+        raise TypeError('arrays to stack must be passed as a "sequence" type such as list '
+                        'or tuple.')
+
+
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    _check_sequence(tup)
+    arrs = atleast_1d(*tup)
+    if not isinstance(arrs, tuple):
+        arrs = (arrs,)
+    if arrs and arrs[0].ndim == 1:
+        return concatenate(arrs, 0, dtype=dtype, casting=casting)
+    return concatenate(arrs, 1, dtype=dtype, casting=casting)
+
+
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    _check_sequence(tup)
+    arrs = atleast_2d(*tup)
+    if not isinstance(arrs, tuple):
+        arrs = (arrs,)
+    return concatenate(arrs, 0, dtype=dtype, casting=casting)
+
+
+row_stack = vstack
+
+
+def dstack(tup):
+    _check_sequence(tup)
+    arrs = atleast_3d(*tup)
+    if not isinstance(arrs, tuple):
+        arrs = (arrs,)
+    return concatenate(arrs, 2)
+
+
+def column_stack(tup):
+    _check_sequence(tup)
+    arrays = []
+    for v in tup:
+        x = asarray(v)
+        if x.ndim < 2:
+            x = transpose(atleast_2d(x))
+        arrays.append(x)
+    return concatenate(arrays, 1)
+
+
+def atleast_1d(*arys):
+    res = []
+    for a in arys:
+        x = asarray(a)
+        res.append(reshape(x, (1,)) if x.ndim == 0 else x)
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+def atleast_2d(*arys):
+    res = []
+    for a in arys:
+        x = asarray(a)
+        if x.ndim == 0:
+            x = reshape(x, (1, 1))
+        elif x.ndim == 1:
+            x = expand_dims(x, 0)
+        res.append(x)
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+def atleast_3d(*arys):
+    res = []
+    for a in arys:
+        x = asarray(a)
+        if x.ndim == 0:
+            x = reshape(x, (1, 1, 1))
+        elif x.ndim == 1:
+            x = expand_dims(x, (0, 2))
+        elif x.ndim == 2:
+            x = expand_dims(x, 2)
+        res.append(x)
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+def append(arr, values, axis=None):
+    x = asarray(arr)
+    v = asarray(values)
+    if axis is None:
+        if x.ndim != 1:
+            x = ravel(x)
+        v = ravel(v)
+        axis = x.ndim - 1
+    return concatenate((x, v), axis=axis)
+
+
+def block(arrays):
+    """numpy.block: nested lists joined from the innermost level outwards."""
+    def depth_of(a, index):
+        if isinstance(a, tuple):
+            raise TypeError(
+                f"{index_str(index)} is a tuple. Only lists can be used to arrange blocks, "
+                "and np.block does not allow implicit conversion from tuple to ndarray.")
+        if isinstance(a, list):
+            if not a:
+                raise ValueError(f"List at {index_str(index)} cannot be empty")
+            depths = [depth_of(v, index + [i]) for i, v in enumerate(a)]
+            first = depths[0]
+            for d in depths:
+                if d[0] != first[0]:
+                    raise ValueError(
+                        "List depths are mismatched. First element was at depth "
+                        f"{first[0]}, but there is an element at depth {d[0]} "
+                        f"({index_str(d[1])})")
+            return first[0] + 1, first[1]
+        return 0, index
+
+    def index_str(index):
+        return "arrays" + "".join(f"[{i}]" for i in index)
+
+    list_ndim, _ = depth_of(arrays, [])
+    leaves = []
+
+    def collect(a):
+        if isinstance(a, list):
+            for v in a:
+                collect(v)
+        else:
+            leaves.append(asarray(a))
+
+    collect(arrays)
+    result_ndim = max([list_ndim] + [x.ndim for x in leaves])
+
+    def build(a, depth):
+        if depth == list_ndim:
+            x = asarray(a)
+            if x.ndim < result_ndim:
+                x = reshape(x, (1,) * (result_ndim - x.ndim) + x.shape)
+            return x
+        parts = [build(v, depth + 1) for v in a]
+        return concatenate(parts, axis=-(list_ndim - depth))
+
+    res = build(arrays, 0)
+    if list_ndim == 0:
+        return copy(res)
+    return res
+
+
+# -- splitting -------------------------------------------------------------------------------
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    x = asarray(ary)
+    ntotal = x.shape[axis]
+    axis = normalize_axis_index(axis, x.ndim)
+    try:
+        nsections = len(indices_or_sections) + 1
+        div_points = [0] + [operator.index(i) for i in indices_or_sections] + [ntotal]
+    except TypeError:
+        nsections = int(indices_or_sections)
+        if nsections <= 0:
+            raise ValueError("number sections must be larger than 0.") from None
+        each, extras = divmod(ntotal, nsections)
+        sizes = [0] + extras * [each + 1] + (nsections - extras) * [each]
+        div_points = np.cumsum(sizes).tolist()
+    return [basic_view(x, _slice_key(x.ndim, axis, slice(div_points[i], div_points[i + 1])))
+            for i in range(nsections)]
+
+
+def split(ary, indices_or_sections, axis=0):
+    try:
+        len(indices_or_sections)
+    except TypeError:
+        x = asarray(ary)
+        if x.shape[axis] % indices_or_sections:
+            raise ValueError("array split does not result in an equal division") from None
+    return array_split(ary, indices_or_sections, axis)
+
+
+def hsplit(ary, indices_or_sections):
+    x = asarray(ary)
+    if x.ndim == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    x = asarray(ary)
+    if x.ndim < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(x, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    x = asarray(ary)
+    if x.ndim < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(x, indices_or_sections, 2)
+
+
+def unstack(x, /, *, axis=0):
+    a = asarray(x)
+    if a.ndim == 0:
+        raise ValueError("Input array must be at least 1-d.")
+    axis = normalize_axis_index(axis, a.ndim)
+    return tuple(basic_view(a, _slice_key(a.ndim, axis, i)) for i in range(a.shape[axis]))
+
+
+# -- rearranging -------------------------------------------------------------------------------
+
+
+def flip(m, axis=None):
+    x = asarray(m)
+    if axis is None:
+        return basic_view(x, (slice(None, None, -1),) * x.ndim)
+    axes = normalize_axis_tuple(axis, x.ndim)
+    key = tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(x.ndim))
+    return basic_view(x, key)
+
+
+def fliplr(m):
+    x = asarray(m)
+    if x.ndim < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return basic_view(x, (slice(None), slice(None, None, -1)))
+
+
+def flipud(m):
+    x = asarray(m)
+    if x.ndim < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return basic_view(x, (slice(None, None, -1),))
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    x = asarray(m)
+    a0, a1 = axes
+    if a0 == a1 or abs(a0 - a1) == x.ndim:
+        raise ValueError("Axes must be different.")
+    if not (-x.ndim <= a0 < x.ndim and -x.ndim <= a1 < x.ndim):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={x.ndim}.")
+    k = operator.index(k) % 4
+    if k == 0:
+        return basic_view(x, (slice(None),))
+    if k == 2:
+        return flip(flip(x, a0), a1)
+    perm = list(range(x.ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return transpose(flip(x, a1), tuple(perm))
+    return flip(transpose(x, tuple(perm)), a1)
+
+
+def roll(a, shift, axis=None):
+    x = asarray(a)
+    if axis is None:
+        out = new_array(x.shape, x.dtype)
+        _roll_into(reshape(out, (x.size,)), ravel(x), {0: shift})
+        return out
+    axis = normalize_axis_tuple(axis, x.ndim, allow_duplicate=True)
+    b = np.broadcast(shift, axis)
+    if b.ndim > 1:
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+    shifts = {ax: 0 for ax in range(x.ndim)}
+    for sh, ax in b:
+        shifts[ax] += sh
+    out = new_array(x.shape, x.dtype)
+    _roll_into(out, x, shifts)
+    return out
+
+
+def _roll_into(out, x, shifts) -> None:
+    pieces: list[list[tuple[slice, slice]]] = []
+    for ax in range(x.ndim):
+        n = x.shape[ax]
+        s = operator.index(shifts.get(ax, 0)) % n if n else 0
+        if s == 0:
+            pieces.append([(slice(None), slice(None))])
+        else:
+            pieces.append([(slice(None, n - s), slice(s, None)),
+                           (slice(n - s, None), slice(None, s))])
+    combos: list[tuple[tuple, tuple]] = [((), ())]
+    for opts in pieces:
+        combos = [(src + (o[0],), dst + (o[1],)) for src, dst in combos for o in opts]
+    for src, dst in combos:
+        _copy_into(basic_view(out, dst), basic_view(x, src), "roll")
+
+
+def tile(A, reps):
+    try:
+        tup = tuple(reps)
+    except TypeError:
+        tup = (reps,)
+    tup = tuple(operator.index(t) for t in tup)
+    x = asarray(A)
+    d = len(tup)
+    if x.ndim < d:
+        x = reshape(x, (1,) * (d - x.ndim) + x.shape)
+    if d < x.ndim:
+        tup = (1,) * (x.ndim - d) + tup
+    if any(t < 0 for t in tup):
+        raise ValueError("negative dimensions are not allowed")
+    shape_out = tuple(s * t for s, t in zip(x.shape, tup))
+    out = new_array(shape_out, x.dtype)
+    if out.size == 0:
+        return out
+    split_shape = tuple(v for t, s in zip(tup, x.shape) for v in (t, s))
+    target = reshape(out, split_shape)
+    src = expand_dims(x, tuple(range(0, 2 * x.ndim, 2)))
+    _copy_into(target, src, "tile")
+    return out
+
+
+def repeat(a, repeats, axis=None):
+    x = asarray(a)
+    if axis is None:
+        x = ravel(x)
+        axis = 0
+    else:
+        axis = normalize_axis_index(operator.index(axis), x.ndim)
+    reps = to_numpy(repeats) if is_array(repeats) else repeats
+    n = x.shape[axis]
+    # NumPy's checks and the repeated length, on a one-byte stand-in of the axis.
+    probe = np.repeat(np.empty(n, np.int8), reps)
+    length = probe.shape[0]
+    reps_arr = np.asarray(reps)
+    shape = x.shape[:axis] + (length,) + x.shape[axis + 1:]
+    out = new_array(shape, x.dtype)
+    if out.size == 0:
+        return out
+    if reps_arr.size == 1:
+        r = int(reps_arr.reshape(()))
+        split_shape = x.shape[:axis] + (n, r) + x.shape[axis + 1:]
+        target = reshape(out, split_shape)
+        src = expand_dims(x, axis + 1)
+        _copy_into(target, src, "repeat")
+        return out
+    reps_np = reps_arr.astype(np.intp)
+    ops.whole("repeat", lambda o, i: np.copyto(o[0], np.repeat(i[0], reps_np, axis)),
+              [out], [x])
+    return out
+
+
+def resize(a, new_shape):
+    if isinstance(new_shape, (int, np.integer)):
+        new_shape = (new_shape,)
+    x = asarray(a)
+    new_shape = tuple(operator.index(n) for n in new_shape)
+    new_size = 1
+    for dim in new_shape:
+        if dim < 0:
+            raise ValueError("all elements of `new_shape` must be non-negative")
+        new_size *= dim
+    if x.size == 0 or new_size == 0:
+        return new_array(new_shape, x.dtype, zero=True)
+    out = new_array(new_shape, x.dtype)
+    flat_out = reshape(out, (new_size,))
+    flat_in = ravel(x)
+    n = x.size
+    full, rest = divmod(new_size, n)
+    if full:
+        target = reshape(basic_view(flat_out, (slice(0, full * n),)), (full, n))
+        _copy_into(target, flat_in, "resize")
+    if rest:
+        _copy_into(basic_view(flat_out, (slice(full * n, None),)),
+                   basic_view(flat_in, (slice(0, rest),)), "resize")
+    return out
+
+
+def trim_zeros(filt, trim="fb", axis=None):
+    x = asarray(filt)
+    data = to_numpy(x)
+    np.trim_zeros(np.zeros(data.shape, np.int8), trim, axis)  # NumPy's checks
+    nz = np.nonzero(data)
+    trim = trim.lower()
+    axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
+    key = [slice(None)] * x.ndim
+    for ax in axes:
+        if nz[0].size == 0:
+            lo = hi = 0
+        else:
+            lo, hi = int(nz[ax].min()), int(nz[ax].max()) + 1
+        key[ax] = slice(lo if "f" in trim else 0, hi if "b" in trim else x.shape[ax])
+        if nz[0].size == 0 and "f" not in trim and "b" in trim:
+            key[ax] = slice(0, 0)
+        if nz[0].size == 0 and "f" in trim:
+            key[ax] = slice(0, 0)
+    return basic_view(x, tuple(key))
+
+
+# -- delete / insert (index arithmetic, then a gather) ----------------------------------------
+
+
+def delete(arr, obj, axis=None):
+    from hpcarray._api.indexing import take
+
+    x = asarray(arr)
+    if axis is None:
+        if x.ndim != 1:
+            x = ravel(x)
+        axis = 0
+    axis = normalize_axis_index(axis, x.ndim)
+    obj = numpy_args(obj)
+    keep = np.delete(np.arange(x.shape[axis]), obj)
+    return take(x, from_numpy(keep), axis=axis)
+
+
+def insert(arr, obj, values, axis=None):
+    x = asarray(arr)
+    res = np.insert(to_numpy(x), numpy_args(obj), numpy_args(values), axis=axis)
+    return from_numpy(res)
+
+
+# -- pad -----------------------------------------------------------------------------------
+
+
+def _as_pairs(value, ndim, as_index=False):
+    if value is None:
+        return ((None, None),) * ndim
+    arr = np.array(value)
+    if as_index:
+        arr = np.round(arr).astype(np.intp)
+    if arr.ndim < 3:
+        if arr.size == 1:
+            v = arr.ravel()[0]
+            if as_index and v < 0:
+                raise ValueError("index can't contain negative values")
+            return ((v, v),) * ndim
+        if arr.size == 2 and arr.shape != (2, 1):
+            v0, v1 = arr.ravel().tolist()
+            if as_index and (v0 < 0 or v1 < 0):
+                raise ValueError("index can't contain negative values")
+            return ((v0, v1),) * ndim
+    if as_index and arr.min() < 0:
+        raise ValueError("index can't contain negative values")
+    return tuple(tuple(p) for p in np.broadcast_to(arr, (ndim, 2)).tolist())
+
+
+_SIMPLE_PAD = ("constant", "edge", "wrap", "reflect", "symmetric", "empty")
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    x = asarray(array)
+    pw = np.asarray(numpy_args(pad_width))
+    if pw.dtype.kind not in "biu":
+        raise TypeError("`pad_width` must be of integral type.")
+    pairs = [(int(b), int(e)) for b, e in _as_pairs(pw, x.ndim, as_index=True)]
+    shape = tuple(n + b + e for n, (b, e) in zip(x.shape, pairs))
+    if callable(mode):
+        res = np.pad(to_numpy(x), pw, mode, **numpy_args(kwargs))
+        return from_numpy(res)
+    allowed = {
+        "constant": {"constant_values"}, "edge": set(), "wrap": set(),
+        "reflect": {"reflect_type"}, "symmetric": {"reflect_type"}, "empty": set(),
+        "linear_ramp": {"end_values"}, "maximum": {"stat_length"}, "mean": {"stat_length"},
+        "median": {"stat_length"}, "minimum": {"stat_length"},
+    }
+    if mode not in allowed:
+        raise ValueError(f"mode '{mode}' is not supported")
+    bad = set(kwargs) - allowed[mode]
+    if bad:
+        raise ValueError(f"unsupported keyword arguments for mode '{mode}': {bad}")
+    if mode not in ("constant", "empty"):
+        for ax, (n, (b, e)) in enumerate(zip(x.shape, pairs)):
+            if n == 0 and (b or e):
+                raise ValueError(f"can't extend empty axis {ax} using modes other than "
+                                 "'constant' or 'empty'")
+    simple = mode in _SIMPLE_PAD and kwargs.get("reflect_type", "even") == "even"
+    if simple and mode in ("wrap", "symmetric"):
+        simple = all(b <= n and e <= n for n, (b, e) in zip(x.shape, pairs))
+    if simple and mode == "reflect":
+        simple = all((b == 0 and e == 0) or (b <= n - 1 and e <= n - 1)
+                     for n, (b, e) in zip(x.shape, pairs))
+    if not simple:
+        kw = numpy_args(kwargs)
+        out = new_array(shape, x.dtype)
+        ops.whole("pad", lambda o, i: np.copyto(o[0], np.pad(i[0], pairs, mode, **kw)),
+                  [out], [x])
+        return out
+    out = new_array(shape, x.dtype)
+    if x.size:
+        center = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape, pairs))
+        _copy_into(basic_view(out, center), x, "pad")
+    if mode == "empty":
+        return out
+    values = _as_pairs(kwargs.get("constant_values", 0), x.ndim) if mode == "constant" \
+        else None
+    for ax, (n, (b, e)) in enumerate(zip(x.shape, pairs)):
+        if not b and not e:
+            continue
+        pre = (slice(None),) * ax
+        for side, width in (("before", b), ("after", e)):
+            if not width:
+                continue
+            dst = pre + ((slice(0, b),) if side == "before" else (slice(b + n, b + n + e),))
+            target = basic_view(out, dst)
+            if mode == "constant":
+                assign(target, values[ax][0 if side == "before" else 1])
+                continue
+            src = pre + (_pad_source(mode, side, n, b, width),)
+            _copy_into(target, basic_view(out, src), "pad")
+    return out
+
+
+def _pad_source(mode, side, n, b, w) -> slice:
+    """The slice along the padded axis (in output coordinates) a pad region copies."""
+    lo, hi = b, b + n  # the original data
+    if mode == "edge":
+        return slice(lo, lo + 1) if side == "before" else slice(hi - 1, hi)
+    if mode == "wrap":
+        return slice(hi - w, hi) if side == "before" else slice(lo, lo + w)
+    if mode == "symmetric":
+        if side == "before":
+            return slice(lo + w - 1, lo - 1 if lo else None, -1)
+        return slice(hi - 1, hi - w - 1, -1)
+    # reflect
+    if side == "before":
+        return slice(lo + w, lo, -1)
+    return slice(hi - 2, hi - w - 2 if hi - w - 2 >= 0 else None, -1)
+

@@ -1,0 +1,803 @@
+"""Linear algebra on tiles: matmul/dot/tensordot/einsum as point tasks calling BLAS.
+
+`matmul` is the core. Its output is launched over the output's tiles: the task of tile
+(batch, i, j) computes sum over k-blocks of A[batch, i, k] @ B[batch, k, j] with NumPy's
+matmul (BLAS for float/complex) on strided views of the local buffers. The k-blocks are
+the tile boundaries of A along k and of B along k merged, so each block lies inside one
+tile of each input (on several ranks, each block is one piece of data to move). When the
+output has fewer tiles than there are processors (dot of vectors, skinny products), every
+(tile, k-block) product becomes its own task and a combining task sums the partials in
+k order.
+
+Shapes, dtypes and errors are NumPy's: the result dtype comes from a probe on tiny
+stand-ins, and when our own shape check finds a problem NumPy is called on zero-stride
+stand-ins of the real shapes, so it raises its own exception (nothing is computed).
+
+`dot`, `inner`, `tensordot` reduce to matmul (tensordot through transpose+reshape);
+`einsum` runs one task per output tile with np.einsum on the input slabs that tile needs;
+`trace` is diagonal + sum; `outer` is a broadcast multiply. `vector_norm`/`norm` are built
+from tiled reductions, except matrix 2-norms and nuclear norms which gather (SVD).
+
+BLAS threads: each worker thread calls BLAS, so OpenBLAS threads x workers can exceed the
+cores. Before the first tiled product on more than one worker we cap BLAS threads at
+max(1, cores // workers) through threadpoolctl when it is installed (see `blas_threads`).
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+
+import numpy as np
+
+from hpcarray._api.convert import asarray, is_array, new_array, to_numpy, wrap
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.partition import rect_slices
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _arr(x):
+    return x if is_array(x) else asarray(x)
+
+
+def _stand(x):
+    """A zero-stride NumPy stand-in with x's shape and dtype (no memory, no data)."""
+    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+
+
+def _tiny(x, ndim=None):
+    return np.zeros((1,) * (x.ndim if ndim is None else ndim), x.dtype)
+
+
+def _scalar_or(res, out):
+    if out is not None:
+        return out
+    if res.ndim == 0:
+        return to_numpy(res)[()]
+    return res
+
+
+_blas_state = {"done": False, "limits": None}
+
+
+def blas_threads(workers: int | None = None) -> int | None:
+    """Cap BLAS threads so that workers x BLAS threads <= cores (once per process).
+
+    Returns the BLAS thread count now in force, or None if threadpoolctl is missing.
+    The environment variable HPCARRAY_BLAS_THREADS overrides the computed cap.
+    """
+    if _blas_state["done"]:
+        return _blas_state["limits"]
+    _blas_state["done"] = True
+    if workers is None:
+        workers = get_runtime().settings.workers
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        cores = os.cpu_count() or 1
+    env = os.environ.get("HPCARRAY_BLAS_THREADS")
+    n = int(env) if env else max(1, cores // max(1, workers))
+    threadpool_limits(limits=n, user_api="blas")
+    _blas_state["limits"] = n
+    return n
+
+
+def _edges(rects, axis):
+    out = set()
+    for rect, _owner in rects:
+        lo, hi = rect[axis]
+        out.add(lo)
+        out.add(hi)
+    return out
+
+
+# -- matmul core -----------------------------------------------------------------------
+
+
+def _matmul_shapes(ashape, bshape):
+    """(batch, n, k, m, out_shape) or None when NumPy would raise."""
+    if not ashape or not bshape:
+        return None
+    a1, b1 = len(ashape) == 1, len(bshape) == 1
+    a2 = (1,) + ashape if a1 else ashape
+    b2 = bshape + (1,) if b1 else bshape
+    if a2[-1] != b2[-2]:
+        return None
+    try:
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    except ValueError:
+        return None
+    out_shape = batch + (() if a1 else (a2[-2],)) + (() if b1 else (b2[-1],))
+    return batch, a2[-2], a2[-1], b2[-1], out_shape
+
+
+def _as_matrix_views(a, b, batch, n, k, m):
+    """NumPy and view forms of a (batch.., n, k) and b (batch.., k, m), broadcast."""
+    if a.ndim == 1:
+        a = wrap(a._v.insert_unit_axes((0,)), a._np.reshape(1, k))
+    if b.ndim == 1:
+        b = wrap(b._v.insert_unit_axes((1,)), b._np.reshape(k, 1))
+    ashape, bshape = batch + (n, k), batch + (k, m)
+    av = a._v if a.shape == ashape else a._v.broadcast_to(ashape)
+    bv = b._v if b.shape == bshape else b._v.broadcast_to(bshape)
+    anp = a._np if a.shape == ashape else np.broadcast_to(a._np, ashape)
+    bnp = b._np if b.shape == bshape else np.broadcast_to(b._np, bshape)
+    return av, anp, bv, bnp
+
+
+def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
+    """Launch the tiled product of a and b into res (fresh or non-aliasing, right dtype)."""
+    rt = get_runtime()
+    if res.size == 0:
+        return
+    av, anp, bv, bnp = _as_matrix_views(a, b, batch, n, k, m)
+    full = batch + (n, m)
+    axes = tuple(ax for ax, flag in ((len(batch), a1), (len(batch) + 1, b1)) if flag)
+    if axes:
+        o = wrap(res._v.insert_unit_axes(axes), res._np.reshape(full))
+    else:
+        o = res
+    onp = o._np
+    kwargs = dict(mm_kwargs)
+    kwargs["casting"] = "unsafe"
+    if rt.idle and rt.is_small(res.size) and rt.is_small(a.size) and rt.is_small(b.size):
+        np.matmul(anp, bnp, out=onp, **kwargs)
+        return
+    kedges = sorted(_edges(av.launch_tiles(), -1) | _edges(bv.launch_tiles(), -2) | {0, k})
+    kblocks = [(lo, hi) for lo, hi in zip(kedges, kedges[1:])] or [(0, 0)]
+    out_tiles = o._v.launch_tiles()
+    if rt.settings.workers > 1 and not _blas_state["done"]:
+        blas_threads(rt.settings.workers)
+    op = rt.operation("matmul", [av.store, bv.store], [o._v.store])
+    nb = len(batch)
+    split_k = len(out_tiles) < rt.processors and len(kblocks) > 1
+    for rect, _owner in out_tiles:
+        brect, irect, jrect = rect[:nb], rect[nb], rect[nb + 1]
+        bsl = rect_slices(brect)
+        isl, jsl = slice(*irect), slice(*jrect)
+        osl = rect_slices(rect)
+        a_req = (av.store, av.image(brect + (irect, (0, k))), False)
+        b_req = (bv.store, bv.image(brect + ((0, k), jrect)), False)
+        o_req = (o._v.store, o._v.image(rect), True)
+        if not split_k:
+            def kernel(osl=osl, bsl=bsl, isl=isl, jsl=jsl):
+                out_tile = onp[osl]
+                for t, (lo, hi) in enumerate(kblocks):
+                    x = anp[bsl + (isl, slice(lo, hi))]
+                    y = bnp[bsl + (slice(lo, hi), jsl)]
+                    if t == 0:
+                        np.matmul(x, y, out=out_tile, **kwargs)
+                    else:
+                        out_tile += np.matmul(x, y, **kwargs)
+            size = (irect[1] - irect[0]) * (jrect[1] - jrect[0]) * max(k, 1)
+            rt.submit(rt.task(op, kernel, rect, size * onp.itemsize), [o_req, a_req, b_req])
+            continue
+        slots: list = [None] * len(kblocks)
+        parts = []
+        for t, (lo, hi) in enumerate(kblocks):
+            def part(t=t, lo=lo, hi=hi, bsl=bsl, isl=isl, jsl=jsl, slots=slots):
+                slots[t] = np.matmul(anp[bsl + (isl, slice(lo, hi))],
+                                     bnp[bsl + (slice(lo, hi), jsl)], **kwargs)
+            reqs = [(av.store, av.image(brect + (irect, (lo, hi))), False),
+                    (bv.store, bv.image(brect + ((lo, hi), jrect)), False)]
+            task = rt.task(op, part, rect)
+            rt.submit(task, reqs)
+            parts.append(task)
+
+        def combine(osl=osl, slots=slots):
+            out_tile = onp[osl]
+            out_tile[...] = slots[0]
+            for s in slots[1:]:
+                out_tile += s
+            slots.clear()
+
+        rt.submit(rt.task(op, combine, rect), [o_req], after=parts)
+
+
+def _out_target(out, shape, dtype, ins):
+    """Where to compute: `out` itself when it fits and aliases no input, else a fresh array."""
+    if out is not None and out.dtype == dtype and out.shape == shape and all(
+            out._v.store.root is not x._v.store.root for x in ins):
+        return out
+    return new_array(shape, dtype)
+
+
+def _finish(res, out):
+    """Copy res into out when they differ; the NumPy-style return value."""
+    if out is not None:
+        if res is not out:
+            from hpcarray._api.manipulation import copyto
+
+            copyto(out, res, casting="unsafe")
+        return out
+    if res.ndim == 0:
+        return to_numpy(res)[()]
+    return res
+
+
+def matmul(x1, x2, /, out=None, *, casting="same_kind", order="K", dtype=None, subok=True,
+           **kwargs):
+    if isinstance(out, tuple):
+        out = out[0] if len(out) == 1 else out
+    a, b = _arr(x1), _arr(x2)
+    shapes = _matmul_shapes(a.shape, b.shape)
+    mm_kwargs = {} if dtype is None else {"dtype": dtype}
+    if kwargs:
+        np.matmul(_tiny(a), _tiny(b), **kwargs)  # NumPy's error for unknown keywords
+    if shapes is None:
+        np.matmul(_stand(a), _stand(b))  # raises NumPy's error
+        raise ValueError("matmul: shapes do not match")  # pragma: no cover
+    batch, n, k, m, out_shape = shapes
+    probe_out = None
+    if out is not None:
+        if not is_array(out):
+            out = asarray(out) if isinstance(out, np.ndarray) else out
+            if not is_array(out):
+                raise TypeError("return arrays must be of ArrayType")
+        if out.shape != out_shape:
+            np.matmul(_stand(a), _stand(b), out=np.empty(out.shape, out.dtype))
+            raise ValueError("matmul: output shape does not match")  # pragma: no cover
+        probe_out = np.empty((1,) * len(out_shape), out.dtype)
+    ta, tb = _tiny(a), _tiny(b)
+    probe = np.matmul(ta, tb, out=probe_out, casting=casting, **mm_kwargs)
+    rdt = probe.dtype if out is None else np.matmul(ta, tb, casting=casting,
+                                                     **mm_kwargs).dtype
+    res = _out_target(out, out_shape, rdt, (a, b))
+    _matmul_into(res, a, b, batch, n, k, m, a.ndim == 1, b.ndim == 1, mm_kwargs)
+    return _finish(res, out)
+
+
+# -- dot, vdot, inner, outer, tensordot ------------------------------------------------
+
+
+def _mul(a, b, out=None):
+    from hpcarray._api.ufuncs import apply
+
+    res = apply(np.multiply, a, b, out=out)
+    if out is None and is_array(res) and res.ndim == 0:
+        return to_numpy(res)[()]
+    return res
+
+
+def dot(a, b, out=None):
+    a, b = _arr(a), _arr(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _mul(a, b, out)
+    if a.shape[-1] != b.shape[-2 if b.ndim >= 2 else -1]:
+        np.dot(_stand(a), _stand(b))  # raises NumPy's "shapes ... not aligned"
+        raise ValueError("shapes not aligned")  # pragma: no cover
+    rdt = np.dot(_tiny(a), _tiny(b)).dtype
+    if b.ndim >= 2 and a.ndim >= 2 and b.ndim > 2:
+        shape = a.shape[:-1] + b.shape[:-2] + b.shape[-1:]
+    else:
+        shape = _matmul_shapes(a.shape, b.shape)[4]
+    if out is not None and (not is_array(out) or out.dtype != rdt or out.shape != shape):
+        if not is_array(out) or out.ndim != len(shape) or out.shape != shape:
+            raise ValueError("output array has wrong dimensions") if is_array(out) and \
+                out.ndim == len(shape) else ValueError(
+                "output array is not acceptable (must have the right datatype, number of "
+                "dimensions, and be a C-contiguous array)")
+        raise ValueError("output array is not acceptable (must have the right datatype, "
+                         "number of dimensions, and be a C-contiguous array)")
+    if b.ndim > 2 and a.ndim >= 2:
+        res = tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2]))
+        if out is not None:
+            from hpcarray._api.manipulation import copyto
+
+            copyto(out, res, casting="unsafe")
+            return out
+        return res
+    batch, n, k, m, _ = _matmul_shapes(a.shape, b.shape)
+    res = _out_target(out, shape, rdt, (a, b))
+    _matmul_into(res, a, b, batch, n, k, m, a.ndim == 1, b.ndim == 1, {})
+    return _finish(res, out)
+
+
+def vdot(a, b, /):
+    a, b = _arr(a), _arr(b)
+    if a.size != b.size:
+        np.vdot(_stand(a), _stand(b))
+        raise ValueError("vectors have different lengths")  # pragma: no cover
+    rdt = np.vdot(np.zeros(1, a.dtype), np.zeros(1, b.dtype)).dtype
+    x = a.ravel()
+    if x.dtype.kind == "c":
+        from hpcarray._api.ufuncs import apply
+
+        x = apply(np.conjugate, x)
+    y = b.ravel()
+    res = new_array((), rdt)
+    n = x.size
+    _matmul_into(res, x, y, (), 1, n, 1, True, True, {})
+    return to_numpy(res)[()]
+
+
+def _tensordot_axes(a, b, axes):
+    try:
+        iter(axes)
+    except TypeError:
+        n = operator.index(axes)
+        axes_a = list(range(a.ndim - n, a.ndim)) if n > 0 else []
+        axes_b = list(range(0, n)) if n > 0 else []
+        if n < 0:
+            axes_a, axes_b = [], []
+        return axes_a, axes_b, n
+    axes_a, axes_b = axes
+    try:
+        axes_a = [operator.index(x) for x in axes_a]
+    except TypeError:
+        axes_a = [operator.index(axes_a)]
+    try:
+        axes_b = [operator.index(x) for x in axes_b]
+    except TypeError:
+        axes_b = [operator.index(axes_b)]
+    return axes_a, axes_b, None
+
+
+def tensordot(a, b, axes=2):
+    from hpcarray._api.manipulation import reshape, transpose
+
+    a, b = _arr(a), _arr(b)
+    axes_a, axes_b, nint = _tensordot_axes(a, b, axes)
+    ok = len(axes_a) == len(axes_b) and (nint is None or nint <= min(a.ndim, b.ndim))
+    if ok:
+        try:
+            axes_a = [ax + a.ndim if ax < 0 else ax for ax in axes_a]
+            axes_b = [ax + b.ndim if ax < 0 else ax for ax in axes_b]
+            ok = all(0 <= ax < a.ndim for ax in axes_a) and all(0 <= ax < b.ndim
+                                                                 for ax in axes_b)
+            ok = ok and all(a.shape[x] == b.shape[y] for x, y in zip(axes_a, axes_b))
+            ok = ok and len(set(axes_a)) == len(axes_a) and len(set(axes_b)) == len(axes_b)
+        except IndexError:
+            ok = False
+    if not ok or (nint is not None and nint < 0):
+        np.tensordot(_stand(a), _stand(b), axes)
+        if not ok:
+            raise ValueError("shape-mismatch for sum")  # pragma: no cover
+    free_a = [d for d in range(a.ndim) if d not in axes_a]
+    free_b = [d for d in range(b.ndim) if d not in axes_b]
+    kk = 1
+    for d in axes_a:
+        kk *= a.shape[d]
+    mm = 1
+    for d in free_a:
+        mm *= a.shape[d]
+    nn = 1
+    for d in free_b:
+        nn *= b.shape[d]
+    at = transpose(a, tuple(free_a + axes_a)) if free_a + axes_a != list(range(a.ndim)) else a
+    bt = transpose(b, tuple(axes_b + free_b)) if axes_b + free_b != list(range(b.ndim)) else b
+    a2 = reshape(at, (mm, kk))
+    b2 = reshape(bt, (kk, nn))
+    rdt = np.dot(np.zeros((1, 1), a.dtype), np.zeros((1, 1), b.dtype)).dtype
+    res = new_array((mm, nn), rdt)
+    _matmul_into(res, a2, b2, (), mm, kk, nn, False, False, {})
+    shape = tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b)
+    return reshape(res, shape)
+
+
+def inner(a, b, /):
+    a, b = _arr(a), _arr(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _mul(a, b)
+    if a.shape[-1] != b.shape[-1]:
+        np.inner(_stand(a), _stand(b))
+        raise ValueError("shapes not aligned")  # pragma: no cover
+    rdt = np.inner(_tiny(a), _tiny(b)).dtype
+    res = tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
+    if res.dtype != rdt:
+        res = res.astype(rdt)
+    if res.ndim == 0:
+        return to_numpy(res)[()]
+    return res
+
+
+def outer(a, b, out=None):
+    from hpcarray._api.manipulation import reshape
+
+    a, b = _arr(a), _arr(b)
+    x = reshape(a, (a.size, 1))
+    y = reshape(b, (1, b.size))
+    return _mul(x, y, out)
+
+
+# -- einsum ------------------------------------------------------------------------------
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _sublist_to_str(sub):
+    out = []
+    for s in sub:
+        if s is Ellipsis:
+            out.append("...")
+        else:
+            i = operator.index(s)
+            if not 0 <= i < 52:
+                raise ValueError("subscript is not within the valid range [0, 52)")
+            out.append(_LETTERS[i])
+    return "".join(out)
+
+
+def _einsum_parse(args):
+    """(input label strings with ellipsis expanded, output labels, operands, explicit)."""
+    if isinstance(args[0], str):
+        subs = args[0].replace(" ", "")
+        operands = list(args[1:])
+    else:
+        operands = list(args[0::2])
+        subl = list(args[1::2])
+        if len(args) % 2 == 1:
+            out_sub = operands.pop()
+            subs = ",".join(_sublist_to_str(s) for s in subl) + "->" + _sublist_to_str(out_sub)
+        else:
+            subs = ",".join(_sublist_to_str(s) for s in subl)
+    if "->" in subs:
+        in_part, out_part = subs.split("->", 1)
+        explicit = True
+    else:
+        in_part, out_part, explicit = subs, "", False
+    ins = in_part.split(",")
+    if len(ins) != len(operands):
+        return None
+    operands = [_arr(x) for x in operands]
+    used = set(c for c in subs if c.isalpha())
+    spare = [c for c in _LETTERS if c not in used]
+    ell_nd = 0
+    for s, x in zip(ins, operands):
+        if "..." in s:
+            ell_nd = max(ell_nd, x.ndim - len(s.replace("...", "")))
+    if ell_nd > len(spare):
+        return None
+    ell = "".join(spare[:ell_nd])
+    labels = []
+    for s, x in zip(ins, operands):
+        if s.count("...") > 1 or not s.replace("...", "").isalpha() and s.replace("...", ""):
+            return None
+        if "..." in s:
+            nd = x.ndim - len(s.replace("...", ""))
+            if nd < 0:
+                return None
+            s = s.replace("...", ell[ell_nd - nd:] if nd else "")
+        if len(s) != x.ndim:
+            return None
+        labels.append(s)
+    if explicit:
+        if out_part.count("...") > 1:
+            return None
+        out = out_part.replace("...", ell)
+        if not (out.isalpha() or out == "") or len(set(out)) != len(out):
+            return None
+        if any(c not in "".join(labels) for c in out):
+            return None
+    else:
+        counts: dict[str, int] = {}
+        for s in labels:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return labels, out, operands
+
+
+def einsum(*operands, out=None, dtype=None, order="K", casting="safe", optimize=False):
+    if not operands:
+        raise ValueError("No input operands")
+    try:
+        parsed = _einsum_parse(operands)
+    except (TypeError, ValueError, AttributeError):
+        parsed = None
+    if parsed is None:
+        return _einsum_numpy(operands, out, dtype, order, casting, optimize)
+    labels, out_labels, ops_ = parsed
+    extent: dict[str, int] = {}
+    ok = True
+    for s, x in zip(labels, ops_):
+        seen: dict[str, int] = {}
+        for c, n in zip(s, x.shape):
+            if c in seen and seen[c] != n:
+                ok = False
+            seen[c] = n
+            if n != 1:
+                if extent.get(c, 1) not in (1, n):
+                    ok = False
+                extent[c] = n
+            else:
+                extent.setdefault(c, 1)
+    if not ok:
+        kw = {"dtype": dtype, "order": order, "casting": casting, "optimize": optimize}
+        np.einsum(*[_stand(x) if is_array(x) else x for x in operands], **kw)  # raises
+        return _einsum_numpy(operands, out, dtype, order, casting, optimize)
+    subs = ",".join(labels) + "->" + out_labels
+    kw = {"casting": casting}
+    if dtype is not None:
+        kw["dtype"] = dtype
+    probe = np.einsum(subs, *[_tiny(x) for x in ops_], **kw)
+    rdt = np.asarray(probe).dtype
+    shape = tuple(extent[c] for c in out_labels)
+    if out is not None:
+        if not is_array(out):
+            raise TypeError("'out' must be an array")
+        if out.shape != shape:
+            return _einsum_numpy(operands, out, dtype, order, casting, optimize)
+    res = _out_target(out, shape, rdt, ops_)
+    _einsum_tiles(res, subs, labels, out_labels, ops_, kw, optimize)
+    if out is not None:
+        return _finish(res, out)
+    if res.ndim == 0:
+        return to_numpy(res)[()]
+    return res
+
+
+def _einsum_numpy(operands, out, dtype, order, casting, optimize):
+    """NumPy's einsum on gathered data (its own errors; used for what we do not parse)."""
+    from hpcarray._api.convert import hpc_results, numpy_args
+    from hpcarray._fallback import warn_fallback
+
+    kw = {"dtype": dtype, "order": order, "casting": casting, "optimize": optimize}
+    stand_ins = [_stand(x) if is_array(x) else x for x in operands]
+    # Shape/label errors come out of NumPy's parser before any computing happens.
+    try:
+        np.einsum(*[np.zeros((1,) * x.ndim, x.dtype) if is_array(x) else x
+                    for x in operands], **kw)
+    except ValueError:
+        np.einsum(*stand_ins, **kw)
+    warn_fallback("einsum")
+    res = np.einsum(*numpy_args(operands), **kw)
+    res = hpc_results(res)
+    if out is not None:
+        from hpcarray._api.manipulation import copyto
+
+        copyto(out, res, casting="unsafe")
+        return out
+    return res
+
+
+def _einsum_tiles(res, subs, labels, out_labels, ops_, kw, optimize):
+    rt = get_runtime()
+    if res.size == 0:
+        return
+    nps = [x._np for x in ops_]
+    onp = res._np
+    kernel_kw = dict(kw)
+    kernel_kw["optimize"] = optimize
+    if rt.idle and rt.is_small(res.size) and all(rt.is_small(x.size) for x in ops_):
+        onp[...] = np.einsum(subs, *nps, **kernel_kw)
+        return
+    pos = {c: i for i, c in enumerate(out_labels)}
+    op = rt.operation("einsum", [x._v.store for x in ops_], [res._v.store])
+    for rect, _owner in res._v.launch_tiles():
+        slabs_sl = []
+        reqs = [(res._v.store, res._v.image(rect), True)]
+        for s, x in zip(labels, ops_):
+            r = []
+            for c, n in zip(s, x.shape):
+                if c in pos and n == res.shape[pos[c]] and n != 1:
+                    r.append(rect[pos[c]])
+                elif c in pos and n == 1 and res.shape[pos[c]] == 1:
+                    r.append(rect[pos[c]])
+                else:
+                    r.append((0, n))
+            r = tuple(r)
+            slabs_sl.append(rect_slices(r))
+            if x.size:
+                reqs.append((x._v.store, x._v.image(r), False))
+        osl = rect_slices(rect)
+
+        def kernel(osl=osl, slabs_sl=slabs_sl):
+            o = onp[osl] if osl else onp
+            o[...] = np.einsum(subs, *[a[sl] for a, sl in zip(nps, slabs_sl)], **kernel_kw)
+
+        rt.submit(rt.task(op, kernel, rect, onp.itemsize * max(1, res.size)), reqs)
+
+
+# -- trace, norms ----------------------------------------------------------------------
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    from hpcarray._api.manipulation import diagonal
+    from hpcarray._api.reductions import sum as _sum
+
+    x = _arr(a)
+    d = diagonal(x, offset, axis1, axis2)
+    return _sum(d, axis=-1, dtype=dtype, out=out)
+
+
+def _apply(uf, *args, **kw):
+    from hpcarray._api.ufuncs import apply
+
+    return apply(uf, *args, **kw)
+
+
+def _sumsq(x, axis, keepdims):
+    from hpcarray._api.reductions import sum as _sum
+
+    if x.dtype.kind == "c":
+        re, im = x.real, x.imag
+        s = _apply(np.add, _apply(np.multiply, re, re), _apply(np.multiply, im, im))
+    else:
+        s = _apply(np.multiply, x, x)
+    return _sum(s, axis=axis, keepdims=keepdims)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    from hpcarray._api.manipulation import reshape
+    from hpcarray._api.reductions import max as _max
+    from hpcarray._api.reductions import min as _min
+    from hpcarray._api.reductions import sum as _sum
+
+    x = _arr(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(float)
+    nd = x.ndim
+    if axis is None:
+        if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
+            r = _apply(np.sqrt, _sumsq(x, None, False))
+            if keepdims:
+                return reshape(asarray(r), (1,) * nd)
+            return r
+        axis = tuple(range(nd))
+    elif not isinstance(axis, tuple):
+        try:
+            axis = (operator.index(axis),)
+        except TypeError:
+            raise TypeError("'axis' must be None, an integer or a tuple of integers") from None
+    if len(axis) == 1:
+        ax = axis[0]
+        if ord == np.inf:
+            return _max(_apply(np.absolute, x), axis=ax, keepdims=keepdims)
+        if ord == -np.inf:
+            return _min(_apply(np.absolute, x), axis=ax, keepdims=keepdims)
+        if isinstance(ord, str):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        if ord == 0:
+            nz = _apply(np.not_equal, x, 0).astype(x.real.dtype)
+            return _sum(nz, axis=ax, keepdims=keepdims)
+        if ord == 1:
+            return _sum(_apply(np.absolute, x), axis=ax, keepdims=keepdims)
+        if ord is None or ord == 2:
+            return _apply(np.sqrt, _sumsq(x, ax, keepdims))
+        try:
+            float(ord)
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid norm order '{ord}' for vectors") from None
+        absx = _apply(np.absolute, x)
+        absx = _apply(np.power, absx, ord)
+        r = _sum(absx, axis=ax, keepdims=keepdims)
+        rdt = r.dtype
+        return _apply(np.power, r, np.reciprocal(np.asarray(ord, dtype=rdt)))
+    if len(axis) == 2:
+        from hpcarray._api.reductions import normalize_axes
+
+        row, col = axis
+        row = normalize_axes(row, nd)[0]
+        col = normalize_axes(col, nd)[0]
+        if row == col:
+            raise ValueError("Duplicate axes given.")
+        if ord in (2, -2, "nuc"):
+            res = _gathered(np.linalg.norm, x, ord=ord, axis=(row, col), keepdims=keepdims)
+            return res
+        if ord == 1 or ord == -1:
+            red = _max if ord == 1 else _min
+            c = col - 1 if col > row else col
+            r = red(_sum(_apply(np.absolute, x), axis=row), axis=c)
+        elif ord == np.inf or ord == -np.inf:
+            red = _max if ord == np.inf else _min
+            rr = row - 1 if row > col else row
+            r = red(_sum(_apply(np.absolute, x), axis=col), axis=rr)
+        elif ord in (None, "fro", "f"):
+            r = _apply(np.sqrt, _sumsq(x, (row, col), False))
+        else:
+            raise ValueError("Invalid norm order for matrices.")
+        if keepdims:
+            shape = list(x.shape)
+            shape[row] = 1
+            shape[col] = 1
+            return reshape(asarray(r), tuple(shape))
+        return r
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    from hpcarray._api.manipulation import reshape
+
+    x = _arr(x)
+    shape = x.shape
+    if axis is None:
+        flat = reshape(x, (-1,))
+        r = norm(flat, ord=ord, axis=0)
+        if keepdims:
+            return reshape(asarray(r), (1,) * len(shape))
+        return r
+    if isinstance(axis, tuple) and len(axis) > 1:
+        return _gathered(np.linalg.vector_norm, x, axis=axis, keepdims=keepdims, ord=ord)
+    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+# -- gathered dense solvers ----------------------------------------------------------------
+
+
+def _gathered(fn, *args, **kwargs):
+    """Run a NumPy routine on gathered arguments and re-distribute its results.
+
+    Used for small dense factorizations (solve, inv, det, eigh, cholesky, qr, svd, lstsq,
+    ...): every rank gathers the operands and runs LAPACK redundantly. No FallbackWarning:
+    this is the intended implementation for these routines, not a missing one.
+    """
+    from hpcarray._api.convert import hpc_results, numpy_args
+
+    res = fn(*numpy_args(args), **numpy_args(kwargs))
+    if isinstance(res, tuple) and hasattr(res, "_fields"):
+        return type(res)(*[hpc_results(v) for v in res])
+    return hpc_results(res)
+
+
+def _make_gathered(name):
+    fn = getattr(np.linalg, name)
+
+    def wrapper(*args, **kwargs):
+        return _gathered(fn, *args, **kwargs)
+
+    wrapper.__name__ = name
+    wrapper.__qualname__ = name
+    wrapper.__doc__ = (f"numpy.linalg.{name} on gathered operands (a small dense problem; "
+                       f"computed redundantly on every rank, results re-distributed).")
+    return wrapper
+
+
+GATHERED = ("solve", "inv", "det", "slogdet", "eig", "eigh", "eigvals", "eigvalsh",
+            "cholesky", "qr", "svd", "svdvals", "lstsq", "pinv", "matrix_rank", "cond",
+            "tensorinv", "tensorsolve")
+
+gathered = {name: _make_gathered(name) for name in GATHERED if hasattr(np.linalg, name)}
+
+
+def multi_dot(arrays, *, out=None):
+    arrays = [_arr(x) for x in arrays]
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    res = arrays[0]
+    for x in arrays[1:]:
+        res = dot(res, x)
+    if out is not None:
+        from hpcarray._api.manipulation import copyto
+
+        copyto(out, res, casting="unsafe")
+        return out
+    return res
+
+
+def matrix_power(a, n):
+    from hpcarray._api.creation import eye
+
+    a = _arr(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        np.linalg.matrix_power(_stand(a), 1)
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError("exponent must be an integer") from None
+    if n < 0:
+        a = gathered["inv"](a)
+        n = -n
+    if n == 0:
+        from hpcarray._api.manipulation import broadcast_to
+
+        e = eye(a.shape[-1], dtype=a.dtype)
+        return broadcast_to(e, a.shape).copy()
+    result = None
+    z = a
+    while n:
+        if n & 1:
+            result = z if result is None else matmul(result, z)
+        n >>= 1
+        if n:
+            z = matmul(z, z)
+    return result if result is not a else a.copy()

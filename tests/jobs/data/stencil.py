@@ -1,0 +1,1 @@
+"""Stand-in for the stencil example in golden dry runs (never executed)."""
