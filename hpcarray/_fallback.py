@@ -7,8 +7,6 @@ from __future__ import annotations
 import functools
 import warnings
 
-import numpy as np
-
 from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.trace import user_source_line

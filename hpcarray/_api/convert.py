@@ -10,7 +10,6 @@ from hpcarray._dtypes import as_dtype, check_dtype
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.view import View
 
-
 _ndarray = None  # hpcarray._array.ndarray, set when that module loads (it imports this one)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from hpcarray.runtime.core import get_runtime
-from hpcarray.runtime.partition import Rect, full_rect, rect_slices, rect_size
+from hpcarray.runtime.partition import Rect, full_rect, rect_size, rect_slices
 
 
 def _is_array(x) -> bool:
