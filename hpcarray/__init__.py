@@ -35,7 +35,8 @@ from hpcarray._api.manipulation import (  # noqa: E402
 from hpcarray._api.manipulation import round_ as round  # noqa: E402
 from hpcarray._api.reductions import (  # noqa: E402
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, max, mean, min,
-    nanmax, nanmean, nanmin, nanprod, nansum, prod, std, sum, var,
+    nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar, prod,
+    std, sum, var,
 )
 from hpcarray._api.ufuncs import all_ufuncs as _all_ufuncs  # noqa: E402
 from hpcarray._api.ufuncs import ufunc  # noqa: E402
@@ -54,6 +55,20 @@ from hpcarray._api.linalg import (  # noqa: E402
 from hpcarray import linalg, random  # noqa: E402
 
 __getattr__ = _module_getattr(_np, "", {})
+
+
+def _start_runtime_under_mpi() -> None:
+    """Under an MPI launcher, start the runtime at import: ranks other than 0 silence
+    stdout before the program prints anything."""
+    from hpcarray.runtime.comm import launched_by_mpi
+
+    if launched_by_mpi():
+        from hpcarray.runtime import get_runtime
+
+        get_runtime()
+
+
+_start_runtime_under_mpi()
 
 
 def __dir__():

@@ -49,8 +49,9 @@ def fallback_function(func, name: str):
 
 def inplace_numpy(a, fn) -> None:
     """Run `fn` on the array's synchronized NumPy data in place (sort, put)."""
-    get_runtime().wait(a._v.store)
-    fn(a._np)
+    from hpcarray.runtime.ops import update_in_place
+
+    update_in_place(a, fn)
 
 
 def _lookup(func):

@@ -72,8 +72,14 @@ def _gather_nested(obj):
 
 
 def to_numpy(a) -> np.ndarray:
-    """The array's values as a NumPy array (shares memory on one rank; waits for writers)."""
-    get_runtime().wait(a._v.store)
+    """The array's values as a NumPy array: a sync point. Waits for pending writers and,
+    across ranks, gathers the tiles the array covers (every rank gets the same values)."""
+    v = a._v
+    rt = get_runtime()
+    if rt.dist is None:
+        rt.wait(v.store)
+    else:
+        rt.gather(v.store, v.image(tuple((0, n) for n in v.shape)) if a._np.size else None)
     return a._np
 
 

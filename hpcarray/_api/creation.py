@@ -12,9 +12,12 @@ from hpcarray._dtypes import check_dtype
 
 
 def _shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    shape = tuple(int(n) for n in shape)
+    import operator
+
+    try:
+        shape = (operator.index(shape),)
+    except TypeError:
+        shape = tuple(operator.index(n) for n in shape)
     for n in shape:
         if n < 0:
             raise ValueError("negative dimensions are not allowed")
@@ -25,11 +28,24 @@ def _dtype(dtype, default=np.float64) -> np.dtype:
     return check_dtype(np.dtype(default if dtype is None else dtype))
 
 
+def _no_copy_error():
+    return ValueError(
+        "Unable to avoid copy while creating an array as requested.\nIf using "
+        "`np.array(obj, copy=False)` replace it with `np.asarray(obj)` to allow a copy when "
+        "needed (no behavior change in NumPy 1.x).\nFor more details, see "
+        "https://numpy.org/devdocs/numpy_2_0_migration_guide.html"
+        "#adapting-to-changes-in-the-copy-keyword.")
+
+
 def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     if is_array(object) and ndmin <= object.ndim:
         if dtype is None or np.dtype(dtype) == object.dtype:
             return object.copy() if copy else object
+        if copy is False:
+            raise _no_copy_error()
         return object.astype(dtype)
+    if copy is False and not isinstance(object, np.ndarray) and not is_array(object):
+        raise _no_copy_error()
     a = _asarray(object, dtype=dtype, copy=copy)
     if ndmin > a.ndim:
         a = a.reshape((1,) * (ndmin - a.ndim) + a.shape)
@@ -37,6 +53,10 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, lik
 
 
 def asarray(a, dtype=None, order=None, *, copy=None, like=None, device=None):
+    if copy is False and not is_array(a) and not isinstance(a, np.ndarray):
+        raise _no_copy_error()
+    if copy is False and is_array(a) and dtype is not None and np.dtype(dtype) != a.dtype:
+        raise _no_copy_error()
     return _asarray(a, dtype=dtype, copy=copy)
 
 
@@ -57,12 +77,25 @@ def zeros(shape, dtype=float, order="C", *, like=None, device=None):
 
 
 def full(shape, fill_value, dtype=None, order="C", *, like=None, device=None):
+    shape = _shape(shape)
     if dtype is None:
-        dtype = fill_value.dtype if is_array(fill_value) else np.array(fill_value).dtype
-    out = new_array(_shape(shape), _dtype(dtype))
+        dtype = fill_value.dtype if is_array(fill_value) else np.asarray(fill_value).dtype
+    return _filled(shape, _dtype(dtype), fill_value)
+
+
+def _filled(shape, dtype, fill_value):
+    """A new array filled as NumPy's copyto(..., casting="unsafe") fills it."""
     from hpcarray._api.manipulation import assign
 
-    assign(out, fill_value)
+    out = new_array(shape, dtype)
+    if is_array(fill_value):
+        value = fill_value.astype(dtype) if fill_value.dtype != dtype else fill_value
+    else:
+        value = np.empty(np.shape(fill_value), dtype)
+        np.copyto(value, fill_value, casting="unsafe")
+        if value.ndim == 0:
+            value = value[()]
+    assign(out, value)
     return out
 
 
@@ -95,7 +128,7 @@ def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
     dt, sh = _like(a, dtype, shape)
-    return full(sh, fill_value, dt)
+    return _filled(sh, dt, fill_value)
 
 
 def _generated(name, np_result):
@@ -103,9 +136,20 @@ def _generated(name, np_result):
     return from_numpy(np_result, copy=False)
 
 
-def arange(start, stop=None, step=None, dtype=None, *, like=None, device=None):
-    start, stop, step = (to_numpy(v)[()] if is_array(v) else v for v in (start, stop, step))
-    return _generated("arange", np.arange(start, stop, step, dtype=dtype))
+def arange(*args, **kwargs):
+    """numpy.arange(start_or_stop, /, stop=None, step=1, *, dtype=None, ...)"""
+    args = tuple(to_numpy(v)[()] if is_array(v) and v.ndim == 0 else v for v in args)
+    kwargs = {k: (to_numpy(v)[()] if is_array(v) and v.ndim == 0 else v)
+              for k, v in kwargs.items() if k not in ("like", "device")}
+    if "dtype" in kwargs:
+        kwargs["dtype"] = _dtype(kwargs["dtype"]) if kwargs["dtype"] is not None else None
+    return _generated("arange", np.arange(*_np_all(args), **_np_all(kwargs)))
+
+
+def _np_all(value):
+    from hpcarray._api.convert import numpy_args
+
+    return numpy_args(value)
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
@@ -181,7 +225,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
                         indexing=indexing)
     outs = [from_numpy(g) for g in grids]
     if sparse:
-        return tuple(outs) if not copy else tuple(o for o in outs)
+        return tuple(outs) if copy else list(outs)  # NumPy's own quirk
     shape = np.broadcast_shapes(*[g.shape for g in grids])
     full_grids = [broadcast_to(o, shape) for o in outs]
     return tuple(g.copy() for g in full_grids) if copy else tuple(full_grids)

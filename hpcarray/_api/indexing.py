@@ -333,12 +333,6 @@ def extract(condition, arr):
 # -- elementwise selection -------------------------------------------------------------------
 
 
-def _elementwise(name, fn, outs, ins):
-    from hpcarray._api.manipulation import elementwise
-
-    elementwise(name, fn, outs, ins)
-
-
 def _shape_of(x):
     return x.shape if is_array(x) or isinstance(x, np.generic) else np.shape(x)
 
@@ -373,7 +367,7 @@ def choose(a, choices, out=None, mode="raise"):
     def kernel(outs, ins):
         np.copyto(outs[0], np.choose(ins[0], ins[1:], mode=mode), casting="unsafe")
 
-    _elementwise("choose", kernel, [res], [idx, *chs])
+    ops.elementwise("choose", kernel, [res], [idx, *chs])
     if out is None and res.ndim == 0 and not any(is_array(c) for c in [a, *choices]):
         return to_numpy(res)[()]
     return res
@@ -401,7 +395,7 @@ def select(condlist, choicelist, default=0):
     def kernel(outs, ins):
         outs[0][...] = np.select(list(ins[:n]), list(ins[n:2 * n]), ins[2 * n])
 
-    _elementwise("select", kernel, [res], [*conds, *chs, dflt])
+    ops.elementwise("select", kernel, [res], [*conds, *chs, dflt])
     return res
 
 

@@ -30,9 +30,6 @@ from hpcarray._api.manipulation import (
     reshape,
     transpose,
 )
-from hpcarray._api.manipulation import (
-    elementwise as _elementwise,
-)
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import ops
 
@@ -50,7 +47,7 @@ def _stand(x, shape=None):
 
 
 def _copy_into(target, src, name="copy") -> None:
-    _elementwise(name, _UNSAFE_COPY, [target], [src], copy_aliased=copy)
+    ops.elementwise(name, _UNSAFE_COPY, [target], [src], copy_aliased=copy)
 
 
 def _slice_key(ndim, axis, sl) -> tuple:

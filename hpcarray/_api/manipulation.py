@@ -24,20 +24,9 @@ def _copy_kernel(casting):
 _UNSAFE_COPY = _copy_kernel("unsafe")
 
 
-def _one_elem(x):
-    """A 0-d array as a 1-element view of the same data (other values unchanged)."""
-    if is_array(x) and x.ndim == 0:
-        return wrap(x._v.insert_unit_axes((0,)), x._np[None])
-    return x
+def _REAL_COPY(outs, ins):
+    np.copyto(outs[0], ins[0].real, casting="unsafe")
 
-
-def elementwise(name, fn, outs, ins, copy_aliased=None) -> None:
-    """ops.elementwise, also for 0-d outputs: tile kernels index a 0-d tile with `()`,
-    which gives a scalar copy rather than a view, so 0-d operands run as 1-element views."""
-    if outs[0].ndim == 0:
-        outs = [_one_elem(o) for o in outs]
-        ins = [_one_elem(x) for x in ins]
-    elementwise(name, fn, outs, ins, copy_aliased=copy_aliased)
 
 
 def assign(target, value) -> None:
@@ -62,7 +51,7 @@ def assign(target, value) -> None:
         probe = np.empty((), target.dtype)
         probe[()] = value
         value = probe[()]
-    elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy)
+    ops.elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy)
 
 
 def _complex_warning():
@@ -75,7 +64,7 @@ def _complex_warning():
 def copy(a, order="K", subok=False):
     x = asarray(a)
     out = new_array(x.shape, x.dtype)
-    elementwise("copy", _UNSAFE_COPY, [out], [x])
+    ops.elementwise("copy", _UNSAFE_COPY, [out], [x])
     return out
 
 
@@ -88,10 +77,12 @@ def astype(a, dtype, casting="unsafe", copy=True):
             f"Cannot cast array data from {a.dtype!r} to {dtype!r} according to the rule "
             f"{casting!r}"
         )
-    if a.dtype.kind == "c" and dtype.kind != "c":
-        _complex_warning()
+    kernel = _UNSAFE_COPY
+    if a.dtype.kind == "c" and dtype.kind not in "cb":
+        _complex_warning()  # here, once, not from every tile on the workers
+        kernel = _REAL_COPY
     out = new_array(a.shape, dtype)
-    elementwise("astype", _UNSAFE_COPY, [out], [a])
+    ops.elementwise("astype", kernel, [out], [a])
     return out
 
 
@@ -107,13 +98,13 @@ def copyto(dst, src, casting="same_kind", where=True) -> None:
     else:
         np.copyto(np.empty((), dst.dtype), src, casting=casting)
     if where is True:
-        elementwise("copyto", _copy_kernel("unsafe"), [dst], [src], copy_aliased=copy)
+        ops.elementwise("copyto", _copy_kernel("unsafe"), [dst], [src], copy_aliased=copy)
         return
 
     def kernel(outs, ins):
         np.copyto(outs[0], ins[0], casting="unsafe", where=ins[1])
 
-    elementwise("copyto", kernel, [dst], [src, operand(where)], copy_aliased=copy)
+    ops.elementwise("copyto", kernel, [dst], [src, operand(where)], copy_aliased=copy)
 
 
 # -- views -------------------------------------------------------------------------------
@@ -316,7 +307,7 @@ def where(condition, x=None, y=None):
     def kernel(outs, ins):
         np.copyto(outs[0], np.where(ins[0], ins[1], ins[2]), casting="unsafe")
 
-    elementwise("where", kernel, [out], [cond, xv, yv])
+    ops.elementwise("where", kernel, [out], [cond, xv, yv])
     return out
 
 
@@ -345,7 +336,7 @@ def round_(a, decimals=0, out=None):
     x = asarray(a)
     res = out if out is not None else new_array(x.shape, np.round(np.empty(0, x.dtype),
                                                                  decimals).dtype)
-    elementwise("round", lambda o, i: np.round(i[0], decimals, out=o[0]), [res], [x],
+    ops.elementwise("round", lambda o, i: np.round(i[0], decimals, out=o[0]), [res], [x],
                     copy_aliased=copy)
     return res
 

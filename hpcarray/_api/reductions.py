@@ -87,6 +87,9 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     x = asarray(a)
     if out is not None and isinstance(out, tuple):
         out = out[0]
+    if x.ndim == 0 and axis is not None and not isinstance(axis, tuple):
+        _norm(axis, 1)  # NumPy reduces a 0-d array over axis 0 or -1 as over ()
+        axis = ()
     probe_kwargs = {"axis": axis, "dtype": dtype, "keepdims": keepdims}
     if initial is not _NOVALUE:
         probe_kwargs["initial"] = initial
@@ -193,10 +196,15 @@ def all(a, axis=None, out=None, keepdims=False, *, where=True):
 
 def count_nonzero(a, axis=None, *, keepdims=False):
     x = asarray(a)
-    nz = x != 0 if x.ndim else np.asarray(to_numpy(x) != 0)
-    if axis is None and not keepdims:
-        return int(sum(asarray(nz), dtype=np.intp))
-    return sum(asarray(nz), axis=axis, dtype=np.intp, keepdims=keepdims)
+    if axis is not None and x.ndim == 0 and not isinstance(axis, tuple):
+        normalize_axes(axis, 1)  # NumPy accepts axis 0 / -1 on 0-d input
+        axis = ()
+    normalize_axes(axis, x.ndim)
+    from hpcarray._api.ufuncs import apply
+
+    nz = apply(np.not_equal, x, 0) if x.ndim else asarray(to_numpy(x) != 0)
+    res = sum(nz, axis=axis, dtype=np.intp, keepdims=keepdims)
+    return res
 
 
 def _count(x, axes) -> int:
@@ -206,9 +214,43 @@ def _count(x, axes) -> int:
     return n
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
-    x = asarray(a)
+def _count_items(x, axis, keepdims, where):
+    """Elements per result: an int, or (with a where array) an intp array."""
     axes = normalize_axes(axis, x.ndim)
+    if where is True:
+        return _count(x, axes)
+    from hpcarray._api.manipulation import broadcast_to
+
+    w = operand(where)
+    w = asarray(w) if not is_array(w) else w
+    return sum(broadcast_to(w, x.shape), axis=axes, dtype=np.intp, keepdims=keepdims)
+
+
+def _divide(total, count, out_given=False, cast=None):
+    """NumPy's in-place division of a reduction result by its count."""
+    from hpcarray._api import ufuncs
+
+    if is_array(total):
+        return ufuncs.apply(np.true_divide, total, count, out=total, casting="unsafe")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = total / count
+    return (cast or total.dtype.type)(value)
+
+
+def _any_true(cond) -> bool:
+    if is_array(cond):
+        return bool(any(cond))
+    return bool(np.any(cond))
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    import warnings
+
+    x = asarray(a)
+    normalize_axes(axis, x.ndim)
+    count = _count_items(x, axis, keepdims, where)
+    if (count == 0) if isinstance(count, int) else _any_true(count == 0):
+        warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=2)
     # NumPy: integers and bools average in float64; float16 accumulates in float32.
     is_f16 = False
     if dtype is None:
@@ -216,85 +258,80 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
             dtype = np.dtype(np.float64)
         elif x.dtype == np.float16:
             dtype, is_f16 = np.dtype(np.float32), True
-    if where is not True:
-        w = operand(where)
-        count = sum(np.broadcast_to(to_numpy(w) if is_array(w) else w, x.shape),
-                    axis=axis, dtype=np.intp, keepdims=keepdims)
-    else:
-        count = _count(x, axes)
-        if count == 0:
-            import warnings
-            warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=2)
     total = sum(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
-    from hpcarray._api import ufuncs
-
     if is_array(total):
-        res = ufuncs.apply(np.true_divide, total, count, out=total, casting="unsafe")
+        res = _divide(total, count)
         if is_f16 and out is None:
             res = res.astype(np.float16)
         return res
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = total / count
-    return (np.float16 if is_f16 else total.dtype.type)(value)
+    return _divide(total, count, cast=np.float16 if is_f16 else None)
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
-        correction=_NOVALUE):
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+        mean=_NOVALUE, correction=_NOVALUE):
+    import warnings
+
+    from hpcarray._api import ufuncs
+
     if correction is not _NOVALUE:
+        if ddof != 0:
+            raise ValueError("ddof and correction can't be provided simultaneously.")
         ddof = correction
     x = asarray(a)
     axes = normalize_axes(axis, x.ndim)
-    m = globals()["mean"](x, axis=axes, dtype=dtype, keepdims=True, where=where) \
-        if mean is None else mean
-    d = x - m
-    if d.dtype.kind == "c":
-        sq = (d * d.conj()).real
-    else:
-        sq = d * d
-    n = _count(x, axes) if where is True else sum(
-        np.broadcast_to(to_numpy(operand(where)), x.shape), axis=axes, dtype=np.intp,
-        keepdims=keepdims)
-    total = sum(sq, axis=axes, dtype=dtype, keepdims=keepdims, where=where)
-    denom = n - ddof
-    if not is_array(denom) and denom <= 0:
-        import warnings
+    count = _count_items(x, axes, keepdims, where)
+    if (ddof >= count) if isinstance(count, int) else _any_true(
+            ufuncs.apply(np.greater_equal, ddof, count)):
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
-        denom = 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        res = total / denom
-    if x.dtype.kind in "fc" and dtype is None and is_array(res):
-        res = res.astype(x.real.dtype if x.dtype.kind == "c" else x.dtype, copy=False)
-    elif x.dtype.kind in "fc" and dtype is None:
-        res = (x.real.dtype if x.dtype.kind == "c" else x.dtype).type(res)
-    if out is not None:
-        from hpcarray._api.manipulation import assign
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = np.dtype(np.float64)
+    if mean is not _NOVALUE and mean is not None:
+        m = operand(mean)
+    else:
+        m = sum(x, axis=axes, dtype=dtype, keepdims=True, where=where)
+        div = count if isinstance(count, int) else count.reshape(m.shape)
+        m = _divide(m, div)
+    d = ufuncs.apply(np.subtract, x, m)
+    if not is_array(d):
+        d = asarray(d)
+    if x.dtype.kind in "iuf":
+        sq = ufuncs.apply(np.multiply, d, d, out=d)
+    elif d.dtype.kind == "c":
+        sq = ufuncs.apply(np.add, ufuncs.apply(np.square, d.real), ufuncs.apply(np.square, d.imag))
+    else:
+        sq = ufuncs.apply(np.multiply, d, ufuncs.apply(np.conjugate, d), out=d)
+        sq = sq.real if sq.dtype.kind == "c" else sq
+    total = sum(sq, axis=axes, dtype=dtype, out=out, keepdims=keepdims, where=where)
+    if isinstance(count, int):
+        denom = builtins.max(count - ddof, 0)
+    else:
+        denom = ufuncs.apply(np.maximum, ufuncs.apply(np.subtract, count, ddof), 0)
+    return _divide(total, denom)
 
-        assign(out, res)
-        return out
-    return res
 
-
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
-        correction=_NOVALUE):
-    v = var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, mean=mean,
-            correction=correction)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+        mean=_NOVALUE, correction=_NOVALUE):
     from hpcarray._api import ufuncs
 
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+            mean=mean, correction=correction)
     if is_array(v):
-        return ufuncs.apply(np.sqrt, v, out=out) if out is not None else ufuncs.apply(np.sqrt, v)
-    return np.sqrt(v)
+        return ufuncs.apply(np.sqrt, v, out=v)
+    return v.dtype.type(np.sqrt(v))
 
 
 def _arg_reduce(name, a, axis, out, keepdims):
     x = asarray(a)
     np_fn = getattr(np, name)
     np_fn(np.zeros(_probe_shape(x.shape, ()), x.dtype), axis=axis, keepdims=keepdims)
-    if x.size == 0:
+    if x.size == 0 and (axis is None or x.shape[_norm(axis, x.ndim)] == 0):
         raise ValueError(f"attempt to get {name} of an empty sequence")
+    if x.ndim == 0:
+        axis = None
     if axis is None:
         flat = x.ravel()
         res = _arg_reduce(name, flat, 0, None, False)
-        if keepdims:
+        if keepdims and x.ndim:
             res = asarray(np.asarray(res).reshape((1,) * x.ndim))
         if out is not None:
             from hpcarray._api.manipulation import assign
@@ -304,6 +341,8 @@ def _arg_reduce(name, a, axis, out, keepdims):
         return res
     ax = _norm(axis, x.ndim)
     target, kd = _allocate(x, (ax,), keepdims, np.dtype(np.intp), out)
+    if x.size == 0:  # other axes empty: an empty result
+        return _result(target, out)
     pick = np.argmin if name == "argmin" else np.argmax
 
     def partial(tile, pos):
@@ -340,8 +379,16 @@ def argmin(a, axis=None, out=None, *, keepdims=False):
     return _arg_reduce("argmin", a, axis, out, keepdims)
 
 
-def cumsum(a, axis=None, dtype=None, out=None):
+def _scan_input(a, axis):
     x = asarray(a)
+    if x.ndim == 0 and axis is not None:
+        _norm(axis, 1)
+        axis = None
+    return x, axis
+
+
+def cumsum(a, axis=None, dtype=None, out=None):
+    x, axis = _scan_input(a, axis)
     if axis is None:
         x, axis = x.ravel(), 0
     return ufunc_accumulate(np.add, x, axis, dtype if dtype is not None else _acc_dtype(x),
@@ -349,7 +396,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
-    x = asarray(a)
+    x, axis = _scan_input(a, axis)
     if axis is None:
         x, axis = x.ravel(), 0
     return ufunc_accumulate(np.multiply, x, axis,
@@ -366,22 +413,32 @@ def _acc_dtype(x):
 
 
 def _nan_to(a, value):
+    """(a with NaNs replaced by value, NaN mask or None) — NumPy's _replace_nan."""
     from hpcarray._api.ufuncs import apply
 
     x = asarray(a)
     if x.dtype.kind not in "fc":
-        return x
+        return x, None
     from hpcarray._api.manipulation import where as _where
 
-    return _where(apply(np.isnan, x), value, x)
+    mask = apply(np.isnan, x)
+    return _where(mask, np.asarray(value, x.dtype), x), mask
 
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
-    return sum(_nan_to(a, 0), axis, dtype, out, keepdims, initial, where)
+    return sum(_nan_to(a, 0)[0], axis, dtype, out, keepdims, initial, where)
 
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
-    return prod(_nan_to(a, 1), axis, dtype, out, keepdims, initial, where)
+    return prod(_nan_to(a, 1)[0], axis, dtype, out, keepdims, initial, where)
+
+
+def nancumsum(a, axis=None, dtype=None, out=None):
+    return cumsum(_nan_to(a, 0)[0], axis, dtype, out)
+
+
+def nancumprod(a, axis=None, dtype=None, out=None):
+    return cumprod(_nan_to(a, 1)[0], axis, dtype, out)
 
 
 def nanmax(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
@@ -399,18 +456,103 @@ def nanmin(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True)
 def _warn_all_nan(res):
     import warnings
 
-    values = to_numpy(res) if is_array(res) else np.asarray(res)
-    if values.dtype.kind in "fc" and np.isnan(values).any():
+    if res.dtype.kind not in "fc":
+        return
+    if is_array(res):
+        from hpcarray._api.ufuncs import apply
+
+        bad = _any_true(apply(np.isnan, res))
+    else:
+        bad = bool(np.isnan(res))
+    if bad:
         warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
 
 
+def _check_inexact(x, dtype, out):
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        raise TypeError("If a is inexact, then dtype must be inexact")
+    if out is not None and not np.issubdtype(out.dtype, np.inexact):
+        raise TypeError("If a is inexact, then out must be inexact")
+
+
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    import warnings
+
+    from hpcarray._api.ufuncs import apply
+
     x = asarray(a)
     if x.dtype.kind not in "fc":
         return mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
-    from hpcarray._api.ufuncs import apply
+    _check_inexact(x, dtype, out)
+    filled, mask = _nan_to(x, 0)
+    valid = apply(np.logical_not, mask)
+    count = sum(valid, axis=axis, dtype=np.intp, keepdims=keepdims, where=where)
+    total = sum(filled, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
+    if _any_true(apply(np.equal, count, 0)):
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
+    return _divide(total, count)
 
-    valid = apply(np.logical_not, apply(np.isnan, x))
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+           mean=_NOVALUE, correction=_NOVALUE):
+    import warnings
+
+    from hpcarray._api import ufuncs
+
+    x = asarray(a)
+    if x.dtype.kind not in "fc":
+        return var(x, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                   where=where, mean=mean, correction=correction)
+    if correction is not _NOVALUE:
+        if ddof != 0:
+            raise ValueError("ddof and correction can't be provided simultaneously.")
+        ddof = correction
+    _check_inexact(x, dtype, out)
+    axes = normalize_axes(axis, x.ndim)
+    filled, mask = _nan_to(x, 0)
+    valid = ufuncs.apply(np.logical_not, mask)
     if where is not True:
-        valid = apply(np.logical_and, valid, operand(where))
-    return mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=valid)
+        valid = ufuncs.apply(np.logical_and, valid, operand(where))
+    cnt_kd = sum(valid, axis=axes, dtype=np.intp, keepdims=True)
+    if mean is not _NOVALUE and mean is not None:
+        m = operand(mean)
+    else:
+        m = sum(filled, axis=axes, dtype=dtype, keepdims=True, where=valid)
+        m = _divide(m, cnt_kd)
+    d = ufuncs.apply(np.subtract, filled, m)
+    d = _nan_to_zero_where(d, valid)
+    if d.dtype.kind == "c":
+        sq = ufuncs.apply(np.add, ufuncs.apply(np.square, d.real),
+                          ufuncs.apply(np.square, d.imag))
+    else:
+        sq = ufuncs.apply(np.multiply, d, d)
+    total = sum(sq, axis=axes, dtype=dtype, out=out, keepdims=keepdims, where=valid)
+    cnt = sum(valid, axis=axes, dtype=np.intp, keepdims=keepdims)
+    denom = ufuncs.apply(np.subtract, cnt, ddof)
+    if _any_true(ufuncs.apply(np.less_equal, denom, 0)):
+        warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=2)
+    if is_array(denom):
+        from hpcarray._api.manipulation import where as _where
+
+        denom_f = _where(ufuncs.apply(np.less_equal, denom, 0), np.nan, denom)
+    else:
+        denom_f = np.nan if denom <= 0 else denom
+    res = _divide(total, denom_f)
+    return res
+
+
+def _nan_to_zero_where(d, valid):
+    from hpcarray._api.manipulation import where as _where
+
+    return _where(valid, d, np.zeros((), d.dtype))
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+           mean=_NOVALUE, correction=_NOVALUE):
+    from hpcarray._api import ufuncs
+
+    v = nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where,
+               mean=mean, correction=correction)
+    if is_array(v):
+        return ufuncs.apply(np.sqrt, v, out=v)
+    return v.dtype.type(np.sqrt(v))

@@ -354,9 +354,8 @@ class ufunc:
         """Unbuffered in-place operation at indices (runs on the gathered data)."""
         from hpcarray._api.convert import numpy_args
 
-        target = to_numpy(a)
-        get_ins = numpy_args((indices,) if b is None else (indices, b))
-        self._uf.at(target, *get_ins)
+        args = numpy_args((indices,) if b is None else (indices, b))
+        ops.update_in_place(a, lambda target: self._uf.at(target, *args))
 
     def reduceat(self, *args, **kwargs):
         from hpcarray._fallback import call_numpy

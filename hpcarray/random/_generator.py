@@ -214,7 +214,7 @@ class Generator(_Wrapper):
             n *= s
         return n > 0 and not (rt.idle and rt.is_small(n))
 
-    def _parallel_fill(self, out, draw, name):
+    def _parallel_fill(self, out, draw, name, use_out=False):
         """Fill `out` (float64) with draws of one uint64 each, tile by tile."""
         bg = self._g.bit_generator
         lock = bg.lock
@@ -244,7 +244,11 @@ class Generator(_Wrapper):
                 for off, length, key in runs:
                     if off != pos:
                         local.advance(off - pos)
-                    onp[key] = draw(gen, length).reshape(onp[key].shape)
+                    dst = onp[key]
+                    if use_out and dst.flags.c_contiguous:
+                        gen.random(out=dst)
+                    else:
+                        dst[...] = draw(gen, length).reshape(dst.shape)
                     pos = off + length
 
             size = 1
@@ -261,7 +265,7 @@ class Generator(_Wrapper):
                 raise ValueError("size must match out.shape when used together")
             if out.dtype == np.float64 and np.dtype(dtype) == np.float64 and \
                     type(self._g.bit_generator) is np.random.PCG64 and out.size:
-                return self._parallel_fill(out, lambda g, k: g.random(k), "random")
+                return self._parallel_fill(out, lambda g, k: g.random(k), "random", True)
             from hpcarray._api.manipulation import assign
 
             assign(out, _call(self._g.random, (out.shape,), {"dtype": dtype}))
@@ -270,7 +274,7 @@ class Generator(_Wrapper):
             from hpcarray._api.convert import new_array
 
             res = new_array(shape, np.float64)
-            return self._parallel_fill(res, lambda g, k: g.random(k), "random")
+            return self._parallel_fill(res, lambda g, k: g.random(k), "random", True)
         return _call(self._g.random, (size,), {"dtype": dtype, "out": out})
 
     def uniform(self, low=0.0, high=1.0, size=None):

@@ -1,22 +1,197 @@
-"""Communication between ranks. `LocalComm` is the one-process stand-in used without MPI;
-the MPI implementation (issue 3) provides the same interface."""
+"""Communication between ranks.
+
+`LocalComm` is the one-process stand-in used without MPI. `MPIComm` wraps mpi4py with two
+duplicated communicators: point-to-point traffic (halos, partials) runs on the progress
+thread, collectives (gathers at sync points) on the main thread, in program order on every
+rank. Every wait polls with a short sleep instead of spinning inside MPI, so idle ranks
+do not steal cores from busy ones when a node is oversubscribed.
+"""
 
 from __future__ import annotations
 
+import os
+import pickle
+import queue
+import threading
+import time
+
+import numpy as np
+
+# Environment variables that MPI launchers set in every rank they start.
+_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE",
+                  "MPI_LOCALNRANKS", "HYDI_CONTROL_FD", "PMI_FD")
+
 
 class LocalComm:
+    """One rank, no MPI."""
+
     rank = 0
     size = 1
+    is_mpi = False
+
+    def bcast_array(self, arr: np.ndarray, root: int) -> None:
+        pass
+
+    def bcast_obj(self, obj, root: int = 0):
+        return obj
+
+    def allgather_obj(self, obj) -> list:
+        return [obj]
 
     def barrier(self) -> None:
         pass
 
-    def allreduce_max(self, value):
-        return value
-
-    def bcast(self, value, root: int = 0):
-        return value
+    def abort(self, code: int = 1) -> None:
+        os._exit(code)
 
 
-def make_comm() -> LocalComm:
-    return LocalComm()
+def _poll(test) -> None:
+    """Wait until `test()` is true, sleeping between tries (no busy polling)."""
+    delay = 1e-6
+    while not test():
+        time.sleep(delay)
+        delay = min(delay * 2, 2e-3)
+
+
+class MPIComm:
+    is_mpi = True
+
+    def __init__(self, MPI):
+        self.MPI = MPI
+        world = MPI.COMM_WORLD
+        self.rank = world.Get_rank()
+        self.size = world.Get_size()
+        self.p2p = world.Dup()
+        self.coll = world.Dup()
+
+    # -- collectives on the main thread ------------------------------------------------
+
+    def bcast_array(self, arr: np.ndarray, root: int) -> None:
+        """Broadcast a contiguous array in place."""
+        req = self.coll.Ibcast(arr, root=root)
+        _poll(req.Test)
+
+    def bcast_obj(self, obj, root: int = 0):
+        data = pickle.dumps(obj, protocol=5) if self.rank == root else b""
+        n = np.array([len(data)], np.int64)
+        self.bcast_array(n, root)
+        buf = np.frombuffer(data, np.uint8).copy() if self.rank == root else np.empty(int(n[0]),
+                                                                                      np.uint8)
+        self.bcast_array(buf, root)
+        return obj if self.rank == root else pickle.loads(buf.tobytes())
+
+    def allgather_obj(self, obj) -> list:
+        data = np.frombuffer(pickle.dumps(obj, protocol=5), np.uint8)
+        sizes = np.empty(self.size, np.int64)
+        req = self.coll.Iallgather(np.array([data.size], np.int64), sizes)
+        _poll(req.Test)
+        out = np.empty(int(sizes.sum()), np.uint8)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        req = self.coll.Iallgatherv(data, [out, sizes, offsets, self.MPI.BYTE])
+        _poll(req.Test)
+        return [pickle.loads(out[o:o + s].tobytes()) for o, s in zip(offsets, sizes)]
+
+    def barrier(self) -> None:
+        req = self.coll.Ibarrier()
+        _poll(req.Test)
+
+    def abort(self, code: int = 1) -> None:
+        self.MPI.COMM_WORLD.Abort(code)
+
+
+def launched_by_mpi() -> bool:
+    return any(v in os.environ for v in _LAUNCHER_VARS)
+
+
+def make_comm():
+    """MPI when the process was started by an MPI launcher with more than one rank."""
+    if os.environ.get("HPCARRAY_MPI", "").lower() in ("0", "off", "no") or not launched_by_mpi():
+        return LocalComm()
+    try:
+        import mpi4py
+
+        mpi4py.rc.thread_level = "multiple"
+        from mpi4py import MPI
+    except ImportError:
+        return LocalComm()
+    if MPI.COMM_WORLD.Get_size() == 1:
+        return LocalComm()
+    return MPIComm(MPI)
+
+
+class Progress(threading.Thread):
+    """The progress thread: posts the point-to-point messages of ready copy tasks and
+    completes each task when its message has gone or arrived."""
+
+    def __init__(self, comm: MPIComm, complete):
+        super().__init__(name="hpcarray-progress", daemon=True)
+        self.comm = comm
+        self.complete = complete
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.active: list = []
+
+    def post(self, task) -> None:
+        self.inbox.put(task)
+
+    def stop(self) -> None:
+        self.inbox.put(None)
+
+    def run(self) -> None:
+        delay = 1e-6
+        while True:
+            try:
+                task = self.inbox.get(block=not self.active)
+            except queue.Empty:
+                task = False
+            if task is None:
+                return
+            if task is not False:
+                self._start(task)
+                delay = 1e-6
+                continue
+            if self._poll_active():
+                delay = 1e-6
+            else:
+                time.sleep(delay)
+                delay = min(delay * 2, 5e-4)
+
+    def _start(self, task) -> None:
+        kind, peer, tag, payload = task.comm
+        p2p = self.comm.p2p
+        try:
+            if kind == "send":  # an array, sent from its buffer
+                req = p2p.Isend(np.ascontiguousarray(payload()), dest=peer, tag=tag)
+                self.active.append((task, req, None))
+            elif kind == "send_obj":  # a Python object (reduction partials), pickled
+                req = p2p.isend(payload(), dest=peer, tag=tag)
+                self.active.append((task, req, None))
+            else:
+                self.active.append((task, None, payload))
+        except BaseException as exc:  # noqa: BLE001 - reported like a task error
+            task.comm_error = exc
+            self.complete(task)
+
+    def _poll_active(self) -> bool:
+        progressed = False
+        still = []
+        p2p = self.comm.p2p
+        for task, req, deliver in self.active:
+            try:
+                if req is not None:
+                    done = req.Test() if hasattr(req, "Test") else req.test()[0]
+                    if not done:
+                        still.append((task, req, deliver))
+                        continue
+                else:
+                    _, peer, tag, _ = task.comm
+                    msg = p2p.improbe(source=peer, tag=tag)
+                    if msg is None:
+                        still.append((task, req, deliver))
+                        continue
+                    deliver(msg)
+            except BaseException as exc:  # noqa: BLE001
+                task.comm_error = exc
+            progressed = True
+            self.complete(task)
+        self.active = still
+        return progressed

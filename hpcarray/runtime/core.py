@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from hpcarray.runtime.comm import make_comm
+from hpcarray.runtime.comm import Progress, make_comm
+from hpcarray.runtime.distribution import Distribution
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.partition import Tiling, choose_tiling
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
@@ -31,6 +32,21 @@ class Runtime:
         self.nvtx = _load_nvtx() if settings.nvtx else None
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
                                    self.nvtx, settings.eager)
+        self.dist: Distribution | None = None
+        if self.nranks > 1:
+            self.dist = Distribution(self.rank, self.nranks)
+            self.scheduler.progress = Progress(self.comm, self.scheduler.complete_copy)
+            self.scheduler.progress.start()
+            from hpcarray.runtime import failure
+
+            failure.install(self)
+            if self.rank != 0 and not os.environ.get("HPCARRAY_PRINT_ALL_RANKS"):
+                _silence_stdout()
+        self.spmd = None
+        if self.dist is not None and os.environ.get("HPCARRAY_CHECK_SPMD"):
+            from hpcarray.runtime.spmd import SpmdChecker
+
+            self.spmd = SpmdChecker(self.comm)
         self.min_split = settings.min_split_elements
         self._test_tiles = settings.test_tiles if settings.test_mode else 0
         self._op_ids = itertools.count()
@@ -63,12 +79,15 @@ class Runtime:
 
     @property
     def idle(self) -> bool:
-        """Nothing pending and nothing recorded: an operation may run inline at once."""
-        return self.scheduler.pending == 0 and self.recorder is None
+        """Nothing pending, nothing recorded, one rank: an operation may run inline now."""
+        return self.scheduler.pending == 0 and self.recorder is None and self.dist is None
 
     def operation(self, name: str, reads=(), writes=()) -> Operation:
         rec = self.recorder
-        op = Operation(next(self._op_ids), name, user_source_line() if rec else "")
+        op = Operation(next(self._op_ids), name,
+                       user_source_line() if rec or self.spmd else "")
+        if self.spmd is not None:
+            self.spmd.record(name, op.src)
         if rec is not None:
             for s in (*reads, *writes):
                 rec.store(s.id, s.shape, str(s.dtype), s.name)
@@ -87,6 +106,56 @@ class Runtime:
     def wait(self, store: Store) -> None:
         self.scheduler.wait_store(store)
 
+    # -- data movement between ranks ----------------------------------------------------
+
+    def message(self, op: Operation, store: Store, piece, src: int, dst: int) -> None:
+        """Move `piece` of `store` from rank src (its owner) to rank dst's local buffer."""
+        tag = self.dist.next_tag()
+        if self.rank not in (src, dst):
+            return
+        buffer = store.buffer
+        sl = tuple(slice(lo, hi) for lo, hi in piece)
+        task = self.task(op, None, piece, buffer[sl].nbytes)
+        task.store_id = store.id
+        if self.rank == src:
+            task.comm = ("send", dst, tag, lambda: buffer[sl])
+            self.submit(task, [(store, piece, False)])
+        else:
+            def deliver(msg):
+                tmp = np.empty(buffer[sl].shape, buffer.dtype)
+                msg.Recv(tmp)
+                buffer[sl] = tmp
+            task.comm = ("recv", src, tag, deliver)
+            self.submit(task, [(store, piece, True)])
+
+    def send_object(self, op: Operation, get, src: int, dst: int, after=()):
+        """Send a Python object (a reduction partial) from src to dst; on dst, returns the
+        task that receives it into `slot[0]` of the returned list."""
+        tag = self.dist.next_tag()
+        if self.rank == src:
+            task = self.task(op, None, ())
+            task.comm = ("send_obj", dst, tag, get)
+            self.submit(task, [], after=after)
+            return None
+        if self.rank == dst:
+            slot: list = [None]
+            task = self.task(op, None, ())
+
+            def deliver(msg):
+                slot[0] = msg.recv()
+            task.comm = ("recv", src, tag, deliver)
+            self.submit(task, [])
+            return task, slot
+        return None
+
+    def gather(self, store: Store, rect=None) -> None:
+        """Sync point: wait for local work on the store, then make every rank hold it."""
+        self.scheduler.wait_store(store)
+        if self.dist is not None:
+            if self.spmd is not None:
+                self.spmd.check()
+            self.dist.gather(self.comm, store, rect)
+
     def drain(self) -> None:
         self.scheduler.drain()
 
@@ -98,12 +167,17 @@ class Runtime:
         self._finalized = True
         try:
             self.scheduler.drain()
+            if self.dist is not None:
+                self.comm.barrier()
         finally:
             self.scheduler.shutdown()
             if self.recorder is not None:
                 self._write_profile()
 
     def _write_profile(self) -> None:
+        if os.environ.get("HPCARRAY_NO_RENDER"):
+            self.recorder.write(os.path.basename(sys.argv[0] or "python"), list(sys.argv))
+            return
         script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
         self.recorder.write(script, list(sys.argv))
         if self.rank != 0:
@@ -117,6 +191,15 @@ class Runtime:
                              script_name=script)
         if summary:
             print(summary, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Ranks other than 0 print nothing to stdout: `print(x)` prints once per job (the
+    values are the same on every rank). Errors still reach stderr, marked by rank."""
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 def _load_nvtx():

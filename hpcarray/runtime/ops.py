@@ -2,8 +2,8 @@
 
 Three shapes of operation cover the library:
 - `elementwise`: outputs and broadcast inputs share one index space; one task per output
-  tile, each reading the image of its tile in every input (which may reach into
-  neighbouring tiles: halos);
+  tile, run by the rank owning that tile, each reading the image of its tile in every
+  input (which may reach into other ranks' tiles: halo messages);
 - `reduction`: one partial per input tile, then one combining task per output tile;
 - `whole`: one task over whole arrays (scans, sorts, gathers: correct first, tiled later).
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from hpcarray.runtime.core import get_runtime
-from hpcarray.runtime.partition import Rect, full_rect, rect_size, rect_slices
+from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size, tile_index
 
 
 def _is_array(x) -> bool:
@@ -29,6 +29,10 @@ def _tile_kernel(fn, out_nps, in_nps, sl):
     def kernel():
         fn([o[sl] for o in out_nps], [x[sl] if isinstance(x, np.ndarray) else x for x in in_nps])
     return kernel
+
+
+def _any_alias(views) -> bool:
+    return any(v.store.alias_of is not None for v in views)
 
 
 def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
@@ -63,16 +67,43 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
     if rt.idle and rt.is_small(size):
         fn(out_nps, nps)
         return
-    reads = [v.store for v in views if v is not None]
-    writes = [o._v.store for o in outs]
-    op = rt.operation(name, reads, writes)
+    in_views = [v for v in views if v is not None]
+    out_views = [o._v for o in outs]
+    dist = rt.dist
+    if dist is not None and _any_alias(in_views + out_views):
+        return _replicated(rt, name, lambda: fn(out_nps, nps), out_views, in_views)
+    op = rt.operation(name, [v.store for v in in_views], [v.store for v in out_views])
     itemsize = sum(o._np.itemsize for o in outs)
-    for rect, _owner in outs[0]._v.launch_tiles():
-        reqs = [(o._v.store, o._v.image(rect), True) for o in outs]
-        reqs += [(v.store, v.image(rect), False) for v in views if v is not None]
-        task = rt.task(op, _tile_kernel(fn, out_nps, nps, rect_slices(rect)), rect,
+    me = rt.rank
+    for rect, owner in out_views[0].launch_tiles():
+        in_reqs = [(v.store, v.image(rect), False) for v in in_views]
+        if dist is not None:
+            for store, img, _ in in_reqs:
+                for rank in dist.executors(owner):
+                    for piece, src in dist.missing(store, img, rank):
+                        rt.message(op, store, piece, src, rank)
+            if owner != ALL and owner != me:
+                continue
+        reqs = [(v.store, v.image(rect), True) for v in out_views] + in_reqs
+        task = rt.task(op, _tile_kernel(fn, out_nps, nps, tile_index(rect)), rect,
                        rect_size(rect) * itemsize)
         rt.submit(task, reqs)
+    if dist is not None:
+        for v in out_views:
+            dist.note_write(v.store, v.image(full_rect(v.shape)))
+
+
+def _replicated(rt, name, compute, out_views, in_views) -> None:
+    """Multi-rank: every rank gathers what the operation touches and computes all of it
+    (alias stores, whole-array operations)."""
+    for v in (*in_views, *out_views):
+        rt.gather(v.store)
+    for v in out_views:
+        rt.wait(v.store)
+    compute()
+    for v in out_views:
+        rt.dist.note_write(v.store, v.image(full_rect(v.shape)))
+        rt.dist.note_everywhere(v.store)
 
 
 def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:
@@ -84,6 +115,9 @@ def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:
         fn(out_nps, in_nps)
         return
     arrays_in = [x for x in ins if _is_array(x)]
+    if rt.dist is not None:
+        return _replicated(rt, name, lambda: fn(out_nps, in_nps), [o._v for o in outs],
+                           [x._v for x in arrays_in])
     op = rt.operation(name, [x._v.store for x in arrays_in], [o._v.store for o in outs])
     reqs = [(o._v.store, o._v.image(full_rect(o._v.shape)), True) for o in outs
             if o._np.size]
@@ -94,6 +128,17 @@ def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:
         fn(out_nps, in_nps)
 
     rt.submit(rt.task(op, kernel, full_rect(outs[0]._v.shape) if outs else ()), reqs)
+
+
+def update_in_place(a, fn: Callable) -> None:
+    """Run `fn(numpy_view)` on the array's data now, on every rank (advanced-index
+    assignment, sort, put): waits for pending work on it first."""
+    rt = get_runtime()
+    if rt.dist is None:
+        rt.wait(a._v.store)
+        fn(a._np)
+        return
+    _replicated(rt, "update", lambda: fn(a._np), [a._v], [])
 
 
 def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
@@ -111,7 +156,11 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     in_nps = [v._np if v._np.shape == shape else np.broadcast_to(v._np, shape) for v in ins]
     x_np, out_np = x._np, out._np
     size = x_np.size
-    tiles = x._v.launch_tiles() if size else [(full_rect(shape), 0)]
+    tiles = x._v.launch_tiles() if size else [(full_rect(shape), ALL)]
+    all_views = [x._v, *in_views, out._v]
+    if rt.dist is not None and (len(tiles) == 1 or _any_alias(all_views)):
+        return _replicated(rt, name, lambda: combine([partial(x_np, *in_nps)], out_np),
+                           [out._v], [x._v, *in_views])
     if (rt.idle and rt.is_small(size)) or len(tiles) == 1:
         def whole_kernel():
             combine([partial(x_np, *in_nps)], out_np)
@@ -126,30 +175,64 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
         rt.submit(rt.task(op, whole_kernel, full_rect(shape)), reqs)
         return
     op = rt.operation(name, [x._v.store] + [v.store for v in in_views], [out._v.store])
-    groups: dict[Rect, list[Rect]] = {}
-    for rect, _owner in tiles:
+    groups: dict[Rect, list[tuple[Rect, int]]] = {}
+    for rect, owner in tiles:
         out_rect = tuple((0, 1) if d in axes else iv for d, iv in enumerate(rect))
-        groups.setdefault(out_rect, []).append(rect)
+        groups.setdefault(out_rect, []).append((rect, owner))
     itemsize = x_np.itemsize
-    for out_rect, rects in groups.items():
-        slots: list = [None] * len(rects)
-        parts = []
-        for i, rect in enumerate(rects):
-            sl = rect_slices(rect)
-            reqs = [(x._v.store, x._v.image(rect), False)]
-            reqs += [(v.store, v.image(rect), False) for v in in_views]
-            task = rt.task(op, _partial_kernel(partial, slots, i, x_np, in_nps, sl), rect,
-                           rect_size(rect) * itemsize)
-            rt.submit(task, reqs)
-            parts.append(task)
-        out_sl = rect_slices(out_rect)
+    dist, me = rt.dist, rt.rank
+    out_store = out._v.store
+    for out_rect, members in groups.items():
+        out_img = out._v.image(out_rect)
+        if dist is not None:
+            owners = {out_store.tiling.owners[t] for t in out_store.tiling.tiles_in(out_img)}
+            combiners = range(rt.nranks) if ALL in owners else sorted(owners)
+        else:
+            combiners = (me,)
+        slots: list = [None] * len(members)
+        waits = []
+        for i, (rect, owner) in enumerate(members):
+            sl = tile_index(rect)
+            in_reqs = [(v.store, v.image(rect), False) for v in in_views]
+            if dist is not None:
+                for store, img, _ in in_reqs:
+                    for piece, src in dist.missing(store, img, owner):
+                        rt.message(op, store, piece, src, owner)
+            task = None
+            if dist is None or owner == me:
+                reqs = [(x._v.store, x._v.image(rect), False)] + in_reqs
+                task = rt.task(op, _partial_kernel(partial, slots, i, x_np, in_nps, sl), rect,
+                               rect_size(rect) * itemsize)
+                rt.submit(task, reqs)
+                if me in combiners:
+                    waits.append(task)
+            if dist is not None:
+                for rank in combiners:
+                    if rank == owner:
+                        continue
+                    got = rt.send_object(op, _slot_getter(slots, i), owner, rank,
+                                         after=[task] if task is not None else ())
+                    if got is not None:
+                        recv_task, box = got
+                        waits.append(recv_task)
+                        slots[i] = box
+        if me not in combiners:
+            continue
+        out_sl = tile_index(out_rect)
 
         def combine_kernel(slots=slots, out_sl=out_sl):
-            combine(slots, out_np[out_sl])
+            parts = [s[0] if isinstance(s, list) else s for s in slots]
+            combine(parts, out_np[out_sl])
             slots.clear()
 
         task = rt.task(op, combine_kernel, out_rect)
-        rt.submit(task, [(out._v.store, out._v.image(out_rect), True)], after=parts)
+        rt.submit(task, [(out_store, out_img, True)], after=waits)
+    if dist is not None:
+        dist.note_write(out_store, out._v.image(full_rect(out._v.shape)))
+
+
+def _slot_getter(slots, i):
+    return lambda: slots[i]
 
 
 def _partial_kernel(partial, slots, i, x_np, in_nps, sl):

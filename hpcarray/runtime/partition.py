@@ -12,6 +12,9 @@ from functools import lru_cache
 
 Rect = tuple[tuple[int, int], ...]
 
+# Owner of a tile that every rank holds and computes (stores too small to split).
+ALL = -1
+
 
 def full_rect(shape: Sequence[int]) -> Rect:
     return tuple((0, n) for n in shape)
@@ -43,6 +46,11 @@ def intersect(a: Rect, b: Rect) -> Rect | None:
 
 def rect_slices(rect: Rect) -> tuple[slice, ...]:
     return tuple(slice(lo, hi) for lo, hi in rect)
+
+
+def tile_index(rect: Rect):
+    """Index of a tile in an array: a view, also for 0-d (where `a[()]` would copy)."""
+    return tuple(slice(lo, hi) for lo, hi in rect) if rect else ...
 
 
 def _prime_factors(n: int) -> list[int]:
@@ -94,19 +102,42 @@ def bounds(n: int, pieces: int) -> tuple[int, ...]:
 class Tiling:
     """A grid of tiles over a shape, with each tile's owning rank."""
 
-    __slots__ = ("shape", "counts", "edges", "tiles", "owners")
+    __slots__ = ("shape", "counts", "edges", "tiles", "owners", "strides")
 
     def __init__(self, shape: tuple[int, ...], counts: tuple[int, ...], nranks: int = 1):
         self.shape = shape
         self.counts = counts
         self.edges = tuple(bounds(n, c) for n, c in zip(shape, counts))
         self.tiles = _grid(self.edges)
+        # Flat tile index = sum(grid index along d * strides[d]) (C order over the grid).
+        strides, acc = [], 1
+        for c in reversed(counts):
+            strides.append(acc)
+            acc *= c
+        self.strides = tuple(reversed(strides))
         ntiles = len(self.tiles)
-        # Contiguous runs of tiles per rank keep neighbours (and halos) on one rank.
-        self.owners = tuple(i * nranks // ntiles for i in range(ntiles)) if ntiles else ()
+        # Contiguous runs of tiles per rank keep neighbours (and halos) on one rank; a store
+        # of one tile is replicated on every rank of a multi-rank job.
+        if ntiles == 1 and nranks > 1:
+            self.owners: tuple[int, ...] = (ALL,)
+        else:
+            self.owners = tuple(i * nranks // ntiles for i in range(ntiles))
 
     def __len__(self) -> int:
         return len(self.tiles)
+
+    def tiles_in(self, rect: Rect) -> list[int]:
+        """Flat indices of the tiles that intersect `rect`."""
+        from bisect import bisect_right
+
+        flat = [0]
+        for (lo, hi), edges, stride in zip(rect, self.edges, self.strides):
+            if lo >= hi:
+                return []
+            first = bisect_right(edges, lo) - 1
+            last = bisect_right(edges, hi - 1) - 1
+            flat = [f + t * stride for f in flat for t in range(first, last + 1)]
+        return flat
 
     def __repr__(self) -> str:
         return f"Tiling(shape={self.shape}, counts={self.counts})"

@@ -34,7 +34,7 @@ class Operation:
 
 class Task:
     __slots__ = ("id", "op", "kernel", "tile", "npending", "dependents", "done", "keys",
-                 "nbytes")
+                 "nbytes", "comm", "comm_error", "posted", "store_id")
 
     def __init__(self, task_id: int, op: Operation, kernel: Callable[[], None], tile: Rect,
                  nbytes: int = 0):
@@ -47,6 +47,11 @@ class Task:
         self.dependents: list[Task] = []
         self.done = False
         self.keys: list = []
+        # Copy tasks: ("send" | "recv", peer rank, tag, payload), run by the progress thread.
+        self.comm: tuple | None = None
+        self.comm_error: BaseException | None = None
+        self.posted = 0
+        self.store_id = -1
 
 
 class Scheduler:
@@ -61,6 +66,7 @@ class Scheduler:
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.pending = 0
         self.error: tuple[BaseException, Operation] | None = None
+        self.progress = None  # comm.Progress in multi-rank jobs
         self._keys = itertools.count()
         self._threads = [
             threading.Thread(target=self._work, args=(lane,), name=f"hpcarray-worker-{lane}",
@@ -88,7 +94,7 @@ class Scheduler:
             self.pending += 1
             ready = task.npending == 0
         if ready:
-            self.queue.put(task)
+            self._dispatch(task)
         if self.eager:
             self.drain()
         elif self.pending > self.window:
@@ -140,7 +146,31 @@ class Scheduler:
             self.pending -= 1
             self.changed.notify_all()
         for t in ready:
-            self.queue.put(t)
+            self._dispatch(t)
+
+    def _dispatch(self, task: Task) -> None:
+        if task.comm is None:
+            self.queue.put(task)
+        else:
+            if self.recorder is not None:
+                task.posted = self.recorder.now()
+            self.progress.post(task)
+
+    def complete_copy(self, task: Task) -> None:
+        """Called by the progress thread when a copy task's message has gone or arrived."""
+        rec = self.recorder
+        if task.comm_error is not None:
+            with self.lock:
+                if self.error is None:
+                    self.error = (task.comm_error, task.op)
+        elif rec is not None:
+            kind, peer, tag, _ = task.comm
+            me = rec.rank
+            side = "recv" if kind == "recv" else "send"
+            src, dst = (me, peer) if side == "send" else (peer, me)
+            rec.copy(task.id, task.op.id, "halo" if task.tile else "reduction", side, src, dst,
+                     tag, task.store_id, task.tile, task.nbytes, task.posted, rec.now())
+        self._complete(task)
 
     # -- sync points ------------------------------------------------------------------
 
@@ -195,3 +225,5 @@ class Scheduler:
     def shutdown(self) -> None:
         for _ in self._threads:
             self.queue.put(None)
+        if self.progress is not None:
+            self.progress.stop()

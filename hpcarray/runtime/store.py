@@ -22,7 +22,7 @@ _ids = itertools.count()
 
 class Store:
     __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "alias_of", "accesses", "version",
-                 "name", "__weakref__")
+                 "name", "coherence", "__weakref__")
 
     def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None):
         self.id = next(_ids)
@@ -37,6 +37,7 @@ class Store:
         self.accesses: dict[int, object] = {} if root is None else root.accesses
         self.version = 0
         self.name: str | None = None
+        self.coherence = None  # distribution.StoreState, in multi-rank jobs
 
     @property
     def root(self) -> Store:

@@ -1,0 +1,142 @@
+"""Who holds what, across ranks, and the messages that keep it so.
+
+Every rank runs this same bookkeeping for every rank (control replication), so a sender
+knows what a receiver lacks without asking. Per store and tile: a write epoch, bumped by
+every operation that writes the tile; per rank: the rectangles of other ranks' tiles it
+holds, with the epoch they were received at. A task's input rectangle then needs exactly
+the pieces of other ranks' tiles that its executing rank does not hold at the current
+epoch: those are the halo messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from hpcarray.runtime.partition import ALL, Rect, intersect, rect_slices
+from hpcarray.runtime.store import Store
+
+TAG_LIMIT = 1 << 20
+
+
+def _contains(outer: Rect, inner: Rect) -> bool:
+    return all(olo <= ilo and ihi <= ohi for (olo, ohi), (ilo, ihi) in zip(outer, inner))
+
+
+class StoreState:
+    """Coherence state of one store (created on first use in a multi-rank job)."""
+
+    __slots__ = ("epochs", "held", "everywhere")
+
+    def __init__(self, ntiles: int, nranks: int):
+        self.epochs = [0] * ntiles
+        # held[rank] -> list of (tile, rect, epoch) of other ranks' data that rank holds
+        self.held: list[list[tuple[int, Rect, int]]] = [[] for _ in range(nranks)]
+        # tile -> epoch at which every rank held all of it (after a gather)
+        self.everywhere: dict[int, int] = {}
+
+
+class Distribution:
+    def __init__(self, rank: int, nranks: int):
+        self.rank = rank
+        self.nranks = nranks
+        self._tags = itertools.count(1)
+
+    def state(self, store: Store) -> StoreState:
+        root = store.root
+        st = root.coherence
+        if st is None:
+            st = root.coherence = StoreState(len(root.tiling), self.nranks)
+        return st
+
+    @staticmethod
+    def replicated(store: Store) -> bool:
+        return store.root.tiling.owners[0] == ALL
+
+    def executors(self, owner: int) -> range | tuple[int, ...]:
+        return range(self.nranks) if owner == ALL else (owner,)
+
+    def next_tag(self) -> int:
+        return next(self._tags) % TAG_LIMIT
+
+    # -- what is missing where ----------------------------------------------------------
+
+    def missing(self, store: Store, rect: Rect, rank: int):
+        """(piece, owner) for each piece of `rect` that `rank` lacks; records that it will
+        hold them once the messages arrive."""
+        root = store.root
+        if store is not root:
+            raise AssertionError("alias stores are gathered, not exchanged")
+        tiling = root.tiling
+        owners = tiling.owners
+        if owners[0] == ALL:
+            return []
+        st = self.state(root)
+        out = []
+        held = st.held[rank]
+        for t in tiling.tiles_in(rect):
+            owner = owners[t]
+            if owner == rank:
+                continue
+            epoch = st.epochs[t]
+            if st.everywhere.get(t) == epoch:
+                continue
+            piece = intersect(rect, tiling.tiles[t])
+            if piece is None:
+                continue
+            if any(ht == t and he == epoch and _contains(hr, piece) for ht, hr, he in held):
+                continue
+            if len(held) > 64:
+                held[:] = [h for h in held if h[2] == st.epochs[h[0]]]
+            held.append((t, piece, epoch))
+            out.append((piece, owner))
+        return out
+
+    def note_write(self, store: Store, rect: Rect) -> None:
+        root = store.root
+        if root.tiling.owners[0] == ALL:
+            return
+        st = self.state(root)
+        tiling = root.tiling
+        for t in (tiling.tiles_in(rect) if store is root else range(len(tiling))):
+            st.epochs[t] += 1
+
+    def note_everywhere(self, store: Store, rect: Rect | None = None) -> None:
+        """Every rank now holds the tiles of `rect` (whole store if None) as they are."""
+        root = store.root
+        if root.tiling.owners[0] == ALL:
+            return
+        st = self.state(root)
+        tiles = range(len(root.tiling)) if rect is None or store is not root \
+            else root.tiling.tiles_in(rect)
+        for t in tiles:
+            st.everywhere[t] = st.epochs[t]
+
+    # -- gathers at sync points (main thread, collective, program order) -----------------
+
+    def gather(self, comm, store: Store, rect: Rect | None = None) -> None:
+        """Make every rank hold the tiles of `rect` of the store (whole store if None)."""
+        root = store.root
+        if root.tiling.owners[0] == ALL:
+            return
+        st = self.state(root)
+        tiling = root.tiling
+        tiles = range(len(tiling)) if rect is None or store is not root \
+            else tiling.tiles_in(rect)
+        for t in tiles:
+            epoch = st.epochs[t]
+            if st.everywhere.get(t) == epoch:
+                continue
+            owner = tiling.owners[t]
+            view = root.buffer[rect_slices(tiling.tiles[t])]
+            if view.size:
+                if view.flags.c_contiguous:
+                    comm.bcast_array(view, owner)
+                else:
+                    buf = np.ascontiguousarray(view) if self.rank == owner \
+                        else np.empty(view.shape, view.dtype)
+                    comm.bcast_array(buf, owner)
+                    if self.rank != owner:
+                        view[...] = buf
+            st.everywhere[t] = epoch
