@@ -5,6 +5,8 @@ Methods stay thin: they call the API functions, which own the logic.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from hpcarray._api import indexing, manipulation, reductions, ufuncs
@@ -40,17 +42,12 @@ def _is_operand(x) -> bool:
     return isinstance(x, (ndarray, np.ndarray, np.generic, numbers.Number, list, tuple))
 
 
-def _scalar_of(a: ndarray, kind: str):
-    if a.size != 1:
-        if kind == "bool":
-            raise ValueError(
-                "The truth value of an array with more than one element is ambiguous. "
-                "Use a.any() or a.all()"
-            )
-        if kind == "index":
-            raise TypeError("only integer scalar arrays can be converted to a scalar index")
-        raise TypeError("only length-1 arrays can be converted to Python scalars")
-    return to_numpy(a).reshape(())[()]
+def _to_python(a: ndarray, convert):
+    """int()/float()/bool()/... as NumPy does it: conversions NumPy refuses for this shape
+    are refused the same way (on a zero-stride stand-in, without gathering any data)."""
+    if a.size == 1:
+        return convert(to_numpy(a))
+    return convert(np.broadcast_to(np.zeros((), a.dtype), a.shape))
 
 
 class ndarray:
@@ -176,21 +173,19 @@ class ndarray:
         return (self[i] for i in range(self._v.shape[0]))
 
     def __bool__(self) -> bool:
-        return bool(_scalar_of(self, "bool"))
+        return _to_python(self, bool)
 
     def __int__(self) -> int:
-        return int(_scalar_of(self, "int"))
+        return _to_python(self, int)
 
     def __float__(self) -> float:
-        return float(_scalar_of(self, "float"))
+        return _to_python(self, float)
 
     def __complex__(self) -> complex:
-        return complex(_scalar_of(self, "complex"))
+        return _to_python(self, complex)
 
     def __index__(self) -> int:
-        if self.ndim != 0 or self.dtype.kind not in "biu":
-            raise TypeError("only integer scalar arrays can be converted to a scalar index")
-        return int(_scalar_of(self, "index"))
+        return _to_python(self, operator.index)
 
     def __repr__(self) -> str:
         return repr(to_numpy(self))
@@ -233,7 +228,9 @@ class ndarray:
         return manipulation.astype(self, dtype, casting=casting, copy=copy)
 
     def fill(self, value) -> None:
-        manipulation.assign(self, value)
+        scalar = np.empty((), self.dtype)
+        scalar[()] = value.item() if hasattr(value, "_v") else value  # NumPy's checks
+        manipulation.assign(self, scalar[()])
 
     def view(self, dtype=None, type=None):
         return manipulation.view(self, dtype, type)

@@ -8,7 +8,6 @@ import functools
 import warnings
 
 from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
-from hpcarray.runtime import get_runtime
 from hpcarray.runtime.trace import user_source_line
 
 

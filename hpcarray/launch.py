@@ -61,7 +61,18 @@ def settings_env(args: argparse.Namespace) -> dict[str, str]:
         env["HPCARRAY_EVENT"] = "1"
     if args.nvtx or args.nsys:
         env["HPCARRAY_NVTX"] = "1"
+    if args.ranks > 1:
+        env.update(yield_when_idle_env())
     return env
+
+
+def yield_when_idle_env() -> dict[str, str]:
+    """MPI waits busy-poll a core; with more ranks than cores, waiting ranks then steal
+    the cores of working ones. These make waiting ranks yield (MPICH, Open MPI);
+    measured in benchmarks/ (README: oversubscription)."""
+    return {"MPIR_CVAR_ENABLE_HEAVY_YIELD": os.environ.get("MPIR_CVAR_ENABLE_HEAVY_YIELD", "1"),
+            "OMPI_MCA_mpi_yield_when_idle": os.environ.get("OMPI_MCA_mpi_yield_when_idle",
+                                                           "1")}
 
 
 def mpiexec_path() -> str | None:

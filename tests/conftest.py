@@ -15,7 +15,34 @@ settings.register_profile(
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+# Under mpiexec every rank runs the same tests, so every rank must draw the same examples.
+settings.register_profile(
+    "mpi", max_examples=8, deadline=None, derandomize=True, database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _under_mpi() -> bool:
+    from hpcarray.runtime.comm import launched_by_mpi
+
+    return launched_by_mpi()
+
+
+UNDER_MPI = _under_mpi()
+if UNDER_MPI:
+    settings.load_profile("mpi")
+else:
+    settings.load_profile(
+        os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if not UNDER_MPI:
+        return
+    skip = pytest.mark.skip(reason="starts its own processes: not run inside an MPI rank")
+    for item in items:
+        if item.get_closest_marker("no_mpi"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

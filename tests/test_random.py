@@ -171,6 +171,7 @@ json.dump(res, sys.stdout)
     {"HPCARRAY_TEST": "0", "HPCARRAY_WORKERS": "2", "HPCARRAY_MIN_SPLIT": "64"},
     {"HPCARRAY_TEST": "0", "HPCARRAY_WORKERS": "1"},
 ])
+@pytest.mark.no_mpi
 def test_partition_independence_subprocess(env):
     full = dict(os.environ)
     full.update(env)

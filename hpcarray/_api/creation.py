@@ -7,13 +7,17 @@ import builtins
 import numpy as np
 
 from hpcarray._api.convert import asarray as _asarray
-from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy
+from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy, wrap
 from hpcarray._dtypes import check_dtype
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.view import View
 
 
 def _shape(shape) -> tuple[int, ...]:
     import operator
 
+    if type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape):
+        return shape
     try:
         shape = (operator.index(shape),)
     except TypeError:
@@ -24,7 +28,12 @@ def _shape(shape) -> tuple[int, ...]:
     return shape
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _dtype(dtype, default=np.float64) -> np.dtype:
+    if dtype is float:
+        return _FLOAT64
     return check_dtype(np.dtype(default if dtype is None else dtype))
 
 
@@ -68,12 +77,18 @@ def ascontiguousarray(a, dtype=None, *, like=None):
     return _asarray(a, dtype=dtype)
 
 
+def _new(shape, dtype, zero=False):
+    """A fresh array; shape and dtype already checked."""
+    store = get_runtime().new_store(shape, dtype, zero)
+    return wrap(View.whole(store), store.buffer)
+
+
 def empty(shape, dtype=float, order="C", *, like=None, device=None):
-    return new_array(_shape(shape), _dtype(dtype))
+    return _new(_shape(shape), _dtype(dtype))
 
 
 def zeros(shape, dtype=float, order="C", *, like=None, device=None):
-    return new_array(_shape(shape), _dtype(dtype), zero=True)
+    return _new(_shape(shape), _dtype(dtype), zero=True)
 
 
 def full(shape, fill_value, dtype=None, order="C", *, like=None, device=None):

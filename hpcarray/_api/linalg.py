@@ -31,7 +31,7 @@ import os
 import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, to_numpy, wrap
-from hpcarray.runtime import get_runtime
+from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.partition import rect_slices
 
 # -- helpers -------------------------------------------------------------------------------
@@ -148,6 +148,10 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     if rt.idle and rt.is_small(res.size) and rt.is_small(a.size) and rt.is_small(b.size):
         np.matmul(anp, bnp, out=onp, **kwargs)
         return
+    if ops.needs_replication([av, bv, o._v]):
+        ops.replicated("matmul", lambda: np.matmul(anp, bnp, out=onp, **kwargs), [o._v],
+                       [av, bv])
+        return
     kedges = sorted(_edges(av.launch_tiles(), -1) | _edges(bv.launch_tiles(), -2) | {0, k})
     kblocks = [(lo, hi) for lo, hi in zip(kedges, kedges[1:])] or [(0, 0)]
     out_tiles = o._v.launch_tiles()
@@ -156,7 +160,7 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     op = rt.operation("matmul", [av.store, bv.store], [o._v.store])
     nb = len(batch)
     split_k = len(out_tiles) < rt.processors and len(kblocks) > 1
-    for rect, _owner in out_tiles:
+    for rect, owner in out_tiles:
         brect, irect, jrect = rect[:nb], rect[nb], rect[nb + 1]
         bsl = rect_slices(brect)
         isl, jsl = slice(*irect), slice(*jrect)
@@ -175,7 +179,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
                     else:
                         out_tile += np.matmul(x, y, **kwargs)
             size = (irect[1] - irect[0]) * (jrect[1] - jrect[0]) * max(k, 1)
-            rt.submit(rt.task(op, kernel, rect, size * onp.itemsize), [o_req, a_req, b_req])
+            ops.launch(op, kernel, rect, owner, [o_req], [a_req, b_req],
+                       nbytes=size * onp.itemsize)
             continue
         slots: list = [None] * len(kblocks)
         parts = []
@@ -185,9 +190,9 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
                                      bnp[bsl + (slice(lo, hi), jsl)], **kwargs)
             reqs = [(av.store, av.image(brect + (irect, (lo, hi))), False),
                     (bv.store, bv.image(brect + ((lo, hi), jrect)), False)]
-            task = rt.task(op, part, rect)
-            rt.submit(task, reqs)
-            parts.append(task)
+            task = ops.launch(op, part, rect, owner, [], reqs)
+            if task is not None:
+                parts.append(task)
 
         def combine(osl=osl, slots=slots):
             out_tile = onp[osl]
@@ -196,7 +201,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
                 out_tile += s
             slots.clear()
 
-        rt.submit(rt.task(op, combine, rect), [o_req], after=parts)
+        ops.launch(op, combine, rect, owner, [o_req], [], after=parts)
+    ops.note_writes([o._v])
 
 
 def _out_target(out, shape, dtype, ins):
@@ -567,9 +573,14 @@ def _einsum_tiles(res, subs, labels, out_labels, ops_, kw, optimize):
     if rt.idle and rt.is_small(res.size) and all(rt.is_small(x.size) for x in ops_):
         onp[...] = np.einsum(subs, *nps, **kernel_kw)
         return
+    if ops.needs_replication([res._v, *[x._v for x in ops_]]):
+        def compute():
+            onp[...] = np.einsum(subs, *nps, **kernel_kw)
+        ops.replicated("einsum", compute, [res._v], [x._v for x in ops_])
+        return
     pos = {c: i for i, c in enumerate(out_labels)}
     op = rt.operation("einsum", [x._v.store for x in ops_], [res._v.store])
-    for rect, _owner in res._v.launch_tiles():
+    for rect, owner in res._v.launch_tiles():
         slabs_sl = []
         reqs = [(res._v.store, res._v.image(rect), True)]
         for s, x in zip(labels, ops_):
@@ -591,7 +602,9 @@ def _einsum_tiles(res, subs, labels, out_labels, ops_, kw, optimize):
             o = onp[osl] if osl else onp
             o[...] = np.einsum(subs, *[a[sl] for a, sl in zip(nps, slabs_sl)], **kernel_kw)
 
-        rt.submit(rt.task(op, kernel, rect, onp.itemsize * max(1, res.size)), reqs)
+        ops.launch(op, kernel, rect, owner, reqs[:1], reqs[1:],
+                   nbytes=onp.itemsize * max(1, res.size))
+    ops.note_writes([res._v])
 
 
 # -- trace, norms ----------------------------------------------------------------------

@@ -3,6 +3,12 @@
 `ufunc_reduce` is the template: NumPy validates the call on a small stand-in (axis,
 dtype, identity and `where` errors come out exactly as NumPy's), then each input tile is
 reduced to a partial and the partials of one output tile are combined in tile order.
+Order-dependent reductions (subtract, divide, ...) run as one ordered task; `initial` is
+applied once, in the combine. Small arrays with nothing pending take a fast path: NumPy's
+own reduce on the local buffer.
+
+mean/var/std and the nan-functions follow NumPy's algorithms step for step (accumulator
+dtypes, in-place unsafe division, warnings, scalar-vs-array results).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import builtins
 import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, operand, to_numpy, wrap
-from hpcarray.runtime import ops
+from hpcarray.runtime import get_runtime, ops
 
 _NOVALUE = np._NoValue
 
@@ -82,8 +88,62 @@ _ASSOCIATIVE = frozenset([
 ])
 
 
+def _check_where(w, shape) -> None:
+    """NumPy's errors for a `where=` mask that cannot apply to an array of `shape`."""
+    if not np.can_cast(w.dtype, np.bool_, "safe"):
+        raise TypeError(f"Cannot cast array data from {w.dtype!r} to dtype('bool') according "
+                        "to the rule 'safe'")
+    try:
+        ok = np.broadcast_shapes(w.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            "operands could not be broadcast together with remapped shapes "
+            f"[original->remapped]: {_shape_str(shape)} {_shape_str(w.shape)} ")
+
+
+def _shape_str(shape) -> str:
+    from hpcarray._api.ufuncs import _shape_str as fmt
+
+    return fmt(shape)
+
+
+def _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where):
+    """Small array, nothing pending: NumPy's reduce on the local buffer (exact NumPy
+    semantics and errors); None where the tiled path must run."""
+    from hpcarray._api.ufuncs import _adopt, _ndarray_type
+
+    rt = get_runtime()
+    nd = _ndarray_type()
+    if not rt.idle or type(a) is not nd or not rt.is_small(a._np.size):
+        return None
+    kw = {"axis": axis, "keepdims": keepdims}
+    if dtype is not None:
+        kw["dtype"] = dtype
+    if initial is not _NOVALUE:
+        kw["initial"] = initial
+    if where is not True:
+        if type(where) is nd and rt.is_small(where._np.size):
+            kw["where"] = where._np
+        elif type(where) is bool:
+            kw["where"] = where
+        else:
+            return None
+    if out is not None:
+        o = out[0] if type(out) is tuple and len(out) == 1 else out
+        if type(o) is not nd or not rt.is_small(o._np.size):
+            return None
+        uf.reduce(a._np, out=o._np, **kw)
+        return o
+    return _adopt(rt, uf.reduce(a._np, **kw))
+
+
 def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_NOVALUE,
                  where=True):
+    res = _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where)
+    if res is not None:
+        return res
     x = asarray(a)
     if out is not None and isinstance(out, tuple):
         out = out[0]
@@ -96,8 +156,11 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     where_arr = None
     if where is not True:
         where_arr = operand(where)
-        probe_kwargs["where"] = np.ones(_probe_shape(x.shape, ()), bool) if is_array(where_arr) \
-            else where_arr
+        if is_array(where_arr):
+            _check_where(where_arr, x.shape)
+            probe_kwargs["where"] = np.ones(_probe_shape(x.shape, ()), where_arr.dtype)
+        else:
+            probe_kwargs["where"] = where_arr
     probe = uf.reduce(np.zeros(_probe_shape(x.shape, normalize_axes(axis, x.ndim)), x.dtype),
                       **probe_kwargs)
     res_dtype = np.asarray(probe).dtype if out is None else out.dtype
@@ -340,6 +403,9 @@ def _arg_reduce(name, a, axis, out, keepdims):
             return out
         return res
     ax = _norm(axis, x.ndim)
+    if out is not None and is_array(out) and out.dtype.kind not in "iu":
+        raise TypeError(f"Cannot cast array data from {out.dtype!r} to "
+                        f"{np.dtype(np.intp)!r} according to the rule 'safe'")
     target, kd = _allocate(x, (ax,), keepdims, np.dtype(np.intp), out)
     if x.size == 0:  # other axes empty: an empty result
         return _result(target, out)

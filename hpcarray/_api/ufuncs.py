@@ -2,7 +2,14 @@
 
 Result dtypes, casting rules and NumPy's errors come from NumPy itself: the call is first
 made on empty stand-ins of the operands (the "probe"), which is cheap and exact (NEP 50
-promotion included). Then the real call runs per output tile.
+promotion included). Then the real call runs per output tile. Shape errors are NumPy's
+too: the call is repeated on memory-free (zero-stride) stand-ins of the real shapes.
+
+Fast path: when nothing is pending and every operand is below the partitioning threshold,
+the ufunc runs at once on the local NumPy buffers (NumPy then does everything: dtypes,
+broadcasting, casting, overlap, errors) and a fresh result becomes a store.
+
+Generalized ufuncs (matmul, vecdot, matvec, vecmat) run through NumPy on gathered data.
 """
 
 from __future__ import annotations
@@ -136,17 +143,20 @@ def _raise_numpy_error(uf, args, outs, where, kwargs):
 
 
 def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype=None,
-          subok=True, signature=None):
+          subok=True, signature=None, **extra):
     """Call NumPy ufunc `uf` on hpcarray operands, tile by tile."""
-    if (out is None and where is True and dtype is None and signature is None
-            and casting == "same_kind" and len(args) == uf.nin):
-        res = _fast_call(uf, args)
+    if not extra:
+        res = _fast_call(uf, args, out, where, casting, order, dtype, signature)
         if res is not None:
             return res
     args, outs = _normalize_out(uf, args, out)
     if uf.signature is not None:
         return _gufunc_call(uf, args, outs, where=where, casting=casting, order=order,
-                            dtype=dtype, signature=signature)
+                            dtype=dtype, signature=signature, **extra)
+    if extra:  # axes=, axis=, keepdims= or a misspelling: NumPy's own TypeError
+        uf(*[_stand_in(x) for x in args], **extra)
+        raise TypeError(f"{uf.__name__}() got an unexpected keyword argument "
+                        f"'{next(iter(extra))}'")
     if any(isinstance(o, np.ndarray) for o in outs):
         return _on_numpy(uf, args, outs, where, casting, dtype)
     args = [operand(x) for x in args]
@@ -194,46 +204,70 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         def kernel(out_tiles, in_tiles):
             uf(*in_tiles, out=tuple(out_tiles), **kwargs)
 
-    if shape == ():
-        ops.whole(uf.__name__, kernel, results, ins)
-    else:
-        ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy())
+    ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy())
     return results[0] if len(results) == 1 else tuple(results)
 
 
 _SCALAR_TYPES = (int, float, complex, bool)
 
 
-def _fast_call(uf, args):
-    """Small operands and nothing pending: one NumPy call, its result becomes the store.
+def _fast_call(uf, args, out, where, casting, order, dtype, signature):
+    """Small operands and nothing pending: one NumPy call on the local buffers; a fresh
+    result becomes a store. NumPy does the dtypes, broadcasting, casting, overlap handling
+    and errors itself.
 
-    Returns None where the general path must run (big or broadcast operands, other
-    operand types, a busy runtime). NumPy computes dtypes and raises its own errors.
+    Returns None where the general path must run (big operands, other operand types, a
+    busy runtime, generalized ufuncs).
     """
     rt = get_runtime()
-    if not rt.idle:
+    if not rt.idle or len(args) != uf.nin or uf.signature is not None:
         return None
     ndarray = _ndarray_type()
     nps = []
-    shape = None
+    any_array = False
     for x in args:
         t = type(x)
         if t is ndarray:
             a = x._np
-            if shape is None:
-                shape = a.shape
-                if not rt.is_small(a.size):
-                    return None
-            elif a.shape != shape:
+            if not rt.is_small(a.size):
                 return None
             nps.append(a)
+            any_array = True
         elif t in _SCALAR_TYPES:
             nps.append(x)
         else:
             return None
-    if shape is None or uf.signature is not None:
+    kwargs = {}
+    outs = None
+    if out is not None:
+        outs = out if type(out) is tuple else (out,)
+        if len(outs) != uf.nout:
+            return None
+        for o in outs:
+            if type(o) is not ndarray or not rt.is_small(o._np.size):
+                return None
+        kwargs["out"] = tuple(o._np for o in outs)
+    elif not any_array:
         return None
-    res = uf(*nps)
+    if where is not True:
+        t = type(where)
+        if t is ndarray and rt.is_small(where._np.size):
+            kwargs["where"] = where._np
+        elif t is bool:
+            kwargs["where"] = where
+        else:
+            return None
+    if casting != "same_kind":
+        kwargs["casting"] = casting
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    if signature is not None:
+        kwargs["signature"] = signature
+    if order != "K":
+        kwargs["order"] = order
+    res = uf(*nps, **kwargs)
+    if outs is not None:
+        return outs[0] if len(outs) == 1 else outs
     if isinstance(res, tuple):
         return tuple(_adopt(rt, r) for r in res)
     return _adopt(rt, res)

@@ -26,7 +26,7 @@ import operator
 import numpy as np
 
 from hpcarray._api.convert import from_numpy, is_array, numpy_args, to_numpy
-from hpcarray.runtime import get_runtime
+from hpcarray.runtime import get_runtime, ops
 
 
 def _result(value):
@@ -216,6 +216,11 @@ class Generator(_Wrapper):
 
     def _parallel_fill(self, out, draw, name, use_out=False):
         """Fill `out` (float64) with draws of one uint64 each, tile by tile."""
+        if ops.needs_replication([out._v]):  # alias views across ranks: draw in order
+            def fill():
+                out._np[...] = draw(self._g, out.size).reshape(out.shape)
+            ops.replicated(name, fill, [out._v], [])
+            return out
         bg = self._g.bit_generator
         lock = bg.lock
         with lock:
@@ -233,7 +238,7 @@ class Generator(_Wrapper):
         onp = out._np
         rt = get_runtime()
         op = rt.operation(name, [], [out._v.store])
-        for rect, _owner in out._v.launch_tiles():
+        for rect, owner in out._v.launch_tiles():
             runs = _c_order_runs(rect, shape)
 
             def kernel(runs=runs):
@@ -254,8 +259,9 @@ class Generator(_Wrapper):
             size = 1
             for lo, hi in rect:
                 size *= hi - lo
-            rt.submit(rt.task(op, kernel, rect, size * 8),
-                      [(out._v.store, out._v.image(rect), True)])
+            ops.launch(op, kernel, rect, owner, [(out._v.store, out._v.image(rect), True)], [],
+                       nbytes=size * 8)
+        ops.note_writes([out._v])
         return out
 
     def random(self, size=None, dtype=np.float64, out=None):

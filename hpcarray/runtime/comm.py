@@ -3,14 +3,14 @@
 `LocalComm` is the one-process stand-in used without MPI. `MPIComm` wraps mpi4py with two
 duplicated communicators: point-to-point traffic (halos, partials) runs on the progress
 thread, collectives (gathers at sync points) on the main thread, in program order on every
-rank. Every wait polls with a short sleep instead of spinning inside MPI, so idle ranks
-do not steal cores from busy ones when a node is oversubscribed.
+rank. The progress thread polls with a short sleep instead of spinning inside MPI; the
+collectives block inside MPI, where MPIR_CVAR_ENABLE_HEAVY_YIELD (set by `hpcarray run`)
+keeps waiting ranks from stealing the cores of busy ones on an oversubscribed node.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import queue
 import threading
 import time
@@ -29,12 +29,6 @@ class LocalComm:
     size = 1
     is_mpi = False
 
-    def bcast_array(self, arr: np.ndarray, root: int) -> None:
-        pass
-
-    def bcast_obj(self, obj, root: int = 0):
-        return obj
-
     def allgather_obj(self, obj) -> list:
         return [obj]
 
@@ -43,14 +37,6 @@ class LocalComm:
 
     def abort(self, code: int = 1) -> None:
         os._exit(code)
-
-
-def _poll(test) -> None:
-    """Wait until `test()` is true, sleeping between tries (no busy polling)."""
-    delay = 1e-6
-    while not test():
-        time.sleep(delay)
-        delay = min(delay * 2, 2e-3)
 
 
 class MPIComm:
@@ -66,34 +52,14 @@ class MPIComm:
 
     # -- collectives on the main thread ------------------------------------------------
 
-    def bcast_array(self, arr: np.ndarray, root: int) -> None:
-        """Broadcast a contiguous array in place."""
-        req = self.coll.Ibcast(arr, root=root)
-        _poll(req.Test)
-
-    def bcast_obj(self, obj, root: int = 0):
-        data = pickle.dumps(obj, protocol=5) if self.rank == root else b""
-        n = np.array([len(data)], np.int64)
-        self.bcast_array(n, root)
-        buf = np.frombuffer(data, np.uint8).copy() if self.rank == root else np.empty(int(n[0]),
-                                                                                      np.uint8)
-        self.bcast_array(buf, root)
-        return obj if self.rank == root else pickle.loads(buf.tobytes())
-
     def allgather_obj(self, obj) -> list:
-        data = np.frombuffer(pickle.dumps(obj, protocol=5), np.uint8)
-        sizes = np.empty(self.size, np.int64)
-        req = self.coll.Iallgather(np.array([data.size], np.int64), sizes)
-        _poll(req.Test)
-        out = np.empty(int(sizes.sum()), np.uint8)
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        req = self.coll.Iallgatherv(data, [out, sizes, offsets, self.MPI.BYTE])
-        _poll(req.Test)
-        return [pickle.loads(out[o:o + s].tobytes()) for o, s in zip(offsets, sizes)]
+        # Blocking: MPICH's nonblocking collectives polled from Python (with the progress
+        # thread active on another communicator) were seen to hang at 3 ranks. Idle
+        # waiting inside MPI is kept cheap by MPIR_CVAR_ENABLE_HEAVY_YIELD (launch.py).
+        return self.coll.allgather(obj)
 
     def barrier(self) -> None:
-        req = self.coll.Ibarrier()
-        _poll(req.Test)
+        self.coll.Barrier()
 
     def abort(self, code: int = 1) -> None:
         self.MPI.COMM_WORLD.Abort(code)
@@ -163,7 +129,11 @@ class Progress(threading.Thread):
                 req = p2p.Isend(np.ascontiguousarray(payload()), dest=peer, tag=tag)
                 self.active.append((task, req, None))
             elif kind == "send_obj":  # a Python object (reduction partials), pickled
-                req = p2p.isend(payload(), dest=peer, tag=tag)
+                try:
+                    obj = payload()
+                except Exception:  # noqa: BLE001 - a failed partial: the receiver fails too
+                    obj = None
+                req = p2p.isend(obj, dest=peer, tag=tag)
                 self.active.append((task, req, None))
             else:
                 self.active.append((task, None, payload))

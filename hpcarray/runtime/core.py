@@ -5,13 +5,14 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import pickle
 import sys
 
 import numpy as np
 
 from hpcarray.runtime.comm import Progress, make_comm
-from hpcarray.runtime.distribution import Distribution
 from hpcarray.runtime.config import Settings
+from hpcarray.runtime.distribution import Distribution
 from hpcarray.runtime.partition import Tiling, choose_tiling
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
 from hpcarray.runtime.store import Store
@@ -35,6 +36,7 @@ class Runtime:
         self.dist: Distribution | None = None
         if self.nranks > 1:
             self.dist = Distribution(self.rank, self.nranks)
+            self.scheduler.agreed_errors = True
             self.scheduler.progress = Progress(self.comm, self.scheduler.complete_copy)
             self.scheduler.progress.start()
             from hpcarray.runtime import failure
@@ -52,6 +54,8 @@ class Runtime:
         self._op_ids = itertools.count()
         self._task_ids = itertools.count()
         self._finalized = False
+        # Point-to-point traffic this rank sent (messages, bytes): tests and summaries.
+        self.sent = [0, 0]
         atexit.register(self.finalize)
 
     # -- stores -----------------------------------------------------------------------
@@ -118,6 +122,8 @@ class Runtime:
         task = self.task(op, None, piece, buffer[sl].nbytes)
         task.store_id = store.id
         if self.rank == src:
+            self.sent[0] += 1
+            self.sent[1] += task.nbytes
             task.comm = ("send", dst, tag, lambda: buffer[sl])
             self.submit(task, [(store, piece, False)])
         else:
@@ -150,11 +156,48 @@ class Runtime:
 
     def gather(self, store: Store, rect=None) -> None:
         """Sync point: wait for local work on the store, then make every rank hold it."""
+        if self.dist is None:
+            self.scheduler.wait_store(store)
+            return
         self.scheduler.wait_store(store)
-        if self.dist is not None:
-            if self.spmd is not None:
-                self.spmd.check()
-            self.dist.gather(self.comm, store, rect)
+        if self.spmd is not None:
+            self.spmd.check()
+        # One collective per sync point carries both the error reports and the tiles.
+        tiles = self.dist.tiles_to_gather(store, rect)
+        error = self.scheduler.take_error()
+        mine = self.dist.my_tiles(store, tiles) if error is None else {}
+        reports = self.comm.allgather_obj((self._error_summary(error), mine))
+        self._raise_agreed_error(error, [r[0] for r in reports])
+        self.dist.install(store, tiles, [r[1] for r in reports])
+
+    def _agree_on_errors(self, error) -> None:
+        reports = self.comm.allgather_obj(self._error_summary(error))
+        self._raise_agreed_error(error, reports)
+
+    @staticmethod
+    def _error_summary(error):
+        summary = None
+        if error is not None:
+            exc, op = error
+            try:
+                summary = (exc, op.name, op.src)
+                pickle.dumps(summary)
+            except Exception:  # noqa: BLE001 - an exception that does not pickle
+                summary = (RuntimeError(f"{type(exc).__name__}: {exc}"), op.name, op.src)
+        return summary
+
+    def _raise_agreed_error(self, error, reports) -> None:
+        """A task error on any rank is raised on every rank at the same sync point, so
+        ranks stay in lock-step (a program may catch it, as with NumPy)."""
+        from hpcarray.runtime.scheduler import raise_task_error
+
+        for rank, report in enumerate(reports):
+            if report is None:
+                continue
+            if error is not None:
+                raise_task_error(error[0], error[1], self.rank)
+            exc, name, src = report
+            raise_task_error(exc, Operation(-1, name, src), rank)
 
     def drain(self) -> None:
         self.scheduler.drain()
@@ -166,9 +209,18 @@ class Runtime:
             return
         self._finalized = True
         try:
-            self.scheduler.drain()
             if self.dist is not None:
+                self.scheduler.drain_quietly()
+                self._agree_on_errors(self.scheduler.take_error())
                 self.comm.barrier()
+            else:
+                self.scheduler.drain()
+        except BaseException:
+            # An error in a deferred task that nothing waited for: the program failed.
+            sys.excepthook(*sys.exc_info())
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         finally:
             self.scheduler.shutdown()
             if self.recorder is not None:

@@ -115,28 +115,32 @@ class Distribution:
 
     # -- gathers at sync points (main thread, collective, program order) -----------------
 
-    def gather(self, comm, store: Store, rect: Rect | None = None) -> None:
-        """Make every rank hold the tiles of `rect` of the store (whole store if None)."""
+    def tiles_to_gather(self, store: Store, rect: Rect | None) -> list[int]:
+        """Tiles of `rect` (whole store if None) that some rank does not hold."""
         root = store.root
-        if root.tiling.owners[0] == ALL:
-            return
+        if root.tiling.owners[0] == ALL or not root.buffer.flags.writeable:
+            return []  # replicated, or read-only constants (the same on every rank)
         st = self.state(root)
         tiling = root.tiling
         tiles = range(len(tiling)) if rect is None or store is not root \
             else tiling.tiles_in(rect)
+        return [t for t in tiles if st.everywhere.get(t) != st.epochs[t]]
+
+    def my_tiles(self, store: Store, tiles: list[int]) -> dict[int, np.ndarray]:
+        """The data of the tiles among `tiles` that this rank owns (to send)."""
+        root = store.root
+        tiling = root.tiling
+        return {t: np.ascontiguousarray(root.buffer[rect_slices(tiling.tiles[t])])
+                for t in tiles if tiling.owners[t] == self.rank}
+
+    def install(self, store: Store, tiles: list[int], received: list[dict]) -> None:
+        """Write the tiles other ranks sent; every rank now holds all of `tiles`."""
+        root = store.root
+        tiling = root.tiling
+        st = self.state(root)
+        for part in received:
+            for t, data in part.items():
+                if tiling.owners[t] != self.rank:
+                    root.buffer[rect_slices(tiling.tiles[t])] = data
         for t in tiles:
-            epoch = st.epochs[t]
-            if st.everywhere.get(t) == epoch:
-                continue
-            owner = tiling.owners[t]
-            view = root.buffer[rect_slices(tiling.tiles[t])]
-            if view.size:
-                if view.flags.c_contiguous:
-                    comm.bcast_array(view, owner)
-                else:
-                    buf = np.ascontiguousarray(view) if self.rank == owner \
-                        else np.empty(view.shape, view.dtype)
-                    comm.bcast_array(buf, owner)
-                    if self.rank != owner:
-                        view[...] = buf
-            st.everywhere[t] = epoch
+            st.everywhere[t] = st.epochs[t]

@@ -28,3 +28,4 @@ def install(runtime) -> None:
 
     sys.excepthook = report_and_abort
     threading.excepthook = thread_hook
+

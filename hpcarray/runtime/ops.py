@@ -35,6 +35,53 @@ def _any_alias(views) -> bool:
     return any(v.store.alias_of is not None for v in views)
 
 
+def needs_replication(views) -> bool:
+    """Multi-rank: operations touching alias stores run replicated (see `replicated`)."""
+    return get_runtime().dist is not None and _any_alias(views)
+
+
+def launch(op, kernel, tile: Rect, owner: int, out_reqs, in_reqs, after=(),
+           nbytes: int = 0):
+    """Submit one point task for a custom operation (linalg, random, ...).
+
+    In multi-rank jobs it runs on `owner` (the rank owning the output tile; ALL for
+    replicated stores) after messages bring the input pieces that rank lacks; on other
+    ranks nothing is submitted and None is returned. Call `note_writes` once all tasks of
+    the operation are launched.
+    """
+    rt = get_runtime()
+    dist = rt.dist
+    if dist is not None:
+        for store, img, _ in in_reqs:
+            for rank in dist.executors(owner):
+                for piece, src in dist.missing(store, img, rank):
+                    rt.message(op, store, piece, src, rank)
+        if owner != ALL and owner != rt.rank:
+            return None
+    task = rt.task(op, kernel, tile, nbytes)
+    rt.submit(task, [*out_reqs, *in_reqs], after=after)
+    return task
+
+
+def note_writes(views) -> None:
+    """After launching an operation: the tiles it wrote have a new epoch."""
+    dist = get_runtime().dist
+    if dist is not None:
+        for v in views:
+            dist.note_write(v.store, v.image(full_rect(v.shape)))
+
+
+def replicated(name: str, compute: Callable, out_views, in_views) -> None:
+    """Run `compute()` now on every rank over gathered data (single rank: after a wait)."""
+    rt = get_runtime()
+    if rt.dist is None:
+        for v in (*in_views, *out_views):
+            rt.wait(v.store)
+        compute()
+        return
+    _replicated(rt, name, compute, out_views, in_views)
+
+
 def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
                 copy_aliased: Callable | None = None) -> None:
     """Run `fn(out_tiles, in_tiles)` over the outputs' tiles.
@@ -74,23 +121,12 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
         return _replicated(rt, name, lambda: fn(out_nps, nps), out_views, in_views)
     op = rt.operation(name, [v.store for v in in_views], [v.store for v in out_views])
     itemsize = sum(o._np.itemsize for o in outs)
-    me = rt.rank
     for rect, owner in out_views[0].launch_tiles():
         in_reqs = [(v.store, v.image(rect), False) for v in in_views]
-        if dist is not None:
-            for store, img, _ in in_reqs:
-                for rank in dist.executors(owner):
-                    for piece, src in dist.missing(store, img, rank):
-                        rt.message(op, store, piece, src, rank)
-            if owner != ALL and owner != me:
-                continue
-        reqs = [(v.store, v.image(rect), True) for v in out_views] + in_reqs
-        task = rt.task(op, _tile_kernel(fn, out_nps, nps, tile_index(rect)), rect,
-                       rect_size(rect) * itemsize)
-        rt.submit(task, reqs)
-    if dist is not None:
-        for v in out_views:
-            dist.note_write(v.store, v.image(full_rect(v.shape)))
+        out_reqs = [(v.store, v.image(rect), True) for v in out_views]
+        launch(op, _tile_kernel(fn, out_nps, nps, tile_index(rect)), rect, owner, out_reqs,
+               in_reqs, nbytes=rect_size(rect) * itemsize)
+    note_writes(out_views)
 
 
 def _replicated(rt, name, compute, out_views, in_views) -> None:
@@ -223,7 +259,6 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
         def combine_kernel(slots=slots, out_sl=out_sl):
             parts = [s[0] if isinstance(s, list) else s for s in slots]
             combine(parts, out_np[out_sl])
-            slots.clear()
 
         task = rt.task(op, combine_kernel, out_rect)
         rt.submit(task, [(out_store, out_img, True)], after=waits)

@@ -21,6 +21,14 @@ from hpcarray.runtime.store import Store
 Requirement = tuple[Store, Rect, bool]  # (store, store rectangle, writes?)
 
 
+def raise_task_error(exc: BaseException, op: Operation, rank: int | None = None):
+    where = f" issued at {op.src}" if op.src else ""
+    on = f" on rank {rank}" if rank is not None else ""
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"(raised{on} by hpcarray's deferred operation '{op.name}'{where})")
+    raise exc
+
+
 class Operation:
     """One API-level operation; its point tasks share it."""
 
@@ -67,6 +75,9 @@ class Scheduler:
         self.pending = 0
         self.error: tuple[BaseException, Operation] | None = None
         self.progress = None  # comm.Progress in multi-rank jobs
+        # Multi-rank jobs raise task errors only where all ranks agree (runtime.gather),
+        # never at a point only one rank reaches: ranks must stay in lock-step.
+        self.agreed_errors = False
         self._keys = itertools.count()
         self._threads = [
             threading.Thread(target=self._work, args=(lane,), name=f"hpcarray-worker-{lane}",
@@ -80,7 +91,7 @@ class Scheduler:
 
     def submit(self, task: Task, reqs: Iterable[Requirement], after: Iterable[Task] = ()) -> None:
         with self.lock:
-            if self.error is not None:
+            if self.error is not None and not self.agreed_errors:
                 self._raise_error()
             preds = find_dependences(task, reqs, self._keys, self.recorder)
             for t in after:
@@ -125,9 +136,7 @@ class Scheduler:
                 if rec is not None:
                     rec.task(task.id, task.op.id, lane, task.tile, start, rec.now(), task.nbytes)
             except BaseException as exc:  # noqa: BLE001 - re-raised at the next sync point
-                with self.lock:
-                    if self.error is None:
-                        self.error = (exc, task.op)
+                self._fail(exc, task.op)
         self._complete(task)
 
     def _complete(self, task: Task) -> None:
@@ -160,9 +169,7 @@ class Scheduler:
         """Called by the progress thread when a copy task's message has gone or arrived."""
         rec = self.recorder
         if task.comm_error is not None:
-            with self.lock:
-                if self.error is None:
-                    self.error = (task.comm_error, task.op)
+            self._fail(task.comm_error, task.op)
         elif rec is not None:
             kind, peer, tag, _ = task.comm
             me = rec.rank
@@ -180,15 +187,22 @@ class Scheduler:
                 self.changed.wait()
 
     def wait_store(self, store: Store) -> None:
-        """Wait until no pending task reads or writes `store` (or its aliases)."""
+        """Wait until no pending task reads or writes `store` (or its aliases); raise a
+        task error here (multi-rank jobs: leave it for `take_error` at a gather)."""
         accesses = store.accesses
         if accesses or self.error is not None:
             with self.lock:
-                while accesses and self.error is None:
+                while accesses and (self.error is None or self.agreed_errors):
                     self.changed.wait()
-                if self.error is not None:
+                if self.error is not None and not self.agreed_errors:
                     self._wait_idle_locked()
                     self._raise_error()
+
+    def take_error(self):
+        """The pending task error, if any, now cleared: (exception, operation) or None."""
+        with self.lock:
+            error, self.error = self.error, None
+        return error
 
     def drain(self) -> None:
         """Wait for every pending task."""
@@ -196,6 +210,11 @@ class Scheduler:
             self._wait_idle_locked()
             if self.error is not None:
                 self._raise_error()
+
+    def drain_quietly(self) -> None:
+        """Wait for every pending task, leaving any error for `take_error`."""
+        with self.lock:
+            self._wait_idle_locked()
 
     def _wait_idle_locked(self) -> None:
         while self.pending:
@@ -214,13 +233,15 @@ class Scheduler:
             else:
                 self.changed.wait()
 
+    def _fail(self, exc: BaseException, op: Operation) -> None:
+        with self.lock:
+            if self.error is None:
+                self.error = (exc, op)
+
     def _raise_error(self) -> None:
         exc, op = self.error
         self.error = None
-        where = f" issued at {op.src}" if op.src else ""
-        if hasattr(exc, "add_note"):
-            exc.add_note(f"(raised by hpcarray's deferred operation '{op.name}'{where})")
-        raise exc
+        raise_task_error(exc, op)
 
     def shutdown(self) -> None:
         for _ in self._threads:

@@ -1,0 +1,133 @@
+"""Multi-rank runs with real MPI (the mpich wheel's mpiexec and mpi4py): same results at
+every rank count, halos of O(N) bytes, failures that end the job, lock-step checks."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STENCIL = ROOT / "examples" / "stencil.py"
+
+pytestmark = pytest.mark.mpi
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI_", "PMIX_", "OMPI_", "HYDI_", "MPI_"))}
+    env.pop("HPCARRAY_TEST", None)
+    env.update({"HPCARRAY_WORKERS": "1", "MPIR_CVAR_ENABLE_HEAVY_YIELD": "1"}, **extra)
+    return env
+
+
+def mpirun(mpiexec, n, args, timeout=120, **env):
+    return subprocess.run([mpiexec, "-n", str(n), sys.executable, *args], env=clean_env(**env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_code(mpiexec, n, code, **env):
+    return mpirun(mpiexec, n, ["-c", textwrap.dedent(code)], **env)
+
+
+def checksum(out: str) -> str:
+    return re.search(r"checksum: (\S+)", out).group(1)
+
+
+@pytest.mark.parametrize("test_mode", ["0", "1"])
+def test_stencil_same_checksum_at_1_to_4_ranks(mpiexec, test_mode):
+    """The grid is bit-identical at every rank count (elementwise ops are exact); the
+    checksum is a sum whose partials are combined per tile, so it may differ from
+    NumPy's and between tilings in the last bits only (reassociation)."""
+    args = [str(STENCIL), "--package", "hpcarray", "-n", "120", "--iters", "15"]
+    sums = []
+    for n in (1, 2, 3, 4):
+        r = mpirun(mpiexec, n, args, HPCARRAY_TEST=test_mode, HPCARRAY_MIN_SPLIT="64")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.count("checksum:") == 1, "print(x) must print once per job"
+        sums.append(float(checksum(r.stdout)))
+    assert max(sums) - min(sums) <= 1e-12 * abs(sums[0]), sums
+
+
+def test_halo_exchange_moves_only_boundaries(mpiexec):
+    code = """
+        import sys, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        n = int(sys.argv[1])
+        g = np.zeros((n + 2, n + 2)); g[0, :] = 40.0
+        c, no, so, we, ea = g[1:-1, 1:-1], g[:-2, 1:-1], g[2:, 1:-1], g[1:-1, :-2], g[1:-1, 2:]
+        c[:] = 0.2 * (c + no + so + we + ea)      # warm-up: first-touch traffic
+        float(g[0, 0])
+        rt = get_runtime(); before = rt.sent[1]
+        for _ in range(10):
+            c[:] = 0.2 * (c + no + so + we + ea)
+        float(g[0, 0])
+        sys.stderr.write(f"BYTES {rt.rank} {(rt.sent[1] - before) / 10}\\n")
+    """
+    per_iter = {}
+    for n in (400, 800):
+        r = mpirun(mpiexec, 2, ["-c", textwrap.dedent(code), str(n)], HPCARRAY_MIN_SPLIT="1000")
+        assert r.returncode == 0, r.stderr
+        vals = [float(v) for v in re.findall(r"BYTES \d+ (\S+)", r.stderr)]
+        assert len(vals) == 2
+        per_iter[n] = max(vals)
+    # A rank sends a few boundary rows per iteration: O(N) bytes, far below its N^2/2 tile.
+    assert 0 < per_iter[400] <= 16 * 8 * 402
+    assert per_iter[800] / per_iter[400] < 2.5, per_iter  # linear, not quadratic
+
+
+def test_failing_rank_ends_the_job_quickly(mpiexec):
+    code = """
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        a = np.ones((200, 200))
+        for i in range(1000):
+            a = a * 1.0
+            if i == 5 and rt.rank == 1:
+                raise RuntimeError("rank one gives up")
+            float(a.sum())
+    """
+    start = time.monotonic()
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000")
+    elapsed = time.monotonic() - start
+    assert r.returncode != 0
+    assert elapsed < 10 + 5, f"job took {elapsed:.1f}s to end"  # 10 s bound + start-up
+    assert "[rank 1]" in r.stderr and "rank one gives up" in r.stderr
+    assert r.stderr.count("rank one gives up") == 1
+    left = subprocess.run(["pgrep", "-f", "rank one gives up"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "a rank was left running"
+
+
+def test_divergent_ranks_are_named(mpiexec):
+    code = """
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        a = np.ones((100, 100))
+        b = a + 1
+        if rt.rank == 0:
+            b = b * 2          # only rank 0 issues this multiply
+        print(float(b.sum()))
+    """
+    r = run_code(mpiexec, 2, code, HPCARRAY_CHECK_SPMD="1", HPCARRAY_MIN_SPLIT="1000")
+    assert r.returncode != 0
+    assert "DivergenceError" in r.stderr and "multiply" in r.stderr
+
+
+def test_random_and_reductions_identical_at_any_rank_count(mpiexec):
+    code = """
+        import hpcarray as np
+        np.random.seed(7)
+        x = np.random.rand(300, 200)
+        y = np.random.randn(300, 200)
+        print(repr(float((x * y).sum())), repr(float(x.max())), int(y.argmin()))
+    """
+    outs = {run_code(mpiexec, n, code, HPCARRAY_TEST="1").stdout for n in (1, 2, 3)}
+    assert len(outs) == 1, outs

@@ -1,0 +1,113 @@
+"""NVTX ranges really reach an NVTX tool: checked with the carried injection library."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from hpcarray.profiling import nvtx as hnvtx
+
+SRC = Path(__file__).parent / "nvtx_capture" / "nvtx_capture.c"
+
+
+@pytest.fixture(scope="module")
+def capture_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found: needed to build the NVTX capture library")
+    out = tmp_path_factory.mktemp("nvtx") / "libnvtx_capture.so"
+    subprocess.run(["gcc", "-O2", "-fPIC", "-shared", "-o", str(out), str(SRC), "-lpthread"],
+                   check=True, capture_output=True, timeout=120)
+    return out
+
+
+WORKERS = textwrap.dedent("""
+    import sys, threading
+    from hpcarray.profiling import nvtx as hn
+    if len(sys.argv) > 1 and sys.argv[1] == "enable":
+        hn.enable()
+    tids = []
+    def worker():
+        tids.append(threading.get_native_id())
+        for _ in range(5):
+            hn.push("add", "task")
+            hn.push("halo send", "copy")
+            hn.pop()
+            hn.pop()
+    with hn.api_range("hpcarray.zeros"):
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    print(threading.get_native_id(), *tids)
+""")
+
+
+def run_capture(lib: Path, tmp: Path, env_extra: dict, *args: str) -> tuple[list, list[int]]:
+    events = tmp / "events.tsv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NVTX_", "HPCARRAY_NVTX"))}
+    env.update(NVTX_INJECTION64_PATH=str(lib), NVTX_CAPTURE_FILE=str(events), **env_extra)
+    res = subprocess.run([sys.executable, "-c", WORKERS, *args], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    tids = [int(x) for x in res.stdout.split()]
+    rows = [ln.rstrip("\n").split("\t") for ln in events.open()] if events.exists() else []
+    return rows, tids
+
+
+def check_ranges(rows: list, tids: list[int]) -> None:
+    main, workers = tids[0], set(tids[1:])
+    assert len(workers) == 3 and main not in workers
+    mine = [r for r in rows if r[0] in ("push", "pop", "pop_unmatched") and r[4] == "hpcarray"]
+    stacks: dict[int, list[str]] = defaultdict(list)
+    count: dict[tuple[int, str], int] = defaultdict(int)
+    for ev, _pid, tid, _t, _dom, msg in mine:
+        tid_i = int(tid)
+        if ev == "push":
+            stacks[tid_i].append(msg)
+            count[(tid_i, msg)] += 1
+        else:
+            assert ev == "pop" and stacks[tid_i] and stacks[tid_i].pop() == msg
+    assert all(not s for s in stacks.values())  # balanced on every thread
+    for w in workers:  # recorded from the worker threads themselves
+        assert count[(w, "add")] == 5 and count[(w, "halo send")] == 5
+    assert count[(main, "hpcarray.zeros")] == 1
+    assert not [k for k in count if k[0] not in workers | {main}]
+    assert ["domain_create", "hpcarray"] in [[r[0], r[5]] for r in rows]
+
+
+def test_ranges_recorded_from_worker_threads(capture_lib: Path, tmp_path: Path) -> None:
+    rows, tids = run_capture(capture_lib, tmp_path, {"HPCARRAY_NVTX": "1"})
+    check_ranges(rows, tids)
+
+
+def test_enable_at_run_time(capture_lib: Path, tmp_path: Path) -> None:
+    rows, tids = run_capture(capture_lib, tmp_path, {}, "enable")
+    check_ranges(rows, tids)
+
+
+def test_disabled_emits_nothing(capture_lib: Path, tmp_path: Path) -> None:
+    rows, _ = run_capture(capture_lib, tmp_path, {"HPCARRAY_NVTX": "0"})
+    assert not [r for r in rows if r[0] == "push"]
+
+
+def test_disabled_is_cheap_and_lazy() -> None:
+    code = ("import sys\nfrom hpcarray.profiling import nvtx as hn\n"
+            "hn.push('x', 'task'); hn.pop()\n"
+            "with hn.api_range('y'): pass\n"
+            "assert not hn.enabled() and 'nvtx' not in sys.modules, 'imported nvtx'\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPCARRAY_NVTX")}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    if hnvtx.enabled():
+        pytest.skip("HPCARRAY_NVTX is set in this environment")
+    n = 200_000
+    t = time.perf_counter()
+    for _ in range(n):
+        hnvtx.push("add", "task")
+        hnvtx.pop()
+    per_pair = (time.perf_counter() - t) / n
+    assert per_pair < 2e-6, f"{per_pair * 1e9:.0f} ns per disabled push+pop"
