@@ -172,6 +172,14 @@ from hpcarray._api.linalg import (  # noqa: E402
 __getattr__ = _module_getattr(_np, "", {})
 
 
+def sync() -> None:
+    """Wait until every operation issued so far has finished (for timing; results never
+    need it: values that reach Python wait for exactly what they depend on)."""
+    from hpcarray.runtime import get_runtime
+
+    get_runtime().sync()
+
+
 def _start_runtime_under_mpi() -> None:
     """Under an MPI launcher, start the runtime at import: ranks other than 0 silence
     stdout before the program prints anything."""

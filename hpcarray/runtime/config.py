@@ -48,6 +48,8 @@ class Settings:
     test_tiles: int = 5
     # Deferred window: Python blocks when more point tasks than this are pending.
     window_tasks: int = 256
+    # ... or when pending tasks write more bytes than this (bounds live temporaries).
+    window_bytes: int = 1 << 28
     # Run every task on the calling thread at once (debugging aid).
     eager: bool = False
     # Trace recording (for --profile, --dataflow, --event) and where to write it.
@@ -77,6 +79,7 @@ class Settings:
             test_mode=test_mode,
             test_tiles=max(2, _env_int("HPCARRAY_TEST_TILES", 5)),
             window_tasks=max(8, _env_int("HPCARRAY_WINDOW", 256)),
+            window_bytes=max(1 << 20, _env_int("HPCARRAY_WINDOW_BYTES", 1 << 28)),
             eager=_env_bool("HPCARRAY_EAGER"),
             profile_dir=profile_dir,
             dataflow=dataflow,

@@ -32,7 +32,7 @@ class Runtime:
         )
         self.nvtx = _load_nvtx() if settings.nvtx else None
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
-                                   self.nvtx, settings.eager)
+                                   self.nvtx, settings.eager, settings.window_bytes)
         self.dist: Distribution | None = None
         if self.nranks > 1:
             self.dist = Distribution(self.rank, self.nranks)
@@ -202,6 +202,14 @@ class Runtime:
     def drain(self) -> None:
         self.scheduler.drain()
 
+    def sync(self) -> None:
+        """Every rank waits for all its pending tasks (errors raised on every rank)."""
+        if self.dist is None:
+            self.scheduler.drain()
+            return
+        self.scheduler.drain_quietly()
+        self._agree_on_errors(self.scheduler.take_error())
+
     # -- exit -------------------------------------------------------------------------
 
     def finalize(self) -> None:
@@ -227,12 +235,11 @@ class Runtime:
                 self._write_profile()
 
     def _write_profile(self) -> None:
-        if os.environ.get("HPCARRAY_NO_RENDER"):
-            self.recorder.write(os.path.basename(sys.argv[0] or "python"), list(sys.argv))
-            return
         script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
         self.recorder.write(script, list(sys.argv))
-        if self.rank != 0:
+        if self.dist is not None:
+            self.comm.barrier()  # every rank's trace is on disk before rank 0 reads them
+        if self.rank != 0 or os.environ.get("HPCARRAY_NO_RENDER"):
             return
         try:
             from hpcarray.profiling.render import render_all

@@ -63,9 +63,14 @@ class Task:
 
 
 class Scheduler:
-    def __init__(self, workers: int, window: int, recorder=None, nvtx=None, eager=False):
+    def __init__(self, workers: int, window: int, recorder=None, nvtx=None, eager=False,
+                 window_bytes: int = 1 << 28):
         self.nworkers = workers
         self.window = window
+        # Bytes written by pending tasks: bounds the temporaries alive at once, so a
+        # program's peak memory stays close to NumPy's.
+        self.window_bytes = window_bytes
+        self.pending_bytes = 0
         self.recorder = recorder
         self.nvtx = nvtx
         self.eager = eager
@@ -103,12 +108,13 @@ class Scheduler:
                 t.dependents.append(task)
             task.npending = len(preds)
             self.pending += 1
+            self.pending_bytes += task.nbytes
             ready = task.npending == 0
         if ready:
             self._dispatch(task)
         if self.eager:
             self.drain()
-        elif self.pending > self.window:
+        elif self.pending > self.window or self.pending_bytes > self.window_bytes:
             self._throttle()
 
     # -- running ----------------------------------------------------------------------
@@ -153,6 +159,7 @@ class Scheduler:
                     ready.append(t)
             task.dependents = []
             self.pending -= 1
+            self.pending_bytes -= task.nbytes
             self.changed.notify_all()
         for t in ready:
             self._dispatch(t)
@@ -183,7 +190,8 @@ class Scheduler:
 
     def _throttle(self) -> None:
         with self.lock:
-            while self.pending > self.window // 2 and self.error is None:
+            while (self.pending > self.window // 2
+                   or self.pending_bytes > self.window_bytes // 2) and self.error is None:
                 self.changed.wait()
 
     def wait_store(self, store: Store) -> None:

@@ -67,7 +67,6 @@ def test_dask_matches_numpy(name: str) -> None:
     assert checksum == pytest.approx(run_example(name, "numpy")[0], rel=1e-6)
 
 
-@pytest.mark.xfail(strict=False, reason="hpcarray runtime not complete")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hpcarray_matches_numpy(name: str) -> None:
     checksum, _ = run_example(name, "hpcarray")
