@@ -111,3 +111,32 @@ def test_disabled_is_cheap_and_lazy() -> None:
         hnvtx.pop()
     per_pair = (time.perf_counter() - t) / n
     assert per_pair < 2e-6, f"{per_pair * 1e9:.0f} ns per disabled push+pop"
+
+
+def test_stencil_emits_balanced_task_ranges_from_workers(capture_lib: Path, tmp_path: Path):
+    """The real runtime: `hpcarray run --nvtx examples/stencil.py` puts every task in an
+    NVTX range named after its operation, on the worker threads, balanced."""
+    events = tmp_path / "events.tsv"
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NVTX_", "HPCARRAY_"))}
+    env.update(NVTX_INJECTION64_PATH=str(capture_lib), NVTX_CAPTURE_FILE=str(events),
+               HPCARRAY_TEST="1", HPCARRAY_WORKERS="2")
+    subprocess.run([sys.executable, "-m", "hpcarray.cli", "run", "--nvtx",
+                    str(root / "examples" / "stencil.py"), "-n", "40", "--iters", "3"],
+                   env=env, check=True, capture_output=True, timeout=120)
+    rows = [ln.rstrip("\n").split("\t") for ln in events.open()]
+    mine = [r for r in rows if r[0] in ("push", "pop") and r[4] == "hpcarray"]
+    stacks: dict[str, list[str]] = defaultdict(list)
+    names: dict[str, set] = defaultdict(set)
+    for ev, _pid, tid, _t, _dom, msg in mine:
+        if ev == "push":
+            stacks[tid].append(msg)
+            names[tid].add(msg)
+        else:
+            assert stacks[tid] and stacks[tid].pop() == msg
+    assert all(not s for s in stacks.values()), "unbalanced ranges"
+    emitted = set().union(*names.values())
+    assert {"add", "multiply", "assign"} <= emitted, emitted
+    # Several threads, none of them the main thread (whose pid equals its tid).
+    pids = {r[1] for r in mine}
+    assert len(names) >= 2 and not any(t in pids for t in names)
