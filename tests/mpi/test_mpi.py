@@ -131,3 +131,26 @@ def test_random_and_reductions_identical_at_any_rank_count(mpiexec):
     """
     outs = {run_code(mpiexec, n, code, HPCARRAY_TEST="1").stdout for n in (1, 2, 3)}
     assert len(outs) == 1, outs
+
+
+def test_two_rank_profile_has_lanes_copies_and_messages(mpiexec, tmp_path):
+    """A real 2-rank stencil run with --profile: tasks and copies on both ranks, and the
+    event graph joins each send to its receive on the other rank."""
+    from hpcarray.profiling.event_graph import match_messages
+    from hpcarray.profiling.trace_reader import load_profile
+
+    prof_dir = tmp_path / "prof"
+    args = [str(STENCIL), "--package", "hpcarray", "-n", "60", "--iters", "3"]
+    r = mpirun(mpiexec, 2, args, HPCARRAY_TEST="1", HPCARRAY_PROFILE=str(prof_dir),
+               HPCARRAY_EVENT="1")
+    assert r.returncode == 0, r.stderr
+    prof = load_profile(prof_dir)
+    assert prof.ranks == [0, 1]
+    tasks, copies = prof.tasks, prof.copies
+    assert {t.rank for t in tasks} == {0, 1}
+    assert {c.rank for c in copies} == {0, 1}
+    pairs = match_messages(copies)
+    assert pairs and {(s.rank, d.rank) for s, d in pairs} == {(0, 1), (1, 0)}
+    assert (prof_dir / "timeline.html").exists()
+    dot = next(prof_dir.glob("event_graph_*.dot")).read_text()
+    assert "rank 0" in dot and "rank 1" in dot
