@@ -8,6 +8,9 @@ sbatch and srun exactly as on a cluster.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -140,3 +143,25 @@ def test_failing_job_reports_error(slurm_cluster: Path, cli, workdir: Path) -> N
     job_id = re.search(r"submitted job (\d+)", res.stdout).group(1)
     job = jobs.Job(find_record(job_id, workdir))
     assert (job.state, job.exit_code) == ("FAILED", 1)
+
+
+def test_stencil_on_two_nodes_over_mpi(slurm_cluster: Path, cli, workdir: Path) -> None:
+    """The hpcarray stencil as a real 4-rank MPI job (srun --mpi=pmi2, the mpich wheel):
+    it completes, prints one checksum (rank 0), equal to NumPy's on one process."""
+    pytest.importorskip("mpi4py")
+    root = Path(__file__).resolve().parents[2] / "examples"
+    for name in ("stencil.py", "_common.py"):
+        shutil.copy(root / name, workdir / name)
+    args = ["--package", "hpcarray", "-n", "60", "--iters", "5"]
+    res = cli(
+        "submit", "--machine", "generic-slurm", "--nodes", "2", "--ranks-per-node", "2",
+        "--time", "5", "--wait", "--poll", "0.5", "stencil.py", *args, cwd=workdir,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    job_id = re.search(r"submitted job (\d+) \(slurm\)", res.stdout).group(1)
+    out = (workdir / "hpcarray_jobs" / f"stencil-{job_id}.out").read_text()
+    assert out.count("checksum:") == 1, out
+    got = float(re.search(r"checksum: (\S+)", out).group(1))
+    ref = subprocess.run([sys.executable, str(workdir / "stencil.py"), "--package", "numpy",
+                          *args], capture_output=True, text=True, check=True).stdout
+    assert got == pytest.approx(float(re.search(r"checksum: (\S+)", ref).group(1)), rel=1e-12)
