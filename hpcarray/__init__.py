@@ -158,9 +158,9 @@ around = round
 
 # After the ufuncs: numpy.matmul is a (g)ufunc, hpcarray's is the tiled product.
 from hpcarray import linalg, random  # noqa: E402
+from hpcarray._api.einsum import einsum  # noqa: E402
 from hpcarray._api.linalg import (  # noqa: E402
     dot,
-    einsum,
     inner,
     matmul,
     outer,
