@@ -39,6 +39,7 @@ class Variant:
     name: str
     package: str
     ranks: int | None = None  # None: plain process; K: `hpcarray run -n K`
+    profile: bool = False  # record a trace (the cost of --profile, rendering excluded)
 
     def argv(self, program: Program, config: Config) -> list[str]:
         script_args = [str(program.script), "--package", self.package, *config.argv()]
@@ -50,6 +51,11 @@ class Variant:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("HPCARRAY_RUN", None)  # `hpcarray run` sets it itself
+        if self.profile:
+            import tempfile
+
+            env["HPCARRAY_PROFILE"] = tempfile.mkdtemp(prefix="hpcarray-bench-prof-")
+            env["HPCARRAY_NO_RENDER"] = "1"
         return env
 
     def unavailable(self) -> str | None:
@@ -67,6 +73,7 @@ def variants(packages: Sequence[str], ranks: Sequence[int]) -> list[Variant]:
     for package in packages:
         out.append(Variant(package, package))
         if package == "hpcarray":
+            out.append(Variant("hpcarray-prof", "hpcarray", profile=True))
             out += [Variant(f"hpcarray-n{k}", "hpcarray", k) for k in ranks]
     return out
 
