@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import hpcarray as hp
@@ -53,4 +55,33 @@ def both(fn, *arrays, **kwargs):
     return fn(hp, *hp_args, **kwargs), fn(np, *np_args, **kwargs), hp_args, np_args
 
 
-__all__ = ["assert_same", "both", "to_np"]
+def outcome(fn, module):
+    """(result, None) or (None, exception) of fn(module), materializing hpcarray results
+    (deferred errors surface at the first sync point)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = fn(module)
+            if module is hp:
+                to_np(res)
+            return res, None
+        except Exception as exc:  # noqa: BLE001
+            return None, exc
+
+def describe(fn) -> str:
+    """The values a failing check's closure captured (dtype, shape, axis, ...)."""
+    parts = []
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, np.ndarray):
+            v = f"ndarray{v.shape}:{v.dtype}"
+        elif callable(v) or hasattr(v, "_v"):
+            continue
+        parts.append(f"{name}={v!r}")
+    return ", ".join(parts)
+
+
+__all__ = ["assert_same", "both", "describe", "outcome", "to_np"]

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from compare import assert_same, to_np
+from compare import assert_same, outcome
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,17 +16,6 @@ import hpcarray as hp
 DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
           "float16", "float32", "float64", "complex64", "complex128"]
 
-
-def outcome(fn, module):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            res = fn(module)
-            if module is hp:
-                to_np(res)
-            return res, None
-        except Exception as exc:  # noqa: BLE001
-            return None, exc
 
 
 def check(fn, *, exact=True, values=True):

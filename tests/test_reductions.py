@@ -7,11 +7,9 @@ results exactly; dtype, shape and scalar-vs-array always exactly.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
-from compare import assert_same, to_np
+from compare import assert_same, describe, outcome
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
@@ -44,32 +42,6 @@ def make(dtype, shape, seed=0, nan=False):
     return out
 
 
-def outcome(fn, module):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            res = fn(module)
-            if module is hp:
-                to_np(res)
-            return res, None
-        except Exception as exc:  # noqa: BLE001
-            return None, exc
-
-
-def describe(fn) -> str:
-    """The values a failing check's closure captured (dtype, shape, axis, ...)."""
-    parts = []
-    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
-        try:
-            v = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(v, np.ndarray):
-            v = f"ndarray{v.shape}:{v.dtype}"
-        elif callable(v) or hasattr(v, "_v"):
-            continue
-        parts.append(f"{name}={v!r}")
-    return ", ".join(parts)
 
 
 def check(fn, **kwargs):
