@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
+from hypothesis import strategies as st
 
 import hpcarray as hp
 from hpcarray._api.convert import is_array
@@ -84,4 +86,19 @@ def describe(fn) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["assert_same", "both", "describe", "outcome", "to_np"]
+# Every dtype hpcarray supports, as a list and as a hypothesis strategy.
+DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+          np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128]
+dtypes = st.sampled_from([np.dtype(d) for d in DTYPES])
+
+
+def raises_same(fn_np, fn_hp, exc=Exception):
+    """NumPy's call and hpcarray's raise the same exception type with the same message."""
+    with pytest.raises(exc) as e_np:
+        fn_np()
+    with pytest.raises(type(e_np.value)) as e_hp:
+        fn_hp()
+    assert str(e_hp.value) == str(e_np.value)
+
+
+__all__ = ["DTYPES", "dtypes", "raises_same", "assert_same", "both", "describe", "outcome", "to_np"]

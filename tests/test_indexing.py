@@ -3,7 +3,7 @@ NumPy (values, dtypes, shapes, memory sharing, errors)."""
 
 import numpy as np
 import pytest
-from compare import assert_same
+from compare import assert_same, dtypes, raises_same
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -12,22 +12,11 @@ import hpcarray as hp
 
 pytestmark = pytest.mark.filterwarnings("error::hpcarray.FallbackWarning")
 
-DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-          np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128]
-dtypes = st.sampled_from([np.dtype(d) for d in DTYPES])
 shapes = hnp.array_shapes(min_dims=0, max_dims=6, min_side=0, max_side=4)
 
 
 def arrays(shape=shapes, dtype=dtypes):
     return hnp.arrays(dtype, shape)
-
-
-def raises_same(fn_np, fn_hp, exc=Exception):
-    with pytest.raises(exc) as e_np:
-        fn_np()
-    with pytest.raises(type(e_np.value)) as e_hp:
-        fn_hp()
-    assert str(e_hp.value) == str(e_np.value)
 
 
 @st.composite

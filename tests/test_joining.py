@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from compare import assert_same
+from compare import assert_same, dtypes, raises_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -11,9 +11,6 @@ import hpcarray as hp
 
 pytestmark = pytest.mark.filterwarnings("error::hpcarray.FallbackWarning")
 
-DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-          np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128]
-dtypes = st.sampled_from([np.dtype(d) for d in DTYPES])
 
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5)
@@ -21,14 +18,6 @@ SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5)
 
 def arrays(shape=SHAPES, dtype=dtypes):
     return hnp.arrays(dtype, shape)
-
-
-def raises_same(fn_np, fn_hp, exc=Exception):
-    with pytest.raises(exc) as e_np:
-        fn_np()
-    with pytest.raises(type(e_np.value)) as e_hp:
-        fn_hp()
-    assert str(e_hp.value) == str(e_np.value)
 
 
 # -- concatenate and stacks --------------------------------------------------------------
