@@ -12,6 +12,7 @@ import numpy as np
 from hpcarray._api.convert import asarray, is_array, new_array, operand, wrap
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.fusion import copy_func
 from hpcarray.runtime.view import View
 
 
@@ -51,7 +52,8 @@ def assign(target, value) -> None:
         probe = np.empty((), target.dtype)
         probe[()] = value
         value = probe[()]
-    ops.elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy)
+    ops.elementwise("assign", _UNSAFE_COPY, [target], [value], copy_aliased=copy,
+                    fused=copy_func("assign", target.dtype))
 
 
 def _complex_warning():
@@ -64,7 +66,7 @@ def _complex_warning():
 def copy(a, order="K", subok=False):
     x = asarray(a)
     out = new_array(x.shape, x.dtype)
-    ops.elementwise("copy", _UNSAFE_COPY, [out], [x])
+    ops.elementwise("copy", _UNSAFE_COPY, [out], [x], fused=copy_func("copy", x.dtype))
     return out
 
 
@@ -82,7 +84,8 @@ def astype(a, dtype, casting="unsafe", copy=True):
         _complex_warning()  # here, once, not from every tile on the workers
         kernel = _REAL_COPY
     out = new_array(a.shape, dtype)
-    ops.elementwise("astype", kernel, [out], [a])
+    fused = copy_func("astype", dtype) if kernel is _UNSAFE_COPY else None
+    ops.elementwise("astype", kernel, [out], [a], fused=fused)
     return out
 
 
@@ -98,7 +101,8 @@ def copyto(dst, src, casting="same_kind", where=True) -> None:
     else:
         np.copyto(np.empty((), dst.dtype), src, casting=casting)
     if where is True:
-        ops.elementwise("copyto", _copy_kernel("unsafe"), [dst], [src], copy_aliased=copy)
+        ops.elementwise("copyto", _UNSAFE_COPY, [dst], [src], copy_aliased=copy,
+                        fused=copy_func("copyto", dst.dtype))
         return
 
     def kernel(outs, ins):

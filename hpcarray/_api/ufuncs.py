@@ -21,6 +21,7 @@ import numpy as np
 from hpcarray._api.convert import is_array, new_array, operand, to_numpy, wrap
 from hpcarray._dtypes import SUPPORTED_SET
 from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.fusion import Func
 from hpcarray.runtime.view import View
 
 _NOVALUE = np._NoValue
@@ -204,8 +205,38 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         def kernel(out_tiles, in_tiles):
             uf(*in_tiles, out=tuple(out_tiles), **kwargs)
 
-    ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy())
+    fused = None
+    if len(results) == 1 and not where_given:
+        fused = _fusable(uf, args, outs, dtype, casting, out_dtypes[0])
+    ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy(),
+                    fused=fused)
     return results[0] if len(results) == 1 else tuple(results)
+
+
+# Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere.
+_JIT = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+        "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
+        "positive": "(+{0})", "square": "({0} * {0})", "sqrt": "np.sqrt({0})"}
+_funcs: dict = {}
+
+
+def _fusable(uf, args, outs, dtype, casting, out_dtype) -> Func:
+    """The ufunc call as a fusion.Func (the dtype it computes in, for compiled kernels)."""
+    jit = _JIT.get(uf.__name__)
+    loop = out_dtype
+    if jit is not None and outs[0] is not None:
+        loop = result_dtypes(uf, args, (None,), dtype, casting)[0]
+    key = (uf, casting, dtype, loop)
+    f = _funcs.get(key)
+    if f is None:
+        kwargs = {"casting": casting}
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+
+        def call(out, *ins):
+            uf(*ins, out=out, **kwargs)
+        f = _funcs[key] = Func(uf.__name__, call, jit, loop)
+    return f
 
 
 _SCALAR_TYPES = (int, float, complex, bool)

@@ -34,6 +34,13 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name}={value!r} is not an integer") from None
 
 
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings. Use `Settings.from_env()`; override with `dataclasses.replace`."""
@@ -60,6 +67,11 @@ class Settings:
     nvtx: bool = False
     # Fuse chains of elementwise operations into one kernel per tile.
     fusion: bool = True
+    # Compile fused kernels with numba: "auto" (big tiles, when numba is installed),
+    # "always" (every eligible tile: tests) or "off".
+    jit: str = "auto"
+    # Bytes of dead stores' buffers kept for reuse (-1: a quarter of memory / ranks; 0: off).
+    pool_bytes: int = -1
 
     @property
     def tracing(self) -> bool:
@@ -86,6 +98,8 @@ class Settings:
             event_graph=event,
             nvtx=_env_bool("HPCARRAY_NVTX"),
             fusion=_env_bool("HPCARRAY_FUSION", True),
+            pool_bytes=_env_int("HPCARRAY_POOL_BYTES", -1),
+            jit=_env_choice("HPCARRAY_JIT", ("auto", "always", "off"), "auto"),
         )
 
     def replace(self, **changes: object) -> Settings:

@@ -14,6 +14,7 @@ from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
 from hpcarray.runtime.partition import Tiling, choose_tiling
+from hpcarray.runtime.pool import BufferPool, default_limit
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
 from hpcarray.runtime.store import Store
 from hpcarray.runtime.trace import Recorder, user_source_line
@@ -44,11 +45,16 @@ class Runtime:
             failure.install(self)
             if self.rank != 0 and not os.environ.get("HPCARRAY_PRINT_ALL_RANKS"):
                 _silence_stdout()
+        from hpcarray.runtime.fusion import Fuser
+
+        self.fusion = Fuser(self) if settings.fusion else None
         self.spmd = None
         if self.dist is not None and os.environ.get("HPCARRAY_CHECK_SPMD"):
             from hpcarray.runtime.spmd import SpmdChecker
 
             self.spmd = SpmdChecker(self.comm)
+        self.pool = BufferPool(settings.pool_bytes if settings.pool_bytes >= 0
+                               else default_limit(self.nranks)) if settings.pool_bytes else None
         self.min_split = settings.min_split_elements
         self._test_tiles = settings.test_tiles if settings.test_mode else 0
         self._op_ids = itertools.count()
@@ -69,8 +75,14 @@ class Runtime:
         return size < self.min_split and not self._test_tiles
 
     def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Store:
-        buffer = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
-        return Store(buffer, self.tiling(shape))
+        pool = self.pool
+        if zero or pool is None or not pool.wants(_nbytes(shape, dtype)):
+            buffer = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+            return Store(buffer, self.tiling(shape))
+        buffer = pool.take(shape, dtype)
+        if buffer is None:
+            buffer = np.empty(shape, dtype)
+        return Store(buffer, self.tiling(shape), pool=pool)
 
     def wrap_buffer(self, buffer: np.ndarray) -> Store:
         """A store over an existing NumPy buffer (already filled)."""
@@ -84,9 +96,16 @@ class Runtime:
     @property
     def idle(self) -> bool:
         """Nothing pending, nothing recorded, one rank: an operation may run inline now."""
-        return self.scheduler.pending == 0 and self.recorder is None and self.dist is None
+        return (self.scheduler.pending == 0 and self.recorder is None and self.dist is None
+                and (self.fusion is None or self.fusion.group is None))
+
+    def flush(self) -> None:
+        """Launch the pending fused group, if any (before anything else is issued)."""
+        if self.fusion is not None:
+            self.fusion.flush()
 
     def operation(self, name: str, reads=(), writes=()) -> Operation:
+        self.flush()
         rec = self.recorder
         op = Operation(next(self._op_ids), name,
                        user_source_line() if rec or self.spmd else "")
@@ -108,6 +127,7 @@ class Runtime:
         self.scheduler.submit(task, reqs, after)
 
     def wait(self, store: Store) -> None:
+        self.flush()
         self.scheduler.wait_store(store)
 
     # -- data movement between ranks ----------------------------------------------------
@@ -156,6 +176,7 @@ class Runtime:
 
     def gather(self, store: Store, rect=None) -> None:
         """Sync point: wait for local work on the store, then make every rank hold it."""
+        self.flush()
         if self.dist is None:
             self.scheduler.wait_store(store)
             return
@@ -200,10 +221,12 @@ class Runtime:
             raise_task_error(exc, Operation(-1, name, src), rank)
 
     def drain(self) -> None:
+        self.flush()
         self.scheduler.drain()
 
     def sync(self) -> None:
         """Every rank waits for all its pending tasks (errors raised on every rank)."""
+        self.flush()
         if self.dist is None:
             self.scheduler.drain()
             return
@@ -217,6 +240,7 @@ class Runtime:
             return
         self._finalized = True
         try:
+            self.flush()
             if self.dist is not None:
                 self.scheduler.drain_quietly()
                 self._agree_on_errors(self.scheduler.take_error())
@@ -231,6 +255,8 @@ class Runtime:
             os._exit(1)
         finally:
             self.scheduler.shutdown()
+            if self.pool is not None:
+                self.pool.clear()
             if self.recorder is not None:
                 self._write_profile()
 
@@ -250,6 +276,13 @@ class Runtime:
                              script_name=script)
         if summary:
             print(summary, file=sys.stderr)
+
+
+def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    n = dtype.itemsize
+    for extent in shape:
+        n *= extent
+    return n
 
 
 def _silence_stdout() -> None:

@@ -83,12 +83,14 @@ def replicated(name: str, compute: Callable, out_views, in_views) -> None:
 
 
 def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
-                copy_aliased: Callable | None = None) -> None:
+                copy_aliased: Callable | None = None, fused=None) -> None:
     """Run `fn(out_tiles, in_tiles)` over the outputs' tiles.
 
     `ins` are arrays (broadcast to the outputs' shape here) or scalars passed through.
     An input that aliases an output at a different mapping is first copied with
     `copy_aliased` (NumPy semantics: inputs are read as they were before the call).
+    `fused` (a fusion.Func computing the one output) lets the operation join the pending
+    fused group instead of running on its own.
     """
     rt = get_runtime()
     shape = outs[0]._v.shape
@@ -96,6 +98,9 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
     for n in shape:
         size *= n
     if size == 0:
+        return
+    if (fused is not None and rt.fusion is not None and not rt.is_small(size)
+            and rt.fusion.record(fused, outs[0], ins)):
         return
     roots = {id(o._v.store.accesses) for o in outs}
     views, nps = [], []

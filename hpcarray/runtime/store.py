@@ -22,9 +22,10 @@ _ids = itertools.count()
 
 class Store:
     __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "alias_of", "accesses", "version",
-                 "name", "coherence", "__weakref__")
+                 "name", "coherence", "pool", "__weakref__")
 
-    def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None):
+    def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None,
+                 pool=None):
         self.id = next(_ids)
         self.buffer = buffer
         self.shape = buffer.shape
@@ -38,6 +39,11 @@ class Store:
         self.version = 0
         self.name: str | None = None
         self.coherence = None  # distribution.StoreState, in multi-rank jobs
+        self.pool = pool  # pool.BufferPool that gets the buffer back when the store dies
+
+    def __del__(self) -> None:
+        if self.pool is not None:
+            self.pool.give(self.buffer)
 
     @property
     def root(self) -> Store:

@@ -66,7 +66,7 @@ class View:
                 stop = first + (n - 1) * s - 1
                 idx[d] = slice(first, stop if stop >= 0 else None, s)
             mapped.append((d, j))
-        arr = store.buffer[tuple(idx)]
+        arr = store.buffer[(*idx, ...)]  # the Ellipsis keeps a 0-d result a view
         mapped.sort()
         view_order = [j for _, j in mapped]
         if view_order != sorted(view_order):

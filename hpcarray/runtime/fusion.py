@@ -1,0 +1,213 @@
+"""Fusion: consecutive elementwise operations over one domain become one kernel per tile.
+
+An elementwise operation that comes with a `Func` (ufuncs, copies, casts) is not launched
+at once: it becomes a node of the pending *group*. The group is launched as one operation,
+one task per tile, when anything else is issued or waited for, when an operation over
+another domain comes, or when adding it would change NumPy's result: an output that
+overlaps something the group reads or writes at another mapping (the stencil's
+`center[:] = work` reads the neighbours of what it writes) closes the group first.
+
+At launch, nodes whose result arrays are gone (temporaries such as `center + north`) are
+not written anywhere: they live in cache-sized blocks inside the kernel (kernels.py), and
+nodes nothing live depends on are not computed at all.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hpcarray.runtime import kernels
+from hpcarray.runtime.partition import rect_size, tile_index
+from hpcarray.runtime.view import View
+
+# Nodes per group: bounds the kernel's size (and numba's compile time).
+MAX_NODES = 32
+
+
+@dataclass(frozen=True, eq=False)
+class Func:
+    """A fusable elementwise function.
+
+    `call(out_block, *in_blocks)` is the NumPy call itself on blocks, so a fused kernel
+    gives NumPy's results bit for bit. `jit` is the same computation as a numba expression
+    over "{0}", "{1}", ... computed in dtype `loop` (None: not compiled).
+    """
+
+    name: str
+    call: Callable
+    jit: str | None = None
+    loop: np.dtype | None = None
+
+
+def _unsafe_copy(out, x) -> None:
+    np.copyto(out, x, casting="unsafe")
+
+
+_copies: dict = {}
+
+
+def copy_func(name: str, dtype: np.dtype) -> Func:
+    """Copying (with NumPy's unsafe cast) into an array of `dtype`, as operation `name`."""
+    key = (name, dtype)
+    f = _copies.get(key)
+    if f is None:
+        f = _copies[key] = Func(name, _unsafe_copy, "{0}", dtype)
+    return f
+
+
+class Node:
+    __slots__ = ("func", "args", "dtype", "out", "mapping")
+
+    def __init__(self, func: Func, args: tuple, dtype: np.dtype, out: weakref.ref,
+                 mapping: tuple):
+        self.func = func
+        self.args = args  # ("leaf", i) | ("node", j) | ("scalar", value)
+        self.dtype = dtype
+        self.out = out  # weak: a result nobody holds is not written
+        self.mapping = mapping  # (start, shape, dims) of the output view
+
+
+def _key(v: View) -> tuple:
+    """A view's identity: its store (aliases of one root differ) and its index map."""
+    return (id(v.store), v.start, v.shape, v.dims)
+
+
+class Group:
+    """Nodes over one domain, with what they read and write per store (by root)."""
+
+    def __init__(self, shape: tuple[int, ...], tiles: list):
+        self.shape = shape
+        self.tiles = tiles
+        self.nodes: list[Node] = []
+        self.leaves: list[View] = []
+        self.leaf_nps: list[np.ndarray] = []
+        self.leaf_index: dict[tuple, int] = {}
+        # id(root accesses) -> (accesses, mapping keys read). The accesses dict is held so
+        # that its id is not reused by a new store while the group lives.
+        self.reads: dict[int, tuple[dict, set]] = {}
+        # id(root accesses) -> (accesses, key, node writing it last, the store if it is
+        # an alias: held so that no other alias of the root reuses its id meanwhile)
+        self.writes: dict[int, tuple] = {}
+
+    def ref(self, x):
+        """The node argument for array or scalar `x`, or None if reading it here would
+        not see NumPy's values (another mapping of something the group writes)."""
+        if not hasattr(x, "_v"):
+            return ("scalar", x)
+        v, a = x._v, x._np
+        if v.shape != self.shape:
+            v, a = v.broadcast_to(self.shape), np.broadcast_to(a, self.shape)
+        acc = v.store.accesses
+        k = _key(v)
+        w = self.writes.get(id(acc))
+        if w is not None:
+            return ("node", w[2]) if w[1] == k else None
+        i = self.leaf_index.get(k)
+        if i is None:
+            i = self.leaf_index[k] = len(self.leaves)
+            self.leaves.append(v)
+            self.leaf_nps.append(a)
+            self.reads.setdefault(id(acc), (acc, set()))[1].add(k)
+        return ("leaf", i)
+
+    def may_write(self, v: View) -> bool:
+        acc_id, k = id(v.store.accesses), _key(v)
+        w = self.writes.get(acc_id)
+        if w is not None and w[1] != k:
+            return False
+        r = self.reads.get(acc_id)
+        return r is None or r[1] <= {k}
+
+    def add(self, func: Func, out, args: tuple) -> None:
+        v = out._v
+        j = len(self.nodes)
+        self.nodes.append(Node(func, args, out.dtype, weakref.ref(v.store),
+                               (v.start, v.shape, v.dims)))
+        acc = v.store.accesses
+        self.writes[id(acc)] = (acc, _key(v), j, v.store if v.store.is_alias else None)
+
+
+class Fuser:
+    """Builds groups from the operations issued and launches them."""
+
+    def __init__(self, runtime):
+        self.rt = runtime
+        self.group: Group | None = None
+
+    def record(self, func: Func, out, ins) -> bool:
+        """Add `out[...] = func(*ins)` to the pending group; False if it cannot be fused
+        (the caller then launches it as it is)."""
+        v = out._v
+        if self.rt.dist is not None and (v.store.is_alias or any(
+                hasattr(x, "_v") and x._v.store.is_alias for x in ins)):
+            return False  # several ranks: alias stores run replicated (ops.py)
+        g = self.group
+        if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES
+                              or not self._same_tiles(g, v)):
+            self.flush()
+            g = None
+        for _ in range(2):
+            if g is None:
+                g = self.group = Group(v.shape, v.launch_tiles())
+            args = tuple(g.ref(x) for x in ins)
+            if None not in args and g.may_write(v):
+                g.add(func, out, args)
+                return True
+            if not g.nodes:  # conflicts with itself: NumPy semantics need a copy first
+                self.group = None
+                return False
+            self.flush()
+            g = None
+        return False
+
+    def _same_tiles(self, g: Group, v: View) -> bool:
+        # One rank: any tiling of the domain is correct. Several: tasks run where the
+        # output tiles live, so every output of a group must be tiled alike.
+        return self.rt.dist is None or v.launch_tiles() == g.tiles
+
+    def flush(self) -> None:
+        g = self.group
+        if g is None:
+            return
+        self.group = None
+        _launch(self.rt, g)
+
+
+def _launch(rt, g: Group) -> None:
+    from hpcarray.runtime import ops
+
+    nodes = g.nodes
+    outs = []  # (node index, View)
+    for j, n in enumerate(nodes):
+        store = n.out()
+        if store is not None:
+            outs.append((j, View(store, *n.mapping)))
+    if not outs:
+        return
+    plan = kernels.Plan.build(nodes, [j for j, _ in outs], [a.dtype for a in g.leaf_nps])
+    leaves = [g.leaves[i] for i in plan.leaves]
+    leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
+    out_views = [v for _, v in outs]
+    out_nps = [v.to_numpy() for v in out_views]
+    name = nodes[0].func.name if len(nodes) == 1 else \
+        "fused(" + ",".join(n.func.name for n in nodes) + ")"
+    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
+    itemsize = sum(a.itemsize for a in out_nps)
+    jit = rt.settings.jit
+    for rect, owner in g.tiles:
+        sl = tile_index(rect)
+        in_reqs = [(v.store, v.image(rect), False) for v in leaves]
+        out_reqs = [(v.store, v.image(rect), True) for v in out_views]
+        ops.launch(op, _kernel(plan, out_nps, leaf_nps, sl, jit), rect, owner, out_reqs,
+                   in_reqs, nbytes=rect_size(rect) * itemsize)
+    ops.note_writes(out_views)
+
+
+def _kernel(plan, out_nps, leaf_nps, sl, jit):
+    def kernel():
+        plan.run([o[sl] for o in out_nps], [a[sl] for a in leaf_nps], jit)
+    return kernel

@@ -1,0 +1,220 @@
+"""Fused kernels: how a group of elementwise nodes runs on one tile.
+
+Two ways, both giving NumPy's results bit for bit:
+- blocked NumPy: the tile is cut into cache-sized blocks and every node runs as its own
+  NumPy call on the block; temporaries live in small scratch blocks reused from block to
+  block, so they never reach memory. Any ufunc and any dtype.
+- compiled (numba, when installed): one loop nest over the strided tile computing every
+  node per element, for float32/float64 arithmetic (the IEEE operations +, -, *, /, sqrt,
+  which round the same in any implementation). Used for tiles of at least `JIT_MIN`
+  elements (HPCARRAY_JIT=auto), always (=always) or never (=off).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+# Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
+BLOCK_ELEMENTS = 1 << 15
+# Tiles smaller than this run blocked NumPy even when numba is there (compiling costs).
+JIT_MIN = 1 << 16
+_JIT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+class Step:
+    __slots__ = ("func", "args", "dest", "dtype")
+
+    def __init__(self, func, args, dest, dtype):
+        self.func = func
+        self.args = args  # ("leaf", k) | ("step", s) | ("scalar", value)
+        self.dest = dest  # ("out", k) | ("tmp", slot)
+        self.dtype = dtype
+
+
+class Plan:
+    """The steps of a fused kernel: needed nodes in order, each writing an output or a
+    scratch slot (slots are reused once a value is dead)."""
+
+    def __init__(self, steps, leaves, slots, jit_ok):
+        self.steps = steps
+        self.leaves = leaves  # indices of the group's leaves the steps read
+        self.slots = slots  # dtype per scratch slot
+        self.jit_ok = jit_ok
+
+    @classmethod
+    def build(cls, nodes, live: list[int], leaf_dtypes) -> Plan:
+        needed = set(live)
+        for j in range(len(nodes) - 1, -1, -1):
+            if j in needed:
+                needed.update(a[1] for a in nodes[j].args if a[0] == "node")
+        order = sorted(needed)
+        last_use = {}
+        for j in order:
+            for a in nodes[j].args:
+                if a[0] == "node":
+                    last_use[a[1]] = j
+        out_of = {j: k for k, j in enumerate(live)}
+        step_of: dict[int, int] = {}
+        leaf_map: dict[int, int] = {}
+        slots: list[np.dtype] = []
+        free: list[int] = []
+        slot_of: dict[int, int] = {}
+        steps = []
+        jit_ok = True
+        for j in order:
+            n = nodes[j]
+            args = []
+            for kind, val in n.args:
+                if kind == "leaf":
+                    args.append(("leaf", leaf_map.setdefault(val, len(leaf_map))))
+                    jit_ok = jit_ok and leaf_dtypes[val] in _JIT_DTYPES
+                elif kind == "node":
+                    args.append(("step", step_of[val]))
+                else:
+                    args.append(("scalar", val))
+                    jit_ok = jit_ok and isinstance(val, (int, float, np.floating, np.integer))
+            # Scratch of values dying here may take this node's result (same dtype only).
+            for kind, val in n.args:
+                if kind == "node" and last_use.get(val) == j and val in slot_of:
+                    free.append(slot_of.pop(val))
+            if j in out_of:
+                dest = ("out", out_of[j])
+            else:
+                slot = next((s for s in free if slots[s] == n.dtype), None)
+                if slot is None:
+                    slot = len(slots)
+                    slots.append(n.dtype)
+                else:
+                    free.remove(slot)
+                slot_of[j] = slot
+                dest = ("tmp", slot)
+            jit_ok = (jit_ok and n.func.jit is not None and n.dtype in _JIT_DTYPES
+                      and n.func.loop in _JIT_DTYPES)
+            step_of[j] = len(steps)
+            steps.append(Step(n.func, tuple(args), dest, n.dtype))
+        leaves = sorted(leaf_map, key=leaf_map.get)
+        return cls(steps, leaves, slots, jit_ok)
+
+    def run(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str) -> None:
+        size = outs[0].size
+        if size == 0:
+            return
+        if self.jit_ok and jit != "off" and outs[0].ndim <= 4 and \
+                (jit == "always" or size >= JIT_MIN):
+            fn = _compiled(self, outs[0].ndim)
+            if fn is not None:
+                fn(*outs, *leaves, *self._scalars())
+                return
+        self._run_blocked(outs, leaves)
+
+    # -- blocked NumPy ------------------------------------------------------------------
+
+    def _run_blocked(self, outs, leaves) -> None:
+        if outs[0].ndim == 0:  # blocks index with slices: give 0-d tiles an axis
+            outs = [o.reshape(1) for o in outs]
+            leaves = [a.reshape(1) for a in leaves]
+        blocks, block_shape = _blocks(outs[0].shape)
+        scratch = [np.empty(block_shape, dt) for dt in self.slots]
+        for b in blocks:
+            if b[-1].stop - b[-1].start != block_shape[0]:
+                # The last block along the cut axis is shorter.
+                tmp = [t[:b[-1].stop - b[-1].start] for t in scratch]
+            else:
+                tmp = scratch
+            values = []
+            for st in self.steps:
+                args = [leaves[val][b] if kind == "leaf" else
+                        values[val] if kind == "step" else val for kind, val in st.args]
+                kind, k = st.dest
+                dst = outs[k][b] if kind == "out" else tmp[k]
+                st.func.call(dst, *args)
+                values.append(dst)
+
+    # -- compiled -------------------------------------------------------------------------
+
+    def _scalars(self) -> list:
+        return [st.func.loop.type(val) for st in self.steps for kind, val in st.args
+                if kind == "scalar"]
+
+
+def _blocks(shape: tuple[int, ...]):
+    """Index tuples cutting `shape` into blocks of at most about BLOCK_ELEMENTS elements
+    (integers for the leading axes, a slice along the first axis whose trailing extent
+    fits), and the shape of a block."""
+    nd = len(shape)
+    k, inner = nd - 1, 1
+    while k > 0 and inner * shape[k] <= BLOCK_ELEMENTS:
+        inner *= shape[k]
+        k -= 1
+    step = min(shape[k], max(1, BLOCK_ELEMENTS // inner))
+    outer = np.ndindex(*shape[:k]) if k else [()]
+    blocks = [lead + (slice(i, min(i + step, shape[k])),)
+              for lead in outer for i in range(0, shape[k], step)]
+    return blocks, (step,) + tuple(shape[k + 1:])
+
+
+# -- numba -----------------------------------------------------------------------------
+
+_compile_lock = threading.Lock()
+_compiled_cache: dict = {}
+_numba = []
+
+
+def _load_numba():
+    if not _numba:
+        try:
+            import numba
+        except ImportError:
+            numba = None
+        _numba.append(numba)
+    return _numba[0]
+
+
+def _compiled(plan: Plan, ndim: int):
+    """The compiled kernel for this plan's structure (None without numba)."""
+    source = _source(plan, ndim)
+    try:
+        return _compiled_cache[source]
+    except KeyError:
+        pass
+    with _compile_lock:
+        if source not in _compiled_cache:
+            numba = _load_numba()
+            fn = None
+            if numba is not None:
+                namespace = {"np": np}
+                exec(compile(source, "<hpcarray fused kernel>", "exec"), namespace)
+                fn = numba.njit(nogil=True, error_model="numpy", cache=False)(
+                    namespace["kernel"])
+            _compiled_cache[source] = fn
+    return _compiled_cache[source]
+
+
+def _source(plan: Plan, ndim: int) -> str:
+    nouts = sum(1 for st in plan.steps if st.dest[0] == "out")
+    params = [f"o{k}" for k in range(nouts)] + [f"l{k}" for k in range(len(plan.leaves))]
+    nscalars = 0
+    idx = ", ".join(f"i{d}" for d in range(ndim))
+    body = []
+    for s, st in enumerate(plan.steps):
+        loop = st.func.loop.name
+        operands = []
+        for kind, val in st.args:
+            if kind == "leaf":
+                operands.append(f"np.{loop}(l{val}[{idx}])")
+            elif kind == "step":
+                operands.append(f"np.{loop}(v{val})")
+            else:
+                params.append(f"s{nscalars}")
+                operands.append(f"s{nscalars}")
+                nscalars += 1
+        body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
+        if st.dest[0] == "out":
+            body.append(f"o{st.dest[1]}[{idx}] = v{s}")
+    lines = [f"def kernel({', '.join(params)}):"]
+    for d in range(ndim):
+        lines.append("    " * (d + 1) + f"for i{d} in range(o0.shape[{d}]):")
+    lines += ["    " * (ndim + 1) + line for line in body]
+    return "\n".join(lines) + "\n"
