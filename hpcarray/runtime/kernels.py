@@ -12,6 +12,10 @@ Two ways, both giving NumPy's results bit for bit:
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+import sys
 import threading
 
 import numpy as np
@@ -101,12 +105,15 @@ class Plan:
         size = outs[0].size
         if size == 0:
             return
-        if self.jit_ok and jit != "off" and outs[0].ndim <= 4 and \
+        if self.jit_ok and jit != "off" and 1 <= outs[0].ndim <= 4 and \
                 (jit == "always" or size >= JIT_MIN):
             fn = _compiled(self, outs[0].ndim)
             if fn is not None:
-                fn(*outs, *leaves, *self._scalars())
-                return
+                try:
+                    fn(*outs, *leaves, *self._scalars())
+                    return
+                except Exception:  # noqa: BLE001 - compiling failed (before any write)
+                    _compiled_cache[_source(self, outs[0].ndim)] = None
         self._run_blocked(outs, leaves)
 
     # -- blocked NumPy ------------------------------------------------------------------
@@ -184,12 +191,37 @@ def _compiled(plan: Plan, ndim: int):
             numba = _load_numba()
             fn = None
             if numba is not None:
-                namespace = {"np": np}
-                exec(compile(source, "<hpcarray fused kernel>", "exec"), namespace)
-                fn = numba.njit(nogil=True, error_model="numpy", cache=False)(
-                    namespace["kernel"])
+                python_fn, cacheable = _define(source)
+                fn = numba.njit(nogil=True, error_model="numpy", cache=cacheable)(python_fn)
             _compiled_cache[source] = fn
     return _compiled_cache[source]
+
+
+def _define(source: str):
+    """The Python function of a kernel's source, defined from a file in the kernel cache
+    directory so that numba can cache its machine code across runs (False if that
+    directory cannot be written: then defined in memory and compiled every run)."""
+    name = "hpcarray_kernel_" + hashlib.sha1(source.encode()).hexdigest()[:20]
+    directory = os.environ.get("HPCARRAY_KERNEL_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "hpcarray", "kernels")
+    path = os.path.join(directory, name + ".py")
+    text = "import numpy as np\n\n\n" + source
+    try:
+        if not os.path.exists(path):
+            os.makedirs(directory, exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)  # atomic: ranks sharing the directory never see half
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # numba's cached code refers to its module by name
+        spec.loader.exec_module(module)
+        return module.kernel, True
+    except OSError:
+        namespace = {"np": np}
+        exec(compile(source, "<hpcarray fused kernel>", "exec"), namespace)
+        return namespace["kernel"], False
 
 
 def _source(plan: Plan, ndim: int) -> str:

@@ -1,0 +1,186 @@
+"""Fusion: chains of elementwise operations run as one kernel per tile, with NumPy's
+results bit for bit, whatever the aliasing between what they read and write.
+
+Random programs over overlapping views of one grid (the stencil's pattern) and fresh
+temporaries are run by NumPy and by hpcarray (tiny tiles), with the blocked-NumPy kernels
+and with the numba-compiled ones forced on every tile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from compare import assert_same
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_scheduler import run_traced
+
+import hpcarray as hp
+from hpcarray.runtime import get_runtime, kernels
+from hpcarray.runtime.config import Settings
+from hpcarray.runtime.core import reset_runtime
+
+VIEWS = {  # the stencil's five views of an (n+2) x (m+2) grid, and one reversed
+    "center": (slice(1, -1), slice(1, -1)), "north": (slice(0, -2), slice(1, -1)),
+    "south": (slice(2, None), slice(1, -1)), "east": (slice(1, -1), slice(2, None)),
+    "west": (slice(1, -1), slice(0, -2)), "flipped": (slice(-2, 0, -1), slice(1, -1)),
+}
+BINARY = ["add", "subtract", "multiply", "divide", "maximum"]
+UNARY = ["negative", "sqrt", "square", "absolute"]
+
+operand = st.one_of(st.sampled_from(sorted(VIEWS)), st.sampled_from(["t0", "t1", "t2"]),
+                    st.sampled_from([0.2, 3, -1.5]))
+statement = st.one_of(
+    st.tuples(st.just("binary"), st.sampled_from(["t0", "t1", "t2"]), st.sampled_from(BINARY),
+              operand, operand),
+    st.tuples(st.just("unary"), st.sampled_from(["t0", "t1", "t2"]), st.sampled_from(UNARY),
+              operand),
+    st.tuples(st.just("assign"), st.sampled_from(sorted(VIEWS)), operand),
+    st.tuples(st.just("inplace"), st.sampled_from(sorted(VIEWS)), st.sampled_from(BINARY[:3]),
+              operand),
+    st.tuples(st.just("del"), st.sampled_from(["t0", "t1", "t2"])),
+    st.tuples(st.just("astype"), st.sampled_from(["t0", "t1", "t2"]), operand),
+)
+
+
+def run_program(xp, program, grid, dtype):
+    """Run `program` with module xp; returns the grid and the live temporaries."""
+    grid = xp.asarray(grid.copy())
+    env = {name: grid[key] for name, key in VIEWS.items()}
+    temps = {}
+
+    def value(x):
+        if isinstance(x, str):
+            return env[x] if x in env else temps.get(x, env["center"])
+        return x
+
+    with np.errstate(all="ignore"):
+        for s in program:
+            if s[0] == "binary":
+                temps[s[1]] = getattr(xp, s[2])(value(s[3]), value(s[4]))
+            elif s[0] == "unary":
+                temps[s[1]] = getattr(xp, s[2])(value(s[3]))
+            elif s[0] == "assign":
+                env[s[1]][...] = value(s[2])
+            elif s[0] == "inplace":
+                getattr(xp, s[2])(env[s[1]], value(s[3]), out=env[s[1]], casting="unsafe")
+            elif s[0] == "del":
+                temps.pop(s[1], None)
+            else:
+                v = value(s[2])
+                temps[s[1]] = xp.asarray(v).astype(dtype) if not isinstance(v, str) else v
+    return grid, temps
+
+
+def check_program(program, dtype):
+    rng = np.random.default_rng(7)
+    grid = rng.uniform(-2, 2, (9, 8)).astype(dtype)
+    got_grid, got_temps = run_program(hp, program, grid, dtype)
+    exp_grid, exp_temps = run_program(np, program, grid, dtype)
+    assert_same(got_grid, exp_grid)
+    for name, expected in exp_temps.items():
+        got = got_temps[name]
+        if isinstance(expected, np.ndarray):
+            assert_same(got, expected)
+
+
+@given(st.lists(statement, min_size=1, max_size=12),
+       st.sampled_from([np.float64, np.float32, np.int64]))
+def test_random_programs_match_numpy(program, dtype):
+    check_program(program, dtype)
+
+
+@pytest.fixture
+def jit_always():
+    pytest.importorskip("numba")
+    reset_runtime(Settings.from_env().replace(jit="always"))
+    yield
+    reset_runtime()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10)
+@given(st.lists(statement.filter(lambda s: s[0] != "unary" or s[2] in ("negative", "sqrt",
+                                                                         "square")),
+                min_size=1, max_size=6),
+       st.sampled_from([np.float64, np.float32]))
+def test_random_programs_compiled_match_numpy(jit_always, program, dtype):
+    # Only the IEEE operations compile; maximum and absolute run blocked in the same group.
+    check_program(program, dtype)
+
+
+def test_compiled_kernels_cover_mixed_dtypes_scalars_and_broadcasting(jit_always):
+    x64 = np.linspace(-3, 3, 60).reshape(3, 4, 5)
+    x32 = np.linspace(1, 2, 5, dtype=np.float32)
+
+    def program(xp, a, b):
+        c = a * 0.1 + b           # float64 with a broadcast float32 row
+        d = xp.sqrt(b * b) / 3    # float32 throughout (weak Python scalar)
+        e = -c - d
+        e += a[0]                 # broadcast in-place add
+        return c, d, e
+
+    got = program(hp, hp.asarray(x64), hp.asarray(x32))
+    expected = program(np, x64.copy(), x32.copy())
+    for g, e in zip(got, expected):
+        assert_same(g, e)
+    assert kernels._compiled_cache and any(f is not None
+                                           for f in kernels._compiled_cache.values())
+
+
+def test_stencil_is_one_fused_kernel_that_writes_only_work(tmp_path):
+    records = run_traced(tmp_path, """
+        import hpcarray as np
+        grid = np.zeros((602, 602)); grid[0, :] = 40.0
+        center, north, south = grid[1:-1, 1:-1], grid[:-2, 1:-1], grid[2:, 1:-1]
+        east, west = grid[1:-1, 2:], grid[1:-1, :-2]
+        for _ in range(3):
+            work = 0.2 * (center + north + east + west + south)
+            center[:] = work
+        print(float(grid.sum()))
+    """)
+    ops = [r for r in records if r["type"] == "op"]
+    fused = [r for r in ops if r["name"].startswith("fused(")]
+    assert [r["name"] for r in fused] == ["fused(add,add,add,add,multiply)"] * 3
+    assert all(len(r["writes"]) == 1 for r in fused)  # temporaries are never written
+    assert [r["name"] for r in ops].count("assign") >= 3  # center[:] = work: a new group
+
+
+def test_group_flushes_before_a_sync_point_and_reads_see_pending_writes():
+    a = hp.arange(40.0)
+    b = a * 2
+    a += 1                      # the group writes a after b read it
+    assert get_runtime().fusion.group is not None
+    assert float(b[3]) == 6.0   # b saw a before the in-place add
+    assert float(a[3]) == 4.0
+    assert get_runtime().fusion.group is None
+
+
+def test_dead_temporary_buffers_are_reused_but_not_while_numpy_holds_them():
+    reset_runtime(Settings.from_env().replace(test_mode=False))
+    try:
+        n = 1 << 18
+        x = hp.ones(n) + 0
+        held = np.asarray(x)        # the user holds x's memory through NumPy
+        del x
+        y = hp.ones(n) * 2
+        np.asarray(y)
+        assert held[0] == 1.0       # y did not take x's buffer
+        pool = get_runtime().pool
+        before = pool.reused
+        del held, y
+        for _ in range(3):
+            z = hp.ones(n) * 3
+            assert float(z[0]) == 3.0
+        assert pool.reused > before
+    finally:
+        reset_runtime()
+
+
+def test_fusion_off_gives_the_same_results():
+    reset_runtime(Settings.from_env().replace(fusion=False))
+    try:
+        assert get_runtime().fusion is None
+        check_program([("binary", "t0", "add", "north", "south"), ("assign", "center", "t0")],
+                      np.float64)
+    finally:
+        reset_runtime()
