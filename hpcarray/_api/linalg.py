@@ -32,7 +32,7 @@ import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, to_numpy, wrap
 from hpcarray.runtime import get_runtime, ops
-from hpcarray.runtime.partition import rect_slices
+from hpcarray.runtime.partition import rect_size, rect_slices
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -155,6 +155,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     kedges = sorted(_edges(av.launch_tiles(), -1) | _edges(bv.launch_tiles(), -2) | {0, k})
     kblocks = [(lo, hi) for lo, hi in zip(kedges, kedges[1:])] or [(0, 0)]
     out_tiles = o._v.launch_tiles()
+    if len(out_tiles) == 1 and rt.dist is None and rt.settings.workers > 1:
+        out_tiles = _split_rows(out_tiles[0], len(batch), rt.settings.workers, n * k * m)
     if rt.settings.workers > 1 and not _blas_state["done"]:
         blas_threads(rt.settings.workers)
     op = rt.operation("matmul", [av.store, bv.store], [o._v.store])
@@ -169,18 +171,14 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
         b_req = (bv.store, bv.image(brect + ((0, k), jrect)), False)
         o_req = (o._v.store, o._v.image(rect), True)
         if not split_k:
+            # The whole k range is in the local buffers (pieces from other ranks arrive
+            # there): one BLAS call per output tile.
             def kernel(osl=osl, bsl=bsl, isl=isl, jsl=jsl):
-                out_tile = onp[osl]
-                for t, (lo, hi) in enumerate(kblocks):
-                    x = anp[bsl + (isl, slice(lo, hi))]
-                    y = bnp[bsl + (slice(lo, hi), jsl)]
-                    if t == 0:
-                        np.matmul(x, y, out=out_tile, **kwargs)
-                    else:
-                        out_tile += np.matmul(x, y, **kwargs)
-            size = (irect[1] - irect[0]) * (jrect[1] - jrect[0]) * max(k, 1)
+                np.matmul(anp[bsl + (isl, slice(None))], bnp[bsl + (slice(None), jsl)],
+                          out=onp[osl], **kwargs)
+            # Bytes written (the output tile), which is what the window bounds.
             ops.launch(op, kernel, rect, owner, [o_req], [a_req, b_req],
-                       nbytes=size * onp.itemsize)
+                       nbytes=rect_size(rect) * onp.itemsize)
             continue
         slots: list = [None] * len(kblocks)
         parts = []
@@ -203,6 +201,21 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
 
         ops.launch(op, combine, rect, owner, [o_req], [], after=parts)
     ops.note_writes([o._v])
+
+
+# Products with fewer multiply-adds than this are not worth splitting across workers.
+_SPLIT_WORK = 1 << 22
+
+
+def _split_rows(tile, nb: int, workers: int, work: int):
+    """One rank, an output of one tile (a matrix-vector product): its rows in one piece
+    per worker, so that every worker's BLAS call streams its share of the matrix."""
+    rect, owner = tile
+    lo, hi = rect[nb]
+    if work < _SPLIT_WORK or hi - lo < workers:
+        return [tile]
+    edges = [lo + (hi - lo) * w // workers for w in range(workers + 1)]
+    return [(rect[:nb] + ((a, b),) + rect[nb + 1:], owner) for a, b in zip(edges, edges[1:])]
 
 
 def _out_target(out, shape, dtype, ins):
