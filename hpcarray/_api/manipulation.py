@@ -12,7 +12,7 @@ import numpy as np
 from hpcarray._api.convert import asarray, is_array, new_array, operand, wrap
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import get_runtime, ops
-from hpcarray.runtime.fusion import copy_func
+from hpcarray.runtime.fusion import Func, copy_func
 from hpcarray.runtime.view import View
 
 
@@ -309,10 +309,25 @@ def where(condition, x=None, y=None):
     out = new_array(shape, probe.dtype)
 
     def kernel(outs, ins):
-        np.copyto(outs[0], np.where(ins[0], ins[1], ins[2]), casting="unsafe")
+        _where_call(outs[0], *ins)
 
-    ops.elementwise("where", kernel, [out], [cond, xv, yv])
+    ops.elementwise("where", kernel, [out], [cond, xv, yv], fused=_where_func(out.dtype))
     return out
+
+
+def _where_call(out, cond, x, y) -> None:
+    np.copyto(out, np.where(cond, x, y), casting="unsafe")
+
+
+_where_funcs: dict = {}
+
+
+def _where_func(dtype: np.dtype) -> Func:
+    f = _where_funcs.get(dtype)
+    if f is None:  # the condition is used as it is, never cast to the result's dtype
+        f = _where_funcs[dtype] = Func("where", _where_call, "({1} if {0} else {2})", dtype,
+                                      keep=(0,))
+    return f
 
 
 def _stand(v):

@@ -216,17 +216,37 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
 # Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere.
 _JIT = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
         "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
-        "positive": "(+{0})", "square": "({0} * {0})", "sqrt": "np.sqrt({0})"}
+        "positive": "(+{0})", "square": "({0} * {0})", "sqrt": "np.sqrt({0})",
+        "absolute": "abs({0})", "less": "({0} < {1})", "less_equal": "({0} <= {1})",
+        "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
+        "equal": "({0} == {1})", "not_equal": "({0} != {1})"}
 _funcs: dict = {}
+
+
+def _loop_dtype(uf, args, dtype):
+    """The dtype NumPy's inner loop computes in for these operands (None if unknown)."""
+    if dtype is not None:
+        return np.dtype(dtype)
+    dts = tuple(x.dtype if is_array(x) or isinstance(x, np.generic) else
+                np.dtype(bool) if isinstance(x, bool) else
+                type(x) if isinstance(x, (int, float, complex)) else None for x in args)
+    if None in dts:
+        return None
+    try:
+        return uf.resolve_dtypes((*dts, None))[0]
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _fusable(uf, args, outs, dtype, casting, out_dtype) -> Func:
     """The ufunc call as a fusion.Func (the dtype it computes in, for compiled kernels)."""
     jit = _JIT.get(uf.__name__)
     loop = out_dtype
-    if jit is not None and outs[0] is not None:
-        loop = result_dtypes(uf, args, (None,), dtype, casting)[0]
-    key = (uf, casting, dtype, loop)
+    if jit is not None:
+        loop = _loop_dtype(uf, args, dtype)
+        if loop is None:
+            jit = None
+    key = (uf, casting, dtype, loop, jit)
     f = _funcs.get(key)
     if f is None:
         kwargs = {"casting": casting}

@@ -25,7 +25,7 @@ from hpcarray.runtime.partition import rect_size, tile_index
 from hpcarray.runtime.view import View
 
 # Nodes per group: bounds the kernel's size (and numba's compile time).
-MAX_NODES = 32
+MAX_NODES = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,13 +34,15 @@ class Func:
 
     `call(out_block, *in_blocks)` is the NumPy call itself on blocks, so a fused kernel
     gives NumPy's results bit for bit. `jit` is the same computation as a numba expression
-    over "{0}", "{1}", ... computed in dtype `loop` (None: not compiled).
+    over "{0}", "{1}", ... whose operands are cast to dtype `loop` except those at
+    positions `keep` (None: not compiled).
     """
 
     name: str
     call: Callable
     jit: str | None = None
     loop: np.dtype | None = None
+    keep: tuple[int, ...] = ()
 
 
 def _unsafe_copy(out, x) -> None:

@@ -24,7 +24,8 @@ import numpy as np
 BLOCK_ELEMENTS = 1 << 15
 # Tiles smaller than this run blocked NumPy even when numba is there (compiling costs).
 JIT_MIN = 1 << 16
-_JIT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_JIT_LOOPS = (np.dtype(np.float64), np.dtype(np.float32))
+_JIT_DTYPES = (*_JIT_LOOPS, np.dtype(bool))  # of arrays and values (comparisons give bool)
 
 
 class Step:
@@ -95,7 +96,7 @@ class Plan:
                 slot_of[j] = slot
                 dest = ("tmp", slot)
             jit_ok = (jit_ok and n.func.jit is not None and n.dtype in _JIT_DTYPES
-                      and n.func.loop in _JIT_DTYPES)
+                      and n.func.loop in _JIT_LOOPS)
             step_of[j] = len(steps)
             steps.append(Step(n.func, tuple(args), dest, n.dtype))
         leaves = sorted(leaf_map, key=leaf_map.get)
@@ -142,7 +143,8 @@ class Plan:
     # -- compiled -------------------------------------------------------------------------
 
     def _scalars(self) -> list:
-        return [st.func.loop.type(val) for st in self.steps for kind, val in st.args
+        return [val if pos in st.func.keep else st.func.loop.type(val)
+                for st in self.steps for pos, (kind, val) in enumerate(st.args)
                 if kind == "scalar"]
 
 
@@ -233,11 +235,12 @@ def _source(plan: Plan, ndim: int) -> str:
     for s, st in enumerate(plan.steps):
         loop = st.func.loop.name
         operands = []
-        for kind, val in st.args:
+        for pos, (kind, val) in enumerate(st.args):
+            cast = "" if pos in st.func.keep else f"np.{loop}"
             if kind == "leaf":
-                operands.append(f"np.{loop}(l{val}[{idx}])")
+                operands.append(f"{cast}(l{val}[{idx}])")
             elif kind == "step":
-                operands.append(f"np.{loop}(v{val})")
+                operands.append(f"{cast}(v{val})")
             else:
                 params.append(f"s{nscalars}")
                 operands.append(f"s{nscalars}")

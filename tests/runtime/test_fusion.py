@@ -25,7 +25,7 @@ VIEWS = {  # the stencil's five views of an (n+2) x (m+2) grid, and one reversed
     "south": (slice(2, None), slice(1, -1)), "east": (slice(1, -1), slice(2, None)),
     "west": (slice(1, -1), slice(0, -2)), "flipped": (slice(-2, 0, -1), slice(1, -1)),
 }
-BINARY = ["add", "subtract", "multiply", "divide", "maximum"]
+BINARY = ["add", "subtract", "multiply", "divide", "maximum", "less", "where"]
 UNARY = ["negative", "sqrt", "square", "absolute"]
 
 operand = st.one_of(st.sampled_from(sorted(VIEWS)), st.sampled_from(["t0", "t1", "t2"]),
@@ -56,7 +56,9 @@ def run_program(xp, program, grid, dtype):
 
     with np.errstate(all="ignore"):
         for s in program:
-            if s[0] == "binary":
+            if s[0] == "binary" and s[2] == "where":
+                temps[s[1]] = xp.where(xp.less(value(s[3]), 0.5), value(s[3]), value(s[4]))
+            elif s[0] == "binary":
                 temps[s[1]] = getattr(xp, s[2])(value(s[3]), value(s[4]))
             elif s[0] == "unary":
                 temps[s[1]] = getattr(xp, s[2])(value(s[3]))
