@@ -230,7 +230,7 @@ def _loop_dtype(uf, args, dtype):
     dts = tuple(x.dtype if is_array(x) or isinstance(x, np.generic) else
                 np.dtype(bool) if isinstance(x, bool) else
                 type(x) if isinstance(x, (int, float, complex)) else None for x in args)
-    if None in dts:
+    if any(d is None for d in dts):  # (not `None in dts`: dtype("f8") == None)
         return None
     try:
         return uf.resolve_dtypes((*dts, None))[0]
