@@ -80,9 +80,32 @@ class Runtime:
             buffer = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
             return Store(buffer, self.tiling(shape))
         buffer = pool.take(shape, dtype)
-        if buffer is None:
-            buffer = np.empty(shape, dtype)
-        return Store(buffer, self.tiling(shape), pool=pool)
+        store = Store(np.empty(shape, dtype) if buffer is None else buffer, self.tiling(shape),
+                      pool=pool)
+        store.touched = buffer is not None
+        pool.track(store)
+        return store
+
+    def reuse_buffer(self, store: Store, arr) -> None:
+        """A fresh result about to be written for the first time (a fused kernel's live
+        output): if a buffer of its shape is free in the pool, or will be once pending
+        tasks of a dropped store finish, write there instead of faulting in new pages.
+        Only where the result's buffer is referenced by nothing but `arr` and the store."""
+        pool = self.pool
+        buffer = store.buffer
+        if (pool is None or store.touched or store.pool is None or arr is None
+                or arr._np is not buffer or sys.getrefcount(buffer) != 4):
+            return
+        new = pool.take(store.shape, store.dtype)
+        if new is None and self.dist is None:  # one rank: waiting never needs other ranks
+            dying = pool.dying(store.shape, store.dtype)
+            if dying:
+                self.scheduler.wait_store(dying[0])
+                del dying  # the store dies here and gives its buffer to the pool
+                new = pool.take(store.shape, store.dtype)
+        if new is not None:
+            store.buffer = arr._np = new
+            store.touched = True
 
     def wrap_buffer(self, buffer: np.ndarray) -> Store:
         """A store over an existing NumPy buffer (already filled)."""
@@ -111,6 +134,8 @@ class Runtime:
                        user_source_line() if rec or self.spmd else "")
         if self.spmd is not None:
             self.spmd.record(name, op.src)
+        for s in writes:
+            s.touched = True  # its buffer's pages are (about to be) in memory: reusable
         if rec is not None:
             for s in (*reads, *writes):
                 rec.store(s.id, s.shape, str(s.dtype), s.name)

@@ -62,14 +62,14 @@ def copy_func(name: str, dtype: np.dtype) -> Func:
 
 
 class Node:
-    __slots__ = ("func", "args", "dtype", "out", "mapping")
+    __slots__ = ("func", "args", "dtype", "out", "array", "mapping")
 
-    def __init__(self, func: Func, args: tuple, dtype: np.dtype, out: weakref.ref,
-                 mapping: tuple):
+    def __init__(self, func: Func, args: tuple, dtype: np.dtype, out, mapping: tuple):
         self.func = func
         self.args = args  # ("leaf", i) | ("node", j) | ("scalar", value)
         self.dtype = dtype
-        self.out = out  # weak: a result nobody holds is not written
+        self.out = weakref.ref(out._v.store)  # weak: a result nobody holds is not written
+        self.array = weakref.ref(out)  # the result array, while it lives
         self.mapping = mapping  # (start, shape, dims) of the output view
 
 
@@ -127,8 +127,7 @@ class Group:
     def add(self, func: Func, out, args: tuple) -> None:
         v = out._v
         j = len(self.nodes)
-        self.nodes.append(Node(func, args, out.dtype, weakref.ref(v.store),
-                               (v.start, v.shape, v.dims)))
+        self.nodes.append(Node(func, args, out.dtype, out, (v.start, v.shape, v.dims)))
         acc = v.store.accesses
         self.writes[id(acc)] = (acc, _key(v), j, v.store if v.store.is_alias else None)
 
@@ -187,6 +186,7 @@ def _launch(rt, g: Group) -> None:
     for j, n in enumerate(nodes):
         store = n.out()
         if store is not None:
+            rt.reuse_buffer(store, n.array())
             outs.append((j, View(store, *n.mapping)))
     if not outs:
         return

@@ -6,6 +6,11 @@ stencil's `work`) that is about as much time as the computation itself. When a s
 by `Runtime.new_store` dies, its buffer is kept here; a new store of the same shape and
 dtype takes it back once nothing else uses it (no pending task, no NumPy view that a user
 holds), which is checked from the buffer's reference count when it is taken.
+
+A store that the program dropped but pending tasks still use (last iteration's `work`,
+still being copied) is *dying*: rather than touch a fresh buffer, a new store of its shape
+may wait for those tasks and take its buffer (Runtime.new_store). Then a loop needs one
+result buffer, not two alternating ones.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -38,6 +44,7 @@ class BufferPool:
         self.kept: list[np.ndarray] = []
         self.kept_bytes = 0
         self.reused = 0  # buffers handed out again (tests, summaries)
+        self.live: weakref.WeakSet = weakref.WeakSet()  # pooled stores now alive
 
     def wants(self, nbytes: int) -> bool:
         return MIN_BYTES <= nbytes <= self.limit
@@ -54,6 +61,22 @@ class BufferPool:
                     self.reused += 1
                     return buf
         return None
+
+    def track(self, store) -> None:
+        with self.lock:
+            self.live.add(store)
+
+    def dying(self, shape: tuple[int, ...], dtype: np.dtype) -> list:
+        """Stores of this shape and dtype held only by pending tasks' accesses."""
+        with self.lock:
+            candidates = [s for s in self.live if s.shape == shape and s.dtype == dtype]
+        out = []
+        for s in candidates:
+            held = sum(1 for entry in list(s.accesses.values()) if entry[1] is s)
+            # References: `candidates`, `s`, getrefcount's argument, the accesses.
+            if held and sys.getrefcount(s) == 3 + held:
+                out.append(s)
+        return out
 
     def give(self, buffer: np.ndarray) -> None:
         """Keep the buffer of a store that died."""

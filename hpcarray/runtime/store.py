@@ -22,7 +22,7 @@ _ids = itertools.count()
 
 class Store:
     __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "alias_of", "accesses", "version",
-                 "name", "coherence", "pool", "__weakref__")
+                 "name", "coherence", "pool", "touched", "__weakref__")
 
     def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None,
                  pool=None):
@@ -40,9 +40,10 @@ class Store:
         self.name: str | None = None
         self.coherence = None  # distribution.StoreState, in multi-rank jobs
         self.pool = pool  # pool.BufferPool that gets the buffer back when the store dies
+        self.touched = True  # the buffer's pages are in memory (so worth reusing)
 
     def __del__(self) -> None:
-        if self.pool is not None:
+        if self.pool is not None and self.touched:
             self.pool.give(self.buffer)
 
     @property
