@@ -19,6 +19,7 @@ import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, operand, to_numpy, wrap
 from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.blocked_reduction import BlockedReduction
 
 _NOVALUE = np._NoValue
 
@@ -209,7 +210,11 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
         else:
             uf.reduce(np.stack(parts), axis=0, out=o, **red_kwargs)
 
-    ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine)
+    blocked = None
+    if uf in (np.add, np.multiply) and not ins and "where" not in red_kwargs and \
+            np.dtype(red_kwargs["dtype"]).kind in "fc":
+        blocked = BlockedReduction(uf, part_kwargs, red_kwargs)
+    ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine, blocked)
     return _result(target, out)
 
 

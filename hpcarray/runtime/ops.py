@@ -183,13 +183,15 @@ def update_in_place(a, fn: Callable) -> None:
 
 
 def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
-              partial: Callable, combine: Callable) -> None:
+              partial: Callable, combine: Callable, blocked=None) -> None:
     """Reduce `x` over `axes` into `out` (shaped like x with the axes kept at extent 1).
 
     `partial(x_tile, *in_tiles)` returns a partial result shaped like the tile with the
     reduced axes at extent 1 (or a tuple of such arrays); `combine(partials, out_tile)`
     combines the partials of one output tile in tile order and writes it.
     `ins` are further arrays broadcast to x's shape (e.g. `where=`).
+    `blocked` (a BlockedReduction) replaces partial and combine where the tiles allow, so
+    that float sums do not depend on the tiling (blocked_reduction.py).
     """
     rt = get_runtime()
     shape = x._v.shape
@@ -199,10 +201,13 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     size = x_np.size
     tiles = x._v.launch_tiles() if size else [(full_rect(shape), ALL)]
     all_views = [x._v, *in_views, out._v]
+    if blocked is not None and (rt.is_small(size) or not blocked.applies(
+            shape, axes, [rect for rect, _ in tiles])):
+        blocked = None
     if rt.dist is not None and (len(tiles) == 1 or _any_alias(all_views)):
         return _replicated(rt, name, lambda: combine([partial(x_np, *in_nps)], out_np),
                            [out._v], [x._v, *in_views])
-    if (rt.idle and rt.is_small(size)) or len(tiles) == 1:
+    if (rt.idle and rt.is_small(size)) or (len(tiles) == 1 and blocked is None):
         def whole_kernel():
             combine([partial(x_np, *in_nps)], out_np)
         if rt.idle:
@@ -242,8 +247,11 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
             task = None
             if dist is None or owner == me:
                 reqs = [(x._v.store, x._v.image(rect), False)] + in_reqs
-                task = rt.task(op, _partial_kernel(partial, slots, i, x_np, in_nps, sl), rect,
-                               rect_size(rect) * itemsize)
+                if blocked is not None:
+                    kernel = _block_kernel(blocked, slots, i, x_np, sl, shape, axes, rect)
+                else:
+                    kernel = _partial_kernel(partial, slots, i, x_np, in_nps, sl)
+                task = rt.task(op, kernel, rect, rect_size(rect) * itemsize)
                 rt.submit(task, reqs)
                 if me in combiners:
                     waits.append(task)
@@ -261,9 +269,15 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
             continue
         out_sl = tile_index(out_rect)
 
-        def combine_kernel(slots=slots, out_sl=out_sl):
+        positions = [blocked.grid_position(shape, axes, rect) for rect, _ in members] \
+            if blocked is not None else None
+
+        def combine_kernel(slots=slots, out_sl=out_sl, positions=positions):
             parts = [s[0] if isinstance(s, list) else s for s in slots]
-            combine(parts, out_np[out_sl])
+            if positions is None:
+                combine(parts, out_np[out_sl])
+            else:
+                blocked.combine(parts, positions, shape, axes, out_np[out_sl])
 
         task = rt.task(op, combine_kernel, out_rect)
         rt.submit(task, [(out_store, out_img, True)], after=waits)
@@ -273,6 +287,12 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
 
 def _slot_getter(slots, i):
     return lambda: slots[i]
+
+
+def _block_kernel(blocked, slots, i, x_np, sl, shape, axes, rect):
+    def kernel():
+        slots[i] = blocked.partial(x_np[sl], shape, axes, rect)
+    return kernel
 
 
 def _partial_kernel(partial, slots, i, x_np, in_nps, sl):

@@ -99,15 +99,42 @@ def bounds(n: int, pieces: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+def reduction_block(n: int) -> int:
+    """Length of the blocks a dimension of extent n is cut into for reductions: a power
+    of two, at most 64 and at most n / 64.
+
+    Partial sums are taken per block, blocks depend on the shape alone and tile edges fall
+    on block edges (`aligned_bounds`), so a float sum comes out bit for bit the same for
+    any number of ranks and workers (blocked_reduction.py).
+    """
+    q = 1
+    while q * 2 <= min(64, n // 64):
+        q *= 2
+    return q
+
+
+def aligned_bounds(n: int, pieces: int) -> tuple[int, ...]:
+    """Near-equal pieces with every inner edge rounded down to a block edge. Arrays whose
+    extents differ by a halo (a grid and its interior) get the same edges, so a stencil's
+    tiles still line up. Plain `bounds` where pieces are too small for that."""
+    q = reduction_block(n)
+    edges = (0, *((i * n // pieces) // q * q for i in range(1, pieces)), n)
+    if any(a >= b for a, b in zip(edges, edges[1:])):
+        return bounds(n, pieces)
+    return edges
+
+
 class Tiling:
     """A grid of tiles over a shape, with each tile's owning rank."""
 
     __slots__ = ("shape", "counts", "edges", "tiles", "owners", "strides")
 
-    def __init__(self, shape: tuple[int, ...], counts: tuple[int, ...], nranks: int = 1):
+    def __init__(self, shape: tuple[int, ...], counts: tuple[int, ...], nranks: int = 1,
+                 aligned: bool = False):
         self.shape = shape
         self.counts = counts
-        self.edges = tuple(bounds(n, c) for n, c in zip(shape, counts))
+        cut = aligned_bounds if aligned else bounds
+        self.edges = tuple(cut(n, c) for n, c in zip(shape, counts))
         self.tiles = _grid(self.edges)
         # Flat tile index = sum(grid index along d * strides[d]) (C order over the grid).
         strides, acc = [], 1
@@ -162,10 +189,8 @@ def choose_tiling(
     size = 1
     for n in shape:
         size *= n
-    if test_tiles and size >= 2:
-        counts = test_split_counts(shape, test_tiles)
-    elif size >= min_split and processors > 1:
-        counts = split_counts(shape, processors)
-    else:
-        counts = (1,) * len(shape)
-    return Tiling(shape, counts, nranks)
+    if test_tiles and size >= 2:  # tiny uneven tiles, the same at any number of ranks
+        return Tiling(shape, test_split_counts(shape, test_tiles), nranks)
+    if size >= min_split and processors > 1:
+        return Tiling(shape, split_counts(shape, processors), nranks, aligned=True)
+    return Tiling(shape, (1,) * len(shape), nranks)
