@@ -155,7 +155,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     kedges = sorted(_edges(av.launch_tiles(), -1) | _edges(bv.launch_tiles(), -2) | {0, k})
     kblocks = [(lo, hi) for lo, hi in zip(kedges, kedges[1:])] or [(0, 0)]
     out_tiles = o._v.launch_tiles()
-    if len(out_tiles) == 1 and rt.dist is None and rt.settings.workers > 1:
+    if len(out_tiles) == 1 and len(kblocks) == 1 and rt.dist is None and \
+            rt.settings.workers > 1:  # (with k blocks, the product is split along k)
         out_tiles = _split_rows(out_tiles[0], len(batch), rt.settings.workers, n * k * m)
     if rt.settings.workers > 1 and not _blas_state["done"]:
         blas_threads(rt.settings.workers)
