@@ -86,7 +86,7 @@ PROGRAMS: tuple[Program, ...] = (
             lambda c: 2.0 * c.size**2, _square, _const(8.0), "read R once"),
     Program("cg", Config(2000, 50), Config(100, 5), "Mpts/s", 1e6, _square, _square,
             _const(112.0), "14 vector reads/writes"),
-    Program("black_scholes", Config(4_000_000, 5), Config(20_000, 2), "Mopt/s", 1e6,
+    Program("black_scholes", Config(10_000_000, 5), Config(20_000, 2), "Mopt/s", 1e6,
             _linear, _linear, _const(40.0), "read S, K, T, write call, put"),
     Program("logreg", Config(1_000_000, 20), Config(5_000, 5), "GFLOP/s", 1e9,
             lambda c: 4.0 * c.size * _FEATURES, lambda c: float(c.size) * _FEATURES,

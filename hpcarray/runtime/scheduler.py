@@ -114,7 +114,8 @@ class Scheduler:
             self._dispatch(task)
         if self.eager:
             self.drain()
-        elif self.pending > self.window or self.pending_bytes > self.window_bytes:
+        elif self.pending > self.window or (self.pending_bytes > self.window_bytes
+                                            and self.pending > self.nworkers):
             self._throttle()
 
     # -- running ----------------------------------------------------------------------
@@ -189,9 +190,12 @@ class Scheduler:
     # -- sync points ------------------------------------------------------------------
 
     def _throttle(self) -> None:
+        # Bytes bound only beyond one task per worker: an operation whose tiles each write
+        # more than the window must still run its tiles side by side.
         with self.lock:
             while (self.pending > self.window // 2
-                   or self.pending_bytes > self.window_bytes // 2) and self.error is None:
+                   or (self.pending_bytes > self.window_bytes // 2
+                       and self.pending > self.nworkers)) and self.error is None:
                 self.changed.wait()
 
     def wait_store(self, store: Store) -> None:
