@@ -33,7 +33,8 @@ class StoreState:
         self.epochs = [0] * ntiles
         # held[rank] -> list of (tile, rect, epoch) of other ranks' data that rank holds
         self.held: list[list[tuple[int, Rect, int]]] = [[] for _ in range(nranks)]
-        # tile -> epoch at which every rank held all of it (after a gather)
+        # tile -> epoch at which every rank held all of it (after a gather). Epoch 0 (never
+        # written since creation) is everywhere: every rank made it the same way.
         self.everywhere: dict[int, int] = {}
 
 
@@ -80,7 +81,7 @@ class Distribution:
             if owner == rank:
                 continue
             epoch = st.epochs[t]
-            if st.everywhere.get(t) == epoch:
+            if st.everywhere.get(t, 0) == epoch:
                 continue
             piece = intersect(rect, tiling.tiles[t])
             if piece is None:
@@ -124,7 +125,7 @@ class Distribution:
         tiling = root.tiling
         tiles = range(len(tiling)) if rect is None or store is not root \
             else tiling.tiles_in(rect)
-        return [t for t in tiles if st.everywhere.get(t) != st.epochs[t]]
+        return [t for t in tiles if st.everywhere.get(t, 0) != st.epochs[t]]
 
     def my_tiles(self, store: Store, tiles: list[int]) -> dict[int, np.ndarray]:
         """The data of the tiles among `tiles` that this rank owns (to send)."""
