@@ -188,11 +188,14 @@ def _launch(rt, g: Group) -> None:
         if store is not None:
             rt.reuse_buffer(store, n.array())
             outs.append((j, View(store, *n.mapping)))
-    if not outs:
+    if not outs and rt.dist is None:
         return
     plan = kernels.Plan.build(nodes, [j for j, _ in outs], [a.dtype for a in g.leaf_nps])
-    leaves = [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
+    # Which results are alive decides what is computed, but it may differ between ranks
+    # (garbage cycles die when each rank's collector runs): the messages, the operation
+    # and its tasks must not, so several ranks read every leaf whatever is computed.
+    leaves = g.leaves if rt.dist is not None else [g.leaves[i] for i in plan.leaves]
     out_views = [v for _, v in outs]
     out_nps = [v.to_numpy() for v in out_views]
     name = nodes[0].func.name if len(nodes) == 1 else \
@@ -204,9 +207,14 @@ def _launch(rt, g: Group) -> None:
         sl = tile_index(rect)
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        ops.launch(op, _kernel(plan, out_nps, leaf_nps, sl, jit), rect, owner, out_reqs,
-                   in_reqs, nbytes=rect_size(rect) * itemsize)
+        kernel = _kernel(plan, out_nps, leaf_nps, sl, jit) if outs else _nothing
+        ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
+                   nbytes=rect_size(rect) * itemsize)
     ops.note_writes(out_views)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _kernel(plan, out_nps, leaf_nps, sl, jit):
