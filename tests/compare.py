@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -10,6 +12,19 @@ from hypothesis import strategies as st
 
 import hpcarray as hp
 from hpcarray._api.convert import is_array
+
+
+@contextmanager
+def runtime_with(**changes) -> Iterator[None]:
+    """A fresh runtime with these settings changed (Settings fields), the usual one after."""
+    from hpcarray.runtime.config import Settings
+    from hpcarray.runtime.core import reset_runtime
+
+    reset_runtime(Settings.from_env().replace(**changes))
+    try:
+        yield
+    finally:
+        reset_runtime()
 
 
 def to_np(x):
@@ -101,4 +116,5 @@ def raises_same(fn_np, fn_hp, exc=Exception):
     assert str(e_hp.value) == str(e_np.value)
 
 
-__all__ = ["DTYPES", "dtypes", "raises_same", "assert_same", "both", "describe", "outcome", "to_np"]
+__all__ = ["DTYPES", "dtypes", "raises_same", "assert_same", "both", "describe", "outcome",
+           "runtime_with", "to_np"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from compare import assert_same, describe, outcome
+from compare import assert_same, describe, outcome, runtime_with
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
@@ -406,14 +406,8 @@ def test_bad_where_and_out():
 @pytest.fixture
 def untiled_runtime():
     """The small-array fast path is off in test mode: switch it on."""
-    from hpcarray.runtime.config import Settings
-    from hpcarray.runtime.core import reset_runtime
-
-    reset_runtime(Settings.from_env().replace(test_mode=False))
-    try:
+    with runtime_with(test_mode=False):
         yield
-    finally:
-        reset_runtime()
 
 
 @pytest.mark.skipif(launched_by_mpi(), reason="the fast path runs only on one rank")

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from compare import assert_same, describe, outcome
+from compare import assert_same, describe, outcome, runtime_with
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
@@ -569,14 +569,8 @@ def test_numpy_dispatch_kwargs_and_out():
 
 @pytest.fixture
 def untiled_runtime():
-    from hpcarray.runtime.config import Settings
-    from hpcarray.runtime.core import reset_runtime
-
-    reset_runtime(Settings.from_env().replace(test_mode=False))
-    try:
+    with runtime_with(test_mode=False):
         yield
-    finally:
-        reset_runtime()
 
 
 @pytest.mark.skipif(UNDER_MPI, reason="the fast path runs only on one rank")

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from compare import runtime_with
 
 import hpcarray as hp
-from hpcarray.runtime.config import Settings
-from hpcarray.runtime.core import reset_runtime
 from hpcarray.runtime.partition import aligned_bounds, reduction_block
 
 
@@ -35,16 +34,15 @@ def test_a_grid_and_its_interior_are_cut_alike():
 
 
 def _results(workers: int, data: dict) -> dict:
-    reset_runtime(Settings.from_env().replace(workers=workers, test_mode=False,
-                                              min_split_elements=64))
     out = {}
-    for name, a in data.items():
-        x = hp.asarray(a)
-        out[name + " sum"] = np.asarray(hp.sum(x))
-        out[name + " sum0"] = np.asarray(hp.sum(x, axis=0))
-        out[name + " mean-1"] = np.asarray(hp.mean(x, axis=-1))
-        out[name + " prod"] = np.asarray(hp.prod(x * 0 + 1.0001))
-        out[name + " fused"] = np.asarray(hp.sum(x * 3 + 1))
+    with runtime_with(workers=workers, test_mode=False, min_split_elements=64):
+        for name, a in data.items():
+            x = hp.asarray(a)
+            out[name + " sum"] = np.asarray(hp.sum(x))
+            out[name + " sum0"] = np.asarray(hp.sum(x, axis=0))
+            out[name + " mean-1"] = np.asarray(hp.mean(x, axis=-1))
+            out[name + " prod"] = np.asarray(hp.prod(x * 0 + 1.0001))
+            out[name + " fused"] = np.asarray(hp.sum(x * 3 + 1))
     return out
 
 
@@ -54,10 +52,7 @@ def test_sums_are_the_same_bits_for_any_number_of_workers():
             "2d": rng.standard_normal((301, 257)),
             "3d": rng.standard_normal((40, 31, 33)).astype(np.float32),
             "complex": rng.standard_normal((97, 90)) + 1j * rng.standard_normal((97, 90))}
-    try:
-        runs = [_results(w, data) for w in (1, 2, 3, 4, 6)]
-    finally:
-        reset_runtime()
+    runs = [_results(w, data) for w in (1, 2, 3, 4, 6)]
     for key in runs[0]:
         for other in runs[1:]:
             assert runs[0][key].tobytes() == other[key].tobytes(), key

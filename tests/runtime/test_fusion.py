@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from compare import assert_same
+from compare import assert_same, runtime_with
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_scheduler import run_traced
 
 import hpcarray as hp
 from hpcarray.runtime import get_runtime, kernels
-from hpcarray.runtime.config import Settings
-from hpcarray.runtime.core import reset_runtime
 
 VIEWS = {  # the stencil's five views of an (n+2) x (m+2) grid, and one reversed
     "center": (slice(1, -1), slice(1, -1)), "north": (slice(0, -2), slice(1, -1)),
@@ -95,9 +93,8 @@ def test_random_programs_match_numpy(program, dtype):
 @pytest.fixture
 def jit_always():
     pytest.importorskip("numba")
-    reset_runtime(Settings.from_env().replace(jit="always"))
-    yield
-    reset_runtime()
+    with runtime_with(jit="always"):
+        yield
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=10)
@@ -158,8 +155,7 @@ def test_group_flushes_before_a_sync_point_and_reads_see_pending_writes():
 
 
 def test_dead_temporary_buffers_are_reused_but_not_while_numpy_holds_them():
-    reset_runtime(Settings.from_env().replace(test_mode=False))
-    try:
+    with runtime_with(test_mode=False):
         n = 1 << 18
         x = hp.ones(n) + 0
         held = np.asarray(x)        # the user holds x's memory through NumPy
@@ -174,26 +170,20 @@ def test_dead_temporary_buffers_are_reused_but_not_while_numpy_holds_them():
             z = hp.ones(n) * 3
             assert float(z[0]) == 3.0
         assert pool.reused > before
-    finally:
-        reset_runtime()
 
 
 def test_fusion_off_gives_the_same_results():
-    reset_runtime(Settings.from_env().replace(fusion=False))
-    try:
+    with runtime_with(fusion=False):
         assert get_runtime().fusion is None
         check_program([("binary", "t0", "add", "north", "south"), ("assign", "center", "t0")],
                       np.float64)
-    finally:
-        reset_runtime()
 
 
 def test_a_stencil_loop_writes_one_result_buffer_not_a_new_one_every_iteration():
     # Fresh 8 MB results would each fault in new pages; the pool hands back the previous
     # iteration's buffer (waiting for the copy that still reads it), so memory stays at
     # grid + one `work`, below NumPy's grid + temporaries.
-    reset_runtime(Settings.from_env().replace(test_mode=False))
-    try:
+    with runtime_with(test_mode=False):
         grid = hp.zeros((1002, 1002))
         grid[0, :] = 40.0
         center, north, south = grid[1:-1, 1:-1], grid[:-2, 1:-1], grid[2:, 1:-1]
@@ -213,5 +203,3 @@ def test_a_stencil_loop_writes_one_result_buffer_not_a_new_one_every_iteration()
                                           + expected[1:-1, 2:] + expected[1:-1, :-2]
                                           + expected[2:, 1:-1])
         assert_same(grid, expected)
-    finally:
-        reset_runtime()
