@@ -105,6 +105,24 @@ def describe(fn) -> str:
 DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
           np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128]
 dtypes = st.sampled_from([np.dtype(d) for d in DTYPES])
+DTYPE_NAMES = [np.dtype(d).name for d in DTYPES]  # readable test ids
+
+
+def agreeing_outcomes(fn, *, message: bool = False):
+    """(hpcarray's result, NumPy's result) of fn(module), or None where NumPy raised and
+    hpcarray raised the same type (with `message`, the same first line too). Fails where
+    only one of them raised."""
+    got, gexc = outcome(fn, hp)
+    exp, eexc = outcome(fn, np)
+    if eexc is not None:
+        assert gexc is not None, f"NumPy raised {eexc!r}; hpcarray returned {got!r}"
+        assert isinstance(gexc, type(eexc)), f"NumPy raised {eexc!r}; hpcarray {gexc!r}"
+        if message:
+            assert str(gexc).split("\n")[0] == str(eexc).split("\n")[0]
+        return None
+    if gexc is not None:
+        raise AssertionError(f"hpcarray raised {gexc!r}; NumPy returned {exp!r}") from gexc
+    return got, exp
 
 
 def raises_same(fn_np, fn_hp, exc=Exception):
@@ -116,5 +134,5 @@ def raises_same(fn_np, fn_hp, exc=Exception):
     assert str(e_hp.value) == str(e_np.value)
 
 
-__all__ = ["DTYPES", "dtypes", "raises_same", "assert_same", "both", "describe", "outcome",
-           "runtime_with", "to_np"]
+__all__ = ["DTYPES", "DTYPE_NAMES", "dtypes", "agreeing_outcomes", "raises_same", "assert_same",
+           "both", "describe", "outcome", "runtime_with", "to_np"]

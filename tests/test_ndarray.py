@@ -11,12 +11,11 @@ import warnings
 
 import numpy as np
 import pytest
-from compare import assert_same
+from compare import DTYPE_NAMES, assert_same
 
 import hpcarray as hp
 
-DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float16", "float32", "float64", "complex64", "complex128"]
+DTYPES = DTYPE_NAMES
 SHAPES = [(), (0,), (1,), (5,), (3, 4), (2, 0, 3), (2, 3, 4), (1, 1)]
 
 

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from compare import assert_same, describe, outcome, runtime_with
+from compare import DTYPE_NAMES, agreeing_outcomes, assert_same, describe, runtime_with
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
@@ -27,8 +27,7 @@ UNDER_MPI = launched_by_mpi()
 # left to the single-rank run.
 
 UFUNC_NAMES = [n for n in dir(np) if isinstance(getattr(np, n), np.ufunc)]
-DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float16", "float32", "float64", "complex64", "complex128"]
+DTYPES = DTYPE_NAMES
 NUMERIC = [d for d in DTYPES if d != "bool"]
 
 
@@ -65,16 +64,10 @@ def check(fn, **kwargs):
 
 
 def _check(fn, *, message=False, exact=True):
-    exp, eexc = outcome(fn, np)
-    got, gexc = outcome(fn, hp)
-    if eexc is not None:
-        assert gexc is not None, f"NumPy raised {eexc!r}; hpcarray returned {got!r}"
-        assert isinstance(gexc, type(eexc)), f"NumPy raised {eexc!r}; hpcarray {gexc!r}"
-        if message:
-            assert str(gexc).split("\n")[0] == str(eexc).split("\n")[0]
+    results = agreeing_outcomes(fn, message=message)
+    if results is None:
         return None
-    if gexc is not None:
-        raise AssertionError(f"hpcarray raised {gexc!r}; NumPy returned {exp!r}") from gexc
+    got, exp = results
     assert_same(got, exp, exact=exact)
     return got
 
