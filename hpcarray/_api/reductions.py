@@ -225,9 +225,40 @@ def ufunc_accumulate(uf, a, axis=0, dtype=None, out=None):
     kwargs = {"axis": axis}
     if dtype is not None:
         kwargs["dtype"] = dtype
-    ops.whole(f"{uf.__name__}.accumulate",
-              lambda o, i: uf.accumulate(i[0], out=o[0], **kwargs), [res], [x])
+    name = f"{uf.__name__}.accumulate"
+    if x.ndim and _scans_tile_by_tile(uf, x, res, probe.dtype):
+        ops.scan(name, _accumulate_step(uf, _norm(axis, x.ndim), kwargs), res, x,
+                 _norm(axis, x.ndim))
+        return res
+    ops.whole(name, lambda o, i: uf.accumulate(i[0], out=o[0], **kwargs), [res], [x])
     return res
+
+
+def _scans_tile_by_tile(uf, x, res, dtype) -> bool:
+    """Tile by tile gives NumPy's result where each step is uf(out[i-1], x[i]) in the
+    result's dtype, and the result does not overlap the input at another mapping."""
+    if uf.nin != 2 or uf.nout != 1 or res.dtype != dtype:
+        return False
+    try:
+        if uf.resolve_dtypes((dtype, dtype, None))[2] != dtype:
+            return False
+    except (TypeError, ValueError):  # no loop for this dtype (NumPy raises in accumulate)
+        return False
+    rv, xv = res._v, x._v
+    return rv.store.accesses is not xv.store.accesses or rv.same_mapping(xv)
+
+
+def _accumulate_step(uf, axis: int, kwargs: dict):
+    """One tile of `uf.accumulate`, continuing from `before` (the result just before)."""
+    def step(o, i, before):
+        if before is None:
+            uf.accumulate(i, out=o, **kwargs)
+            return
+        np.copyto(o, i, casting="unsafe")
+        first = o[(slice(None),) * axis + (slice(0, 1),)]
+        uf(before, first, out=first)
+        uf.accumulate(o, axis=axis, out=o)
+    return step
 
 
 # -- the reduction functions -------------------------------------------------------------

@@ -5,7 +5,9 @@ Three shapes of operation cover the library:
   tile, run by the rank owning that tile, each reading the image of its tile in every
   input (which may reach into other ranks' tiles: halo messages);
 - `reduction`: one partial per input tile, then one combining task per output tile;
-- `whole`: one task over whole arrays (scans, sorts, gathers: correct first, tiled later).
+- `scan`: one task per output tile, in tile order along the scanned axis, each starting
+  from the last slice of the tile before it (cumulative sums: no gather, exact);
+- `whole`: one task over whole arrays (sorts, gathers: correct first, tiled later).
 
 Arguments are hpcarray arrays (anything with `_v`, a View, and `_np`, its NumPy view) or
 plain scalars. Kernels are plain NumPy calls on tile views of the local buffers.
@@ -145,6 +147,55 @@ def _replicated(rt, name, compute, out_views, in_views) -> None:
     for v in out_views:
         rt.dist.note_write(v.store, v.image(full_rect(v.shape)))
         rt.dist.note_everywhere(v.store)
+
+
+def scan(name: str, fn: Callable, out, x, axis: int) -> None:
+    """Run `fn(out_tile, x_tile, before)` over out's tiles in order along `axis`.
+
+    `before` is the slice of `out` just before the tile along the axis (extent 1 there),
+    or None for tiles at the start. The tiles at one position along the axis are one
+    operation, so the next position reads their results like a halo: a rank receives
+    only that slice. Sequential along the axis, parallel across it, and exactly NumPy's
+    order of operations. `out` is fresh or does not alias `x` (else use `whole`).
+    """
+    rt = get_runtime()
+    ov, xv = out._v, x._v
+    out_np, x_np = out._np, x._np
+    if out_np.size == 0:
+        return
+    if rt.idle and rt.is_small(out_np.size):
+        fn(out_np, x_np, None)
+        return
+    if rt.dist is not None and _any_alias([ov, xv]):
+        return _replicated(rt, name, lambda: fn(out_np, x_np, None), [ov], [xv])
+    steps: dict[int, list[tuple[Rect, int]]] = {}
+    for rect, owner in ov.launch_tiles():
+        steps.setdefault(rect[axis][0], []).append((rect, owner))
+    nbytes = out_np.itemsize
+    for lo in sorted(steps):
+        op = rt.operation(name, [xv.store, ov.store], [ov.store])
+        written = []
+        for rect, owner in steps[lo]:
+            in_reqs = [(xv.store, xv.image(rect), False)]
+            before = None
+            if lo > 0:
+                before = tile_index(rect[:axis] + ((lo - 1, lo),) + rect[axis + 1:])
+                in_reqs.append((ov.store, ov.image(
+                    rect[:axis] + ((lo - 1, lo),) + rect[axis + 1:]), False))
+            out_img = ov.image(rect)
+            launch(op, _scan_kernel(fn, out_np, x_np, tile_index(rect), before), rect,
+                   owner, [(ov.store, out_img, True)], in_reqs,
+                   nbytes=rect_size(rect) * nbytes)
+            written.append(out_img)
+        if rt.dist is not None:
+            for img in written:
+                rt.dist.note_write(ov.store, img)
+
+
+def _scan_kernel(fn, out_np, x_np, sl, before_sl):
+    def kernel():
+        fn(out_np[sl], x_np[sl], None if before_sl is None else out_np[before_sl])
+    return kernel
 
 
 def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:

@@ -81,6 +81,32 @@ def test_halo_exchange_moves_only_boundaries(mpiexec):
     assert per_iter[800] / per_iter[400] < 2.5, per_iter  # linear, not quadratic
 
 
+def test_cumsum_moves_only_the_slice_before_each_tile(mpiexec):
+    """A scan runs tile by tile along its axis: a rank receives the last row of the tile
+    before its own (n values), never the whole array; across the axis nothing moves."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt, n = get_runtime(), int(sys.argv[1])
+        a0 = numpy.random.default_rng(1).random((n, n))
+        a = np.asarray(a0)
+        float(a[0, 0])
+        before = rt.sent[1]
+        c, d = np.cumsum(a, axis=0), np.cumsum(a, axis=1)
+        float(c[-1, -1] + d[-1, -1])
+        sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
+        assert numpy.array_equal(numpy.asarray(c), numpy.cumsum(a0, axis=0))
+        assert numpy.array_equal(numpy.asarray(d), numpy.cumsum(a0, axis=1))
+    """
+    for n in (300, 600):
+        r = mpirun(mpiexec, 3, ["-c", textwrap.dedent(code), str(n)],
+                   HPCARRAY_MIN_SPLIT="1000")
+        assert r.returncode == 0, r.stderr
+        sent = [float(v) for v in re.findall(r"BYTES \d+ (\S+)", r.stderr)]
+        assert len(sent) == 3
+        assert 0 < max(sent) <= 8 * n, (n, sent)  # one row per tile edge, not n*n/3
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
