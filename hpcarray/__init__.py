@@ -146,6 +146,7 @@ from hpcarray._api.reductions import (  # noqa: E402
     sum,
     var,
 )
+from hpcarray._api.sorting import argsort, sort  # noqa: E402
 from hpcarray._api.ufuncs import all_ufuncs as _all_ufuncs  # noqa: E402
 from hpcarray._api.ufuncs import ufunc  # noqa: E402
 from hpcarray._array import ndarray  # noqa: E402

@@ -392,15 +392,15 @@ class ndarray:
     def nonzero(self):
         return indexing.nonzero(self)
 
-    def sort(self, axis=-1, kind=None, order=None) -> None:
-        from hpcarray._fallback import inplace_numpy
+    def sort(self, axis=-1, kind=None, order=None, *, stable=None) -> None:
+        from hpcarray._api import sorting
 
-        inplace_numpy(self, lambda a: a.sort(axis=axis, kind=kind))
+        sorting.sort_in_place(self, axis, kind, order, stable=stable)
 
-    def argsort(self, axis=-1, kind=None, order=None):
-        from hpcarray._fallback import call_numpy
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
+        from hpcarray._api import sorting
 
-        return call_numpy(np.argsort, "argsort", (self,), {"axis": axis, "kind": kind})
+        return sorting.argsort(self, axis, kind, order, stable=stable)
 
     def take(self, indices, axis=None, out=None, mode="raise"):
         return indexing.take(self, indices, axis, out, mode)

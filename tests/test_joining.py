@@ -267,6 +267,17 @@ def test_pad(a, data):
         assert_same(got, expected)
 
 
+def test_pad_widths_up_to_the_axis_length():
+    """Reflecting modes at every width the fast path takes (a symmetric pad as wide as
+    its axis once copied nothing)."""
+    for n in (1, 2, 3):
+        a = np.arange(n)
+        for mode in ("symmetric", "reflect", "wrap", "edge"):
+            for b in range(n + 1):
+                for e in range(n + 1):
+                    assert_same(hp.pad(hp.array(a), [(b, e)], mode), np.pad(a, [(b, e)], mode))
+
+
 def test_pad_errors():
     raises_same(lambda: np.pad(np.zeros(3), -1), lambda: hp.pad(hp.zeros(3), -1))
     raises_same(lambda: np.pad(np.zeros(3), 1.5), lambda: hp.pad(hp.zeros(3), 1.5))

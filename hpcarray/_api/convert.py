@@ -25,11 +25,12 @@ def wrap(view: View, np_view: np.ndarray | None = None):
     return a
 
 
-def new_array(shape, dtype, zero: bool = False):
-    """A fresh array with its own store (contents undefined unless `zero`)."""
+def new_array(shape, dtype, zero: bool = False, tiling=None):
+    """A fresh array with its own store (contents undefined unless `zero`), tiled like
+    every array of its shape unless `tiling` is given."""
     dtype = check_dtype(np.dtype(dtype))
     shape = tuple(int(n) for n in shape)
-    store = get_runtime().new_store(shape, dtype, zero)
+    store = get_runtime().new_store(shape, dtype, zero, tiling)
     return wrap(View.whole(store), store.buffer)
 
 

@@ -641,7 +641,7 @@ def _pad_source(mode, side, n, b, w) -> slice:
     if mode == "symmetric":
         if side == "before":
             return slice(lo + w - 1, lo - 1 if lo else None, -1)
-        return slice(hi - 1, hi - w - 1, -1)
+        return slice(hi - 1, hi - w - 1 if hi - w - 1 >= 0 else None, -1)
     # reflect
     if side == "before":
         return slice(lo + w, lo, -1)

@@ -32,6 +32,9 @@ class LocalComm:
     def allgather_obj(self, obj) -> list:
         return [obj]
 
+    def alltoall_obj(self, objs: list) -> list:
+        return list(objs)
+
     def barrier(self) -> None:
         pass
 
@@ -57,6 +60,10 @@ class MPIComm:
         # thread active on another communicator) were seen to hang at 3 ranks. Idle
         # waiting inside MPI is kept cheap by MPIR_CVAR_ENABLE_HEAVY_YIELD (launch.py).
         return self.coll.allgather(obj)
+
+    def alltoall_obj(self, objs: list) -> list:
+        """objs[r] goes to rank r; returns what each rank sent here (sample sort)."""
+        return self.coll.alltoall(objs)
 
     def barrier(self) -> None:
         self.coll.Barrier()

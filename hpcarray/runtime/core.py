@@ -13,7 +13,7 @@ import numpy as np
 from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
-from hpcarray.runtime.partition import Tiling, choose_tiling
+from hpcarray.runtime.partition import Tiling, choose_tiling, tiling_along
 from hpcarray.runtime.pool import BufferPool, default_limit
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
 from hpcarray.runtime.store import Store
@@ -74,13 +74,20 @@ class Runtime:
         """Below the partitioning threshold: one tile, and the fast path may apply."""
         return size < self.min_split and not self._test_tiles
 
-    def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> Store:
+    def tiling_along(self, shape: tuple[int, ...], axis: int) -> Tiling:
+        """A tiling with every lane along `axis` in one tile (see partition.tiling_along)."""
+        return tiling_along(shape, axis, self.processors, self.nranks, self.min_split,
+                            self._test_tiles)
+
+    def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False,
+                  tiling: Tiling | None = None) -> Store:
         pool = self.pool
+        tiling = tiling or self.tiling(shape)
         if zero or pool is None or not pool.wants(_nbytes(shape, dtype)):
             buffer = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
-            return Store(buffer, self.tiling(shape))
+            return Store(buffer, tiling)
         buffer = pool.take(shape, dtype)
-        store = Store(np.empty(shape, dtype) if buffer is None else buffer, self.tiling(shape),
+        store = Store(np.empty(shape, dtype) if buffer is None else buffer, tiling,
                       pool=pool)
         store.touched = buffer is not None
         pool.track(store)
@@ -215,6 +222,17 @@ class Runtime:
         reports = self.comm.allgather_obj((self._error_summary(error), mine))
         self._raise_agreed_error(error, [r[0] for r in reports])
         self.dist.install(store, tiles, [r[1] for r in reports])
+
+    def settle(self, store: Store) -> None:
+        """Sync point before a collective algorithm on `store` (sample sort): local work
+        on it is done, the ranks are in lock-step, and no rank has a failed task."""
+        self.flush()
+        self.scheduler.wait_store(store)
+        if self.dist is None:
+            return
+        if self.spmd is not None:
+            self.spmd.check()
+        self._agree_on_errors(self.scheduler.take_error())
 
     def _agree_on_errors(self, error) -> None:
         reports = self.comm.allgather_obj(self._error_summary(error))

@@ -194,3 +194,25 @@ def choose_tiling(
     if size >= min_split and processors > 1:
         return Tiling(shape, split_counts(shape, processors), nranks, aligned=True)
     return Tiling(shape, (1,) * len(shape), nranks)
+
+
+@lru_cache(maxsize=1024)
+def tiling_along(
+    shape: tuple[int, ...],
+    axis: int,
+    processors: int,
+    nranks: int,
+    min_split: int,
+    test_tiles: int,
+) -> Tiling:
+    """A tiling that keeps every lane along `axis` whole in one tile (sorts along an axis
+    that the usual tiling splits), split like `choose_tiling` across the other axes."""
+    lanes = shape[:axis] + (1,) + shape[axis + 1:]
+    size = 1
+    for n in shape:
+        size *= n
+    if test_tiles and size >= 2:
+        return Tiling(shape, test_split_counts(lanes, test_tiles), nranks)
+    if size >= min_split and processors > 1:
+        return Tiling(shape, split_counts(lanes, processors), nranks, aligned=True)
+    return Tiling(shape, (1,) * len(shape), nranks)

@@ -107,6 +107,39 @@ def test_cumsum_moves_only_the_slice_before_each_tile(mpiexec):
         assert 0 < max(sent) <= 8 * n, (n, sent)  # one row per tile edge, not n*n/3
 
 
+def test_sort_moves_a_share_not_the_array(mpiexec):
+    """1-D sort is a sample sort: each rank sends about two shares of N/ranks values,
+    where a gather would send its share to every rank and sort all N values on each.
+    Rows sorted along an unsplit axis move nothing."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt, n = get_runtime(), int(sys.argv[1])
+        x0 = numpy.random.default_rng(2).random(n)
+        m0 = numpy.random.default_rng(3).random((400, 300))  # tiled by rows
+        x, m = np.asarray(x0), np.asarray(m0)
+        float(x[0] + m[0, 0])
+        before = rt.sent[1]
+        s = np.sort(x)
+        float(s[0])
+        one_d = rt.sent[1] - before
+        r = np.sort(m, axis=1)
+        float(r[0, 0])
+        rows = rt.sent[1] - before - one_d
+        sys.stderr.write(f"BYTES {rt.rank} {one_d} {rows}\\n")
+        assert numpy.array_equal(numpy.asarray(s), numpy.sort(x0))
+        assert numpy.array_equal(numpy.asarray(r), numpy.sort(m0, axis=1))
+    """
+    n = 300_000
+    r = mpirun(mpiexec, 3, ["-c", textwrap.dedent(code), str(n)], HPCARRAY_MIN_SPLIT="1000")
+    assert r.returncode == 0, r.stderr
+    sent = [tuple(map(float, v)) for v in re.findall(r"BYTES \d+ (\S+) (\S+)", r.stderr)]
+    assert len(sent) == 3
+    share = 8 * n / 3
+    assert all(0 < one_d <= 2 * share * 1.2 for one_d, _ in sent), sent
+    assert all(rows == 0 for _, rows in sent), sent
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
