@@ -13,8 +13,15 @@ import numpy as np
 from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
-from hpcarray.runtime.partition import Tiling, choose_tiling, tiling_along
+from hpcarray.runtime.partition import (
+    Tiling,
+    aligned_bounds,
+    bounds,
+    choose_tiling,
+    tiling_along,
+)
 from hpcarray.runtime.pool import BufferPool, default_limit
+from hpcarray.runtime.reshape_tiling import matched_tiling
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
 from hpcarray.runtime.store import Store
 from hpcarray.runtime.trace import Recorder, user_source_line
@@ -74,6 +81,10 @@ class Runtime:
         """Below the partitioning threshold: one tile, and the fast path may apply."""
         return size < self.min_split and not self._test_tiles
 
+    def cut(self, n: int, pieces: int) -> tuple[int, ...]:
+        """Edges of `pieces` tiles along an axis of extent n, as tilings cut them."""
+        return bounds(n, pieces) if self._test_tiles else aligned_bounds(n, pieces)
+
     def tiling_along(self, shape: tuple[int, ...], axis: int) -> Tiling:
         """A tiling with every lane along `axis` in one tile (see partition.tiling_along)."""
         return tiling_along(shape, axis, self.processors, self.nranks, self.min_split,
@@ -119,7 +130,14 @@ class Runtime:
         return Store(buffer, self.tiling(buffer.shape))
 
     def alias_store(self, buffer: np.ndarray, root: Store) -> Store:
-        return Store(buffer, self.tiling(buffer.shape), root=root.root)
+        """A store over a view of root's buffer. Across ranks, a reshape whose tiles can
+        line up with its root's is *matched* (reshape_tiling.py); others replicate."""
+        root = root.root
+        tiling = matched_tiling(self, root, buffer)
+        store = Store(buffer, tiling or self.tiling(buffer.shape), root=root)
+        if tiling is not None:
+            store.matched = root.pinned = True
+        return store
 
     # -- operations and tasks ---------------------------------------------------------
 

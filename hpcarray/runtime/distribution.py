@@ -31,8 +31,9 @@ class StoreState:
 
     def __init__(self, ntiles: int, nranks: int):
         self.epochs = [0] * ntiles
-        # held[rank] -> list of (tile, rect, epoch) of other ranks' data that rank holds
-        self.held: list[list[tuple[int, Rect, int]]] = [[] for _ in range(nranks)]
+        # held[rank] -> (tile, rect, epoch, shape of the store rect is in) for other ranks'
+        # data that rank holds
+        self.held: list[list[tuple]] = [[] for _ in range(nranks)]
         # tile -> epoch at which every rank held all of it (after a gather). Epoch 0 (never
         # written since creation) is everywhere: every rank made it the same way.
         self.everywhere: dict[int, int] = {}
@@ -65,17 +66,19 @@ class Distribution:
 
     def missing(self, store: Store, rect: Rect, rank: int):
         """(piece, owner) for each piece of `rect` that `rank` lacks; records that it will
-        hold them once the messages arrive."""
+        hold them once the messages arrive. `store` is a root or a matched alias (whose
+        tile i is its root's tile i, in other coordinates)."""
         root = store.root
-        if store is not root:
-            raise AssertionError("alias stores are gathered, not exchanged")
-        tiling = root.tiling
+        if store.replicates:
+            raise AssertionError("unmatched alias stores are gathered, not exchanged")
+        tiling = store.tiling
         owners = tiling.owners
         if owners[0] == ALL:
             return []
         st = self.state(root)
         out = []
         held = st.held[rank]
+        frame = store.shape  # held pieces compare only within one store's coordinates
         for t in tiling.tiles_in(rect):
             owner = owners[t]
             if owner == rank:
@@ -86,21 +89,30 @@ class Distribution:
             piece = intersect(rect, tiling.tiles[t])
             if piece is None:
                 continue
-            if any(ht == t and he == epoch and _contains(hr, piece) for ht, hr, he in held):
+            if any(ht == t and he == epoch and hf == frame and _contains(hr, piece)
+                   for ht, hr, he, hf in held):
                 continue
             if len(held) > 64:
                 held[:] = [h for h in held if h[2] == st.epochs[h[0]]]
-            held.append((t, piece, epoch))
+            held.append((t, piece, epoch, frame))
             out.append((piece, owner))
         return out
+
+    @staticmethod
+    def _tiles(store: Store, rect: Rect | None):
+        """Root tile indices that `rect` of `store` touches (all of them for an unmatched
+        alias, whose coordinates say nothing about root tiles)."""
+        tiling = store.root.tiling
+        if rect is None or store.replicates:
+            return range(len(tiling))
+        return store.tiling.tiles_in(rect)
 
     def note_write(self, store: Store, rect: Rect) -> None:
         root = store.root
         if root.tiling.owners[0] == ALL:
             return
         st = self.state(root)
-        tiling = root.tiling
-        for t in (tiling.tiles_in(rect) if store is root else range(len(tiling))):
+        for t in self._tiles(store, rect):
             st.epochs[t] += 1
 
     def note_everywhere(self, store: Store, rect: Rect | None = None) -> None:
@@ -109,9 +121,7 @@ class Distribution:
         if root.tiling.owners[0] == ALL:
             return
         st = self.state(root)
-        tiles = range(len(root.tiling)) if rect is None or store is not root \
-            else root.tiling.tiles_in(rect)
-        for t in tiles:
+        for t in self._tiles(store, rect):
             st.everywhere[t] = st.epochs[t]
 
     # -- gathers at sync points (main thread, collective, program order) -----------------
@@ -122,10 +132,7 @@ class Distribution:
         if root.tiling.owners[0] == ALL or not root.buffer.flags.writeable:
             return []  # replicated, or read-only constants (the same on every rank)
         st = self.state(root)
-        tiling = root.tiling
-        tiles = range(len(tiling)) if rect is None or store is not root \
-            else tiling.tiles_in(rect)
-        return [t for t in tiles if st.everywhere.get(t, 0) != st.epochs[t]]
+        return [t for t in self._tiles(store, rect) if st.everywhere.get(t, 0) != st.epochs[t]]
 
     def my_tiles(self, store: Store, tiles: list[int]) -> dict[int, np.ndarray]:
         """The data of the tiles among `tiles` that this rank owns (to send)."""

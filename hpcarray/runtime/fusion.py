@@ -143,9 +143,9 @@ class Fuser:
         """Add `out[...] = func(*ins)` to the pending group; False if it cannot be fused
         (the caller then launches it as it is)."""
         v = out._v
-        if self.rt.dist is not None and (v.store.is_alias or any(
-                hasattr(x, "_v") and x._v.store.is_alias for x in ins)):
-            return False  # several ranks: alias stores run replicated (ops.py)
+        if self.rt.dist is not None and (v.store.replicates or any(
+                hasattr(x, "_v") and x._v.store.replicates for x in ins)):
+            return False  # several ranks: unmatched alias stores run replicated (ops.py)
         g = self.group
         if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES
                               or not self._same_tiles(g, v)):

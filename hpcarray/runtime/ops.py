@@ -34,11 +34,12 @@ def _tile_kernel(fn, out_nps, in_nps, sl):
 
 
 def _any_alias(views) -> bool:
-    return any(v.store.alias_of is not None for v in views)
+    """Any unmatched alias store (those replicate across ranks, see store.replicates)."""
+    return any(v.store.replicates for v in views)
 
 
 def needs_replication(views) -> bool:
-    """Multi-rank: operations touching alias stores run replicated (see `replicated`)."""
+    """Multi-rank: operations touching unmatched alias stores run replicated."""
     return get_runtime().dist is not None and _any_alias(views)
 
 

@@ -130,11 +130,11 @@ class Tiling:
     __slots__ = ("shape", "counts", "edges", "tiles", "owners", "strides")
 
     def __init__(self, shape: tuple[int, ...], counts: tuple[int, ...], nranks: int = 1,
-                 aligned: bool = False):
+                 aligned: bool = False, edges: tuple[tuple[int, ...], ...] | None = None):
         self.shape = shape
         self.counts = counts
         cut = aligned_bounds if aligned else bounds
-        self.edges = tuple(cut(n, c) for n, c in zip(shape, counts))
+        self.edges = edges or tuple(cut(n, c) for n, c in zip(shape, counts))
         self.tiles = _grid(self.edges)
         # Flat tile index = sum(grid index along d * strides[d]) (C order over the grid).
         strides, acc = [], 1
@@ -149,6 +149,17 @@ class Tiling:
             self.owners: tuple[int, ...] = (ALL,)
         else:
             self.owners = tuple(i * nranks // ntiles for i in range(ntiles))
+
+    @classmethod
+    def slabs(cls, shape: tuple[int, ...], row_edges: tuple[int, ...], nranks: int) -> Tiling:
+        """Tiles that cut only the first axis, at `row_edges`."""
+        counts = (len(row_edges) - 1,) + (1,) * (len(shape) - 1)
+        edges = (tuple(row_edges),) + tuple((0, n) for n in shape[1:])
+        return cls(shape, counts, nranks, edges=edges)
+
+    @property
+    def is_slabs(self) -> bool:
+        return all(c == 1 for c in self.counts[1:])
 
     def __len__(self) -> int:
         return len(self.tiles)

@@ -22,7 +22,8 @@ _ids = itertools.count()
 
 class Store:
     __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "alias_of", "accesses", "version",
-                 "name", "coherence", "pool", "touched", "__weakref__")
+                 "name", "coherence", "pool", "touched", "matched", "pinned",
+                 "__weakref__")
 
     def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None,
                  pool=None):
@@ -41,6 +42,10 @@ class Store:
         self.coherence = None  # distribution.StoreState, in multi-rank jobs
         self.pool = pool  # pool.BufferPool that gets the buffer back when the store dies
         self.touched = True  # the buffer's pages are in memory (so worth reusing)
+        # An alias whose tile i holds exactly the elements of its root's tile i (a reshape
+        # whose tiles line up, reshape_tiling.py): it exchanges halos like a root does.
+        self.matched = False
+        self.pinned = False  # a root with matched aliases: its tiling must not move
 
     def __del__(self) -> None:
         if self.pool is not None and self.touched:
@@ -53,6 +58,12 @@ class Store:
     @property
     def is_alias(self) -> bool:
         return self.alias_of is not None
+
+    @property
+    def replicates(self) -> bool:
+        """Across ranks, operations on this store run replicated on gathered data: an
+        alias whose tiles do not line up with its root's."""
+        return self.alias_of is not None and not self.matched
 
     def __repr__(self) -> str:
         return f"Store(id={self.id}, shape={self.shape}, dtype={self.dtype})"

@@ -140,6 +140,45 @@ def test_sort_moves_a_share_not_the_array(mpiexec):
     assert all(rows == 0 for _, rows in sent), sent
 
 
+RESHAPES = """
+    import numpy, hpcarray as np
+    from hpcarray.runtime import get_runtime
+    rt = get_runtime()
+    for n in (1000, 999, 64, 37):
+        a0 = numpy.arange(n * n).reshape(n, n)
+        a = np.arange(n * n).reshape(n, n)
+        assert a._v.store.matched, "a reshape of a whole array is tiled like its base"
+        before = rt.sent[1]
+        c = np.multiply(a, a * 2 + 1)
+        float(c[0, 0])
+        assert rt.sent[1] == before, "elementwise work on a matched reshape moves nothing"
+        assert numpy.array_equal(numpy.asarray(c), a0 * (a0 * 2 + 1))
+        # Writes through the reshape show in its base, and the other way round.
+        base, base0 = np.arange(n * n) * 1.0, numpy.arange(n * n) * 1.0
+        v, v0 = base.reshape(n, n), base0.reshape(n, n)
+        for g in (v, v0):
+            g[1:-1, 1:-1] = 0.25 * (g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:])
+        base[::7] += 1.0
+        base0[::7] += 1.0
+        assert numpy.array_equal(numpy.asarray(base), base0)
+        assert numpy.array_equal(numpy.asarray(v), v0)
+        assert numpy.array_equal(numpy.asarray(np.cumsum(v.ravel())), numpy.cumsum(v0.ravel()))
+        w, w0 = np.zeros((n, n)), numpy.zeros((n, n))
+        w.reshape(-1)[::3] = 5.0
+        w0.reshape(-1)[::3] = 5.0
+        assert numpy.array_equal(numpy.asarray(w.sum(axis=0)), w0.sum(axis=0))
+"""
+
+
+@pytest.mark.parametrize("ranks,workers", [(2, 1), (3, 1), (2, 2)])
+def test_reshape_of_a_whole_array_stays_distributed(mpiexec, ranks, workers):
+    """`arange(n * n).reshape(n, n)` keeps its base's tiles (moving the base's tile edges
+    onto row edges where needed), so work on it runs tile by tile, not replicated."""
+    r = run_code(mpiexec, ranks, RESHAPES, HPCARRAY_MIN_SPLIT="1000",
+                 HPCARRAY_WORKERS=str(workers))
+    assert r.returncode == 0, r.stderr
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
