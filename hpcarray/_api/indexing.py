@@ -25,7 +25,8 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
-from hpcarray.runtime import ops
+from hpcarray.runtime import get_runtime, index_exchange, ops
+from hpcarray.runtime.partition import ALL
 
 __all__ = [
     "argwhere", "choose", "compress", "diag_indices", "diag_indices_from", "extract",
@@ -65,8 +66,9 @@ def basic_view(a, key: tuple):
 
 
 def _read_probe(shape, dtype=np.int8) -> np.ndarray:
-    """A read-only zero-memory stand-in of the given shape."""
-    return np.broadcast_to(np.empty((), dtype), shape)
+    """A read-only zero-memory stand-in of the given shape (zeros: casting garbage
+    would warn the user about values that do not exist)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
 
 
 def _write_probe(shape, dtype) -> np.ndarray:
@@ -133,11 +135,42 @@ def getitem(a, key):
     if not isinstance(probe, np.ndarray):
         return to_numpy(a)[np_key]
     out = new_array(probe.shape, a.dtype)
-    if out.size:
+    if out.size and _exchanges(a):
+        _gather("getitem", out, a, np_key)
+    elif out.size:
         def kernel(outs, ins):
             outs[0][...] = ins[0][np_key]
 
         ops.whole("getitem", kernel, [out], [a])
+    return out
+
+
+def _exchanges(a) -> bool:
+    """Several ranks and an array spread over them: move just the indexed elements (a
+    replicated array is whole on every rank already)."""
+    store = a._v.store
+    return (get_runtime().dist is not None and a.ndim > 0 and not store.replicates
+            and store.tiling.owners[0] != ALL)
+
+
+def _gather(name: str, out, a, np_key) -> None:
+    """out[...] = a[np_key] across ranks: only the indexed elements move."""
+    rt = get_runtime()
+    rt.operation(name, [a._v.store], [out._v.store])  # the SPMD check; flushes fusion
+    points = index_exchange.store_points(a._v, _coords(a.shape, np_key))
+    index_exchange.gather_elements(rt, out, a, points)
+
+
+def _coords(shape, np_key) -> list[np.ndarray]:
+    """For each axis, the coordinate along it of every element `x[np_key]` picks, from
+    zero-memory stand-ins of x holding their own coordinates."""
+    out = []
+    for d, n in enumerate(shape):
+        strides = [0] * len(shape)
+        strides[d] = np.dtype(np.intp).itemsize
+        along = as_strided(np.arange(n, dtype=np.intp), shape=shape, strides=strides,
+                           writeable=False)
+        out.append(np.asarray(along[np_key]))
     return out
 
 
@@ -154,6 +187,17 @@ def setitem(a, key, value) -> None:
     value = operand(value)
     _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
     value = _real_if_needed(value, a.dtype)
+    if _exchanges(a) and not (is_array(value) and value._v.store.replicates):
+        coords = _coords(a.shape, np_key)
+        if coords[0].size:
+            rt = get_runtime()
+            rt.operation("setitem", [a._v.store] + ([value._v.store] if is_array(value)
+                                                    else []), [a._v.store])
+            points = index_exchange.store_points(a._v, coords)
+            spread = is_array(value) and value._v.store.tiling.owners[0] != ALL
+            index_exchange.scatter_elements(rt, a, points, value if spread
+                                            else _np_values(value, a.dtype))
+        return
 
     def kernel(outs, ins):
         outs[0][np_key] = ins[0]
@@ -176,7 +220,16 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         res = out
     else:
         res = new_array(probe.shape, x.dtype)
-    if res.size:
+    if res.size and out is None and _exchanges(x):
+        # take is indexing along one axis once clip/wrap have made the indices valid.
+        if axis is None:
+            x, axis = x.ravel(), 0
+        axis %= x.ndim
+        n = x.shape[axis]
+        pos = np.asarray(idx, np.intp) if mode == "raise" else \
+            np.clip(idx, 0, n - 1) if mode == "clip" else np.mod(idx, n)
+        _gather("take", res, x, (slice(None),) * axis + (pos,))
+    elif res.size:
         def kernel(outs, ins):
             np.copyto(outs[0], np.take(ins[0], idx, axis=axis, mode=mode), casting="unsafe")
 

@@ -179,6 +179,41 @@ def test_reshape_of_a_whole_array_stays_distributed(mpiexec, ranks, workers):
     assert r.returncode == 0, r.stderr
 
 
+def test_advanced_indexing_moves_only_the_indexed_elements(mpiexec):
+    """x[idx], take and x[idx] = values send each rank only the elements it needs (with
+    repeated indices, the last assignment wins as in NumPy)."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt, rng = get_runtime(), numpy.random.default_rng(4)
+        n = 300_000
+        v0, a0 = rng.random(n), rng.random((600, 500))
+        v, a, orig = np.asarray(v0), np.asarray(a0), v0.copy()
+        idx = rng.integers(0, n, 1000)
+        vals = np.asarray(rng.random(1000))
+        float(v[0] + a[0, 0] + vals[0])
+        before = rt.sent[1]
+        got = v[idx]
+        rows, rows0 = np.take(a, [5, 599, 5], axis=0), a0[[5, 599, 5]]
+        v[idx] = vals
+        v0[idx] = numpy.asarray(vals)
+        a[a0 > 0.99] = -1.0
+        a0[a0 > 0.99] = -1.0
+        float(got[0] + rows[0, 0] + v[0] + a[0, 0])
+        sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
+        assert numpy.array_equal(numpy.asarray(got), orig[idx])
+        assert numpy.array_equal(numpy.asarray(v), v0)
+        assert numpy.array_equal(numpy.asarray(a), a0)
+        assert numpy.array_equal(numpy.asarray(rows), rows0)
+    """
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000")
+    assert r.returncode == 0, r.stderr
+    sent = [float(v) for v in re.findall(r"BYTES \d+ (\S+)", r.stderr)]
+    assert len(sent) == 3
+    # About 2 x 1000 values and 3 rows of 500 move; a gather would move 2.4 MB per rank.
+    assert 0 < max(sent) <= 8 * (2 * 1000 + 3 * 500), sent
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
