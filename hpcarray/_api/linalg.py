@@ -32,7 +32,7 @@ import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, to_numpy, wrap
 from hpcarray.runtime import get_runtime, ops
-from hpcarray.runtime.partition import rect_size, rect_slices
+from hpcarray.runtime.partition import ALL, rect_size, rect_slices
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -152,6 +152,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
         ops.replicated("matmul", lambda: np.matmul(anp, bnp, out=onp, **kwargs), [o._v],
                        [av, bv])
         return
+    if _rows_shared(rt, av, bv, o, anp, bnp, onp, kwargs, len(batch)):
+        return
     kedges = sorted(_edges(av.launch_tiles(), -1) | _edges(bv.launch_tiles(), -2) | {0, k})
     kblocks = [(lo, hi) for lo, hi in zip(kedges, kedges[1:])] or [(0, 0)]
     out_tiles = o._v.launch_tiles()
@@ -202,6 +204,39 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
 
         ops.launch(op, combine, rect, owner, [o_req], [], after=parts)
     ops.note_writes([o._v])
+
+
+def _rows_shared(rt, av, bv, o, anp, bnp, onp, kwargs, nb: int) -> bool:
+    """Several ranks, a result too small to split (a matrix-vector product's vector) and a
+    matrix spread over the ranks by rows: each rank computes the rows of the result from
+    the matrix rows it owns and sends them to the others, instead of every rank streaming
+    the whole matrix. False where this does not apply."""
+    out_tiles = o._v.launch_tiles()
+    if rt.dist is None or nb or len(out_tiles) != 1 or out_tiles[0][1] != ALL:
+        return False
+    rows = sorted({(rect[0], owner) for rect, owner in av.launch_tiles()
+                   if rect[1][0] == 0 and owner != ALL})
+    if len(rows) < 2 or len({owner for _, owner in rows}) < 2:
+        return False
+    op = rt.operation("matmul", [av.store, bv.store], [o._v.store])
+    k = av.shape[-1]
+    jrect = out_tiles[0][0][1]
+    for irect, owner in rows:
+        rect = (irect, jrect)
+        isl, osl = slice(*irect), rect_slices(rect)
+
+        def kernel(isl=isl, osl=osl):
+            np.matmul(anp[isl], bnp, out=onp[osl], **kwargs)
+
+        o_img = o._v.image(rect)
+        ops.launch(op, kernel, rect, owner, [(o._v.store, o_img, True)],
+                   [(av.store, av.image((irect, (0, k))), False),
+                    (bv.store, bv.image(((0, k), jrect)), False)],
+                   nbytes=rect_size(rect) * onp.itemsize)
+        for dst in range(rt.nranks):
+            if dst != owner:
+                rt.message(op, o._v.store, o_img, owner, dst)
+    return True
 
 
 # Products with fewer multiply-adds than this are not worth splitting across workers.

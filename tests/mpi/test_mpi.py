@@ -214,6 +214,31 @@ def test_advanced_indexing_moves_only_the_indexed_elements(mpiexec):
     assert 0 < max(sent) <= 8 * (2 * 1000 + 3 * 500), sent
 
 
+def test_matrix_vector_product_splits_rows_between_ranks(mpiexec):
+    """A matrix spread by rows times a small vector: each rank computes its rows of the
+    result and sends them to the others (n values), rather than every rank fetching the
+    whole matrix; all ranks end with the same bits."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt, rng = get_runtime(), numpy.random.default_rng(6)
+        A0, x0 = rng.random((3000, 500)), rng.random(500)
+        A, x = np.asarray(A0), np.asarray(x0)
+        float(A[0, 0] + x[0])
+        before = rt.sent[1]
+        y = A @ x
+        float(y[0])
+        sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
+        assert numpy.allclose(numpy.asarray(y), A0 @ x0, rtol=1e-13)
+        assert len(set(rt.comm.allgather_obj(numpy.asarray(y).tobytes()))) == 1
+    """
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="100000")
+    assert r.returncode == 0, r.stderr
+    sent = [float(v) for v in re.findall(r"BYTES \d+ (\S+)", r.stderr)]
+    assert len(sent) == 3
+    assert all(0 < b <= 2 * 8 * 1100 for b in sent), sent  # its ~1000 rows, to 2 ranks
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
