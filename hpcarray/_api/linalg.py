@@ -185,25 +185,49 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
             continue
         slots: list = [None] * len(kblocks)
         parts = []
+        # A result every rank holds, from operands spread over the ranks along k: each
+        # k block's product is computed where its data is and sent to the other ranks.
+        shared = rt.dist is not None and owner == ALL
         for t, (lo, hi) in enumerate(kblocks):
             def part(t=t, lo=lo, hi=hi, bsl=bsl, isl=isl, jsl=jsl, slots=slots):
                 slots[t] = np.matmul(anp[bsl + (isl, slice(lo, hi))],
                                      bnp[bsl + (slice(lo, hi), jsl)], **kwargs)
             reqs = [(av.store, av.image(brect + (irect, (lo, hi))), False),
                     (bv.store, bv.image(brect + ((lo, hi), jrect)), False)]
-            task = ops.launch(op, part, rect, owner, [], reqs)
+            where = _kblock_owner(av, bv, lo, hi) if shared else owner
+            task = ops.launch(op, part, rect, where, [], reqs)
             if task is not None:
                 parts.append(task)
+            if shared and where != ALL:
+                for dst in range(rt.nranks):
+                    if dst == where:
+                        continue
+                    got = rt.send_object(op, lambda t=t, slots=slots: slots[t], where, dst,
+                                         after=[task] if task is not None else ())
+                    if got is not None:
+                        parts.append(got[0])
+                        slots[t] = got[1]
 
-        def combine(osl=osl, slots=slots):
+        def combine(osl=osl, slots=slots, keep=shared):
+            vals = [s[0] if isinstance(s, list) else s for s in slots]
             out_tile = onp[osl]
-            out_tile[...] = slots[0]
-            for s in slots[1:]:
-                out_tile += s
-            slots.clear()
+            out_tile[...] = vals[0]
+            for v in vals[1:]:
+                out_tile += v
+            if not keep:  # (shared: sends to other ranks may still read them)
+                slots.clear()
 
         ops.launch(op, combine, rect, owner, [o_req], [], after=parts)
     ops.note_writes([o._v])
+
+
+def _kblock_owner(av, bv, lo: int, hi: int) -> int:
+    """The rank holding the k block [lo, hi) of the operands (ALL if none does)."""
+    for view, axis in ((av, -1), (bv, -2)):
+        for rect, owner in view.launch_tiles():
+            if owner != ALL and rect[axis][0] <= lo and hi <= rect[axis][1]:
+                return owner
+    return ALL
 
 
 def _rows_shared(rt, av, bv, o, anp, bnp, onp, kwargs, nb: int) -> bool:

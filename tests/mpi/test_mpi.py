@@ -231,6 +231,13 @@ def test_matrix_vector_product_splits_rows_between_ranks(mpiexec):
         sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
         assert numpy.allclose(numpy.asarray(y), A0 @ x0, rtol=1e-13)
         assert len(set(rt.comm.allgather_obj(numpy.asarray(y).tobytes()))) == 1
+        # The transpose (rows split along k): partial products travel, not the matrix.
+        r0 = rng.random(3000)
+        r = np.asarray(r0)
+        for _ in range(5):
+            g = A.T @ r
+            assert numpy.allclose(numpy.asarray(g), A0.T @ r0, rtol=1e-13)
+            assert len(set(rt.comm.allgather_obj(numpy.asarray(g).tobytes()))) == 1
     """
     r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="100000")
     assert r.returncode == 0, r.stderr
