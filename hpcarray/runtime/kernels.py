@@ -8,6 +8,10 @@ Two ways, both giving NumPy's results bit for bit:
   node per element, for float32/float64 arithmetic (the IEEE operations +, -, *, /, sqrt,
   which round the same in any implementation). Used for tiles of at least `JIT_MIN`
   elements (HPCARRAY_JIT=auto), always (=always) or never (=off).
+A group with both kinds of steps (exp or log among arithmetic) runs blocked, with each run
+of two or more compilable steps as one compiled call per block (a *hybrid* plan): fewer
+Python calls, so worker threads hold the GIL less, and the run's temporaries stay in
+registers.
 """
 
 from __future__ import annotations
@@ -29,13 +33,67 @@ _JIT_DTYPES = (*_JIT_LOOPS, np.dtype(bool))  # of arrays and values (comparisons
 
 
 class Step:
-    __slots__ = ("func", "args", "dest", "dtype")
+    __slots__ = ("func", "args", "dest", "dtype", "jit_ok")
 
-    def __init__(self, func, args, dest, dtype):
+    def __init__(self, func, args, dest, dtype, jit_ok):
         self.func = func
         self.args = args  # ("leaf", k) | ("step", s) | ("scalar", value)
         self.dest = dest  # ("out", k) | ("tmp", slot)
         self.dtype = dtype
+        self.jit_ok = jit_ok  # this step can be compiled
+
+
+class Segment:
+    """Consecutive compilable steps of a hybrid plan, run as one compiled call per block.
+    Values used only inside the segment are never stored."""
+
+    __slots__ = ("steps", "stored", "inputs", "scalars", "source")
+
+    def __init__(self, plan: Plan, first: int, last: int):
+        self.steps = list(range(first, last + 1))
+        inside = set(self.steps)
+        used_after = {val for st in plan.steps[last + 1:] for kind, val in st.args
+                      if kind == "step"}
+        self.stored = [s for s in self.steps
+                       if plan.steps[s].dest[0] == "out" or s in used_after]
+        self.inputs: list[tuple[str, int]] = []  # ("leaf", k) | ("step", s) from before
+        self.scalars: list = []
+        for s in self.steps:
+            for pos, (kind, val) in enumerate(plan.steps[s].args):
+                if kind == "scalar":
+                    func = plan.steps[s].func
+                    self.scalars.append(val if pos in func.keep else func.loop.type(val))
+                elif (kind == "leaf" or val not in inside) and (kind, val) not in self.inputs:
+                    self.inputs.append((kind, val))
+        self.source = None
+
+    def source_for(self, plan: Plan, ndim: int) -> str:
+        dest = {s: f"d{k}" for k, s in enumerate(self.stored)}
+        arg = {key: f"a{k}" for k, key in enumerate(self.inputs)}
+        params = list(dest.values()) + list(arg.values()) + \
+            [f"s{k}" for k in range(len(self.scalars))]
+        idx = ", ".join(f"i{d}" for d in range(ndim))
+        body, nscalar = [], 0
+        for s in self.steps:
+            st = plan.steps[s]
+            operands = []
+            for pos, (kind, val) in enumerate(st.args):
+                cast = "" if pos in st.func.keep else f"np.{st.func.loop.name}"
+                if kind == "scalar":
+                    operands.append(f"s{nscalar}")
+                    nscalar += 1
+                elif (kind, val) in arg:
+                    operands.append(f"{cast}({arg[(kind, val)]}[{idx}])")
+                else:
+                    operands.append(f"{cast}(v{val})")
+            body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
+            if s in dest:
+                body.append(f"{dest[s]}[{idx}] = v{s}")
+        lines = [f"def kernel({', '.join(params)}):"]
+        for d in range(ndim):
+            lines.append("    " * (d + 1) + f"for i{d} in range(d0.shape[{d}]):")
+        lines += ["    " * (ndim + 1) + line for line in body]
+        return "\n".join(lines) + "\n"
 
 
 class Plan:
@@ -47,6 +105,17 @@ class Plan:
         self.leaves = leaves  # indices of the group's leaves the steps read
         self.slots = slots  # dtype per scratch slot
         self.jit_ok = jit_ok
+        # Hybrid: runs of two or more compilable steps (only where not all steps are).
+        self.segments: list[Segment] = []
+        if not jit_ok:
+            run: list[int] = []
+            for s, st in enumerate(steps + [None]):
+                if st is not None and st.jit_ok:
+                    run.append(s)
+                    continue
+                if len(run) >= 2:
+                    self.segments.append(Segment(self, run[0], run[-1]))
+                run = []
 
     @classmethod
     def build(cls, nodes, live: list[int], leaf_dtypes) -> Plan:
@@ -95,10 +164,13 @@ class Plan:
                     free.remove(slot)
                 slot_of[j] = slot
                 dest = ("tmp", slot)
-            jit_ok = (jit_ok and n.func.jit is not None and n.dtype in _JIT_DTYPES
-                      and n.func.loop in _JIT_LOOPS)
+            step_ok = (n.func.jit is not None and n.dtype in _JIT_DTYPES
+                       and n.func.loop in _JIT_LOOPS
+                       and all(_operand_ok(kind, val, leaf_dtypes, steps, step_of)
+                               for kind, val in n.args))
+            jit_ok = jit_ok and step_ok
             step_of[j] = len(steps)
-            steps.append(Step(n.func, tuple(args), dest, n.dtype))
+            steps.append(Step(n.func, tuple(args), dest, n.dtype, step_ok))
         leaves = sorted(leaf_map, key=leaf_map.get)
         return cls(steps, leaves, slots, jit_ok)
 
@@ -115,30 +187,74 @@ class Plan:
                     return
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
                     _compiled_cache[_source(self, outs[0].ndim)] = None
-        self._run_blocked(outs, leaves)
+        hybrid = bool(self.segments) and jit != "off" and (jit == "always" or size >= JIT_MIN)
+        self._run_blocked(outs, leaves, hybrid)
 
     # -- blocked NumPy ------------------------------------------------------------------
 
-    def _run_blocked(self, outs, leaves) -> None:
+    def _run_blocked(self, outs, leaves, hybrid: bool = False) -> None:
         if outs[0].ndim == 0:  # blocks index with slices: give 0-d tiles an axis
             outs = [o.reshape(1) for o in outs]
             leaves = [a.reshape(1) for a in leaves]
         blocks, block_shape = _blocks(outs[0].shape)
         scratch = [np.empty(block_shape, dt) for dt in self.slots]
+        # What runs, in order: a step index, or (segment, its compiled function).
+        program: list = list(range(len(self.steps)))
+        if hybrid:
+            program = self._hybrid_program(len(block_shape))
         for b in blocks:
             if b[-1].stop - b[-1].start != block_shape[0]:
                 # The last block along the cut axis is shorter.
                 tmp = [t[:b[-1].stop - b[-1].start] for t in scratch]
             else:
                 tmp = scratch
-            values = []
-            for st in self.steps:
-                args = [leaves[val][b] if kind == "leaf" else
-                        values[val] if kind == "step" else val for kind, val in st.args]
-                kind, k = st.dest
-                dst = outs[k][b] if kind == "out" else tmp[k]
-                st.func.call(dst, *args)
-                values.append(dst)
+            values: list = [None] * len(self.steps)
+
+            def dest(s, b=b, tmp=tmp, values=values):
+                kind, k = self.steps[s].dest
+                values[s] = outs[k][b] if kind == "out" else tmp[k]
+                return values[s]
+
+            def operand(kind, val, b=b, values=values):
+                return leaves[val][b] if kind == "leaf" else values[val] \
+                    if kind == "step" else val
+
+            def run_step(s):
+                st = self.steps[s]
+                st.func.call(dest(s), *[operand(kind, val) for kind, val in st.args])
+
+            for item in program:
+                if isinstance(item, int):
+                    run_step(item)
+                    continue
+                seg, fn = item
+                try:
+                    fn(*[dest(s) for s in seg.stored],
+                       *[operand(kind, val) for kind, val in seg.inputs], *seg.scalars)
+                except Exception:  # noqa: BLE001 - compiling failed (before any write)
+                    _compiled_cache[seg.source] = None
+                    for s in seg.steps:
+                        run_step(s)
+
+    def _hybrid_program(self, ndim: int) -> list:
+        """Steps and compiled segments in order (a segment that fails to compile runs as
+        its steps)."""
+        program: list = []
+        covered: dict[int, Segment] = {seg.steps[0]: seg for seg in self.segments}
+        s = 0
+        while s < len(self.steps):
+            seg = covered.get(s)
+            fn = None
+            if seg is not None:
+                seg.source = seg.source_for(self, ndim)
+                fn = _compiled_source(seg.source)
+            if fn is None:
+                program.append(s)
+                s += 1
+                continue
+            program.append((seg, fn))
+            s = seg.steps[-1] + 1
+        return program
 
     # -- compiled -------------------------------------------------------------------------
 
@@ -146,6 +262,15 @@ class Plan:
         return [val if pos in st.func.keep else st.func.loop.type(val)
                 for st in self.steps for pos, (kind, val) in enumerate(st.args)
                 if kind == "scalar"]
+
+
+def _operand_ok(kind: str, val, leaf_dtypes, steps, step_of) -> bool:
+    """A node argument compiled code can read: a float or bool array, or a number."""
+    if kind == "leaf":
+        return leaf_dtypes[val] in _JIT_DTYPES
+    if kind == "node":
+        return steps[step_of[val]].dtype in _JIT_DTYPES
+    return isinstance(val, (int, float, np.floating, np.integer))
 
 
 def _blocks(shape: tuple[int, ...]):
@@ -183,7 +308,11 @@ def _load_numba():
 
 def _compiled(plan: Plan, ndim: int):
     """The compiled kernel for this plan's structure (None without numba)."""
-    source = _source(plan, ndim)
+    return _compiled_source(_source(plan, ndim))
+
+
+def _compiled_source(source: str):
+    """The compiled function of a kernel source (None without numba, or if it failed)."""
     try:
         return _compiled_cache[source]
     except KeyError:

@@ -126,6 +126,27 @@ def test_compiled_kernels_cover_mixed_dtypes_scalars_and_broadcasting(jit_always
     assert any(" * " in src and " + " in src for src in compiled), compiled
 
 
+def test_hybrid_plans_compile_the_arithmetic_between_exp_and_log(jit_always):
+    """A group mixing exp/log (NumPy's own) with arithmetic runs blocked, each run of
+    arithmetic as one compiled call per block: still NumPy's bits."""
+    rng = np.random.default_rng(3)
+    s0, k0 = rng.uniform(5, 30, (40, 30)), rng.uniform(1, 100, (40, 30))
+
+    def program(xp, s, k):
+        d1 = (xp.log(s / k) + 0.065) / 0.3
+        k_ = 1.0 / (1.0 + 0.2316419 * xp.abs(d1))
+        poly = k_ * (0.319 + k_ * (-0.356 + k_ * 1.78))
+        upper = 1.0 - 0.3989 * xp.exp(-0.5 * d1 * d1) * poly
+        return xp.where(d1 < 0, 1.0 - upper, upper) * s - k
+
+    before = set(kernels._compiled_cache)
+    got = program(hp, hp.asarray(s0), hp.asarray(k0))
+    assert_same(got, program(np, s0, k0))
+    segments = [src for src in set(kernels._compiled_cache) - before
+                if src.startswith("def kernel(d0") and kernels._compiled_cache[src]]
+    assert segments, "no arithmetic run was compiled"
+
+
 def test_stencil_is_one_fused_kernel_that_writes_only_work(tmp_path):
     records = run_traced(tmp_path, """
         import hpcarray as np
