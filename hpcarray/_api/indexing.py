@@ -145,32 +145,50 @@ def getitem(a, key):
     return out
 
 
-def _exchanges(a) -> bool:
+def _exchanges(a, value=None) -> bool:
     """Several ranks and an array spread over them: move just the indexed elements (a
     replicated array is whole on every rank already)."""
     store = a._v.store
     return (get_runtime().dist is not None and a.ndim > 0 and not store.replicates
-            and store.tiling.owners[0] != ALL)
+            and store.tiling.owners[0] != ALL
+            and not (is_array(value) and value._v.store.replicates))
 
 
-def _gather(name: str, out, a, np_key) -> None:
-    """out[...] = a[np_key] across ranks: only the indexed elements move."""
+def _gather(name: str, out, a, pick) -> None:
+    """out[...] = pick(a) across ranks, where `pick` selects elements (an indexing
+    expression): only the selected elements move."""
     rt = get_runtime()
     rt.operation(name, [a._v.store], [out._v.store])  # the SPMD check; flushes fusion
-    points = index_exchange.store_points(a._v, _coords(a.shape, np_key))
+    points = index_exchange.store_points(a._v, _coords(a.shape, pick))
     index_exchange.gather_elements(rt, out, a, points)
 
 
-def _coords(shape, np_key) -> list[np.ndarray]:
-    """For each axis, the coordinate along it of every element `x[np_key]` picks, from
+def _scatter(name: str, a, coords: list[np.ndarray], value) -> None:
+    """a's elements at `coords` (view coordinates, one array per axis) = value, broadcast
+    to the coordinates' shape, in order (the last of repeats wins)."""
+    if not coords[0].size:
+        return
+    rt = get_runtime()
+    reads = [value._v.store] if is_array(value) else []
+    rt.operation(name, [a._v.store] + reads, [a._v.store])
+    spread = is_array(value) and value._v.store.tiling.owners[0] != ALL
+    index_exchange.scatter_elements(rt, a, index_exchange.store_points(a._v, coords),
+                                    value if spread else _np_values(value, a.dtype))
+
+
+def _coords(shape, pick) -> list[np.ndarray]:
+    """For each axis, the coordinate along it of every element `pick(x)` selects, from
     zero-memory stand-ins of x holding their own coordinates."""
+    if not callable(pick):
+        key = pick
+        pick = lambda x: x[key]  # noqa: E731
     out = []
     for d, n in enumerate(shape):
         strides = [0] * len(shape)
         strides[d] = np.dtype(np.intp).itemsize
         along = as_strided(np.arange(n, dtype=np.intp), shape=shape, strides=strides,
                            writeable=False)
-        out.append(np.asarray(along[np_key]))
+        out.append(np.asarray(pick(along)))
     return out
 
 
@@ -187,16 +205,8 @@ def setitem(a, key, value) -> None:
     value = operand(value)
     _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
     value = _real_if_needed(value, a.dtype)
-    if _exchanges(a) and not (is_array(value) and value._v.store.replicates):
-        coords = _coords(a.shape, np_key)
-        if coords[0].size:
-            rt = get_runtime()
-            rt.operation("setitem", [a._v.store] + ([value._v.store] if is_array(value)
-                                                    else []), [a._v.store])
-            points = index_exchange.store_points(a._v, coords)
-            spread = is_array(value) and value._v.store.tiling.owners[0] != ALL
-            index_exchange.scatter_elements(rt, a, points, value if spread
-                                            else _np_values(value, a.dtype))
+    if _exchanges(a, value):
+        _scatter("setitem", a, _coords(a.shape, np_key), value)
         return
 
     def kernel(outs, ins):
@@ -221,14 +231,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     else:
         res = new_array(probe.shape, x.dtype)
     if res.size and out is None and _exchanges(x):
-        # take is indexing along one axis once clip/wrap have made the indices valid.
-        if axis is None:
-            x, axis = x.ravel(), 0
-        axis %= x.ndim
-        n = x.shape[axis]
-        pos = np.asarray(idx, np.intp) if mode == "raise" else \
-            np.clip(idx, 0, n - 1) if mode == "clip" else np.mod(idx, n)
-        _gather("take", res, x, (slice(None),) * axis + (pos,))
+        _gather("take", res, x, lambda c: np.take(c, idx, axis=axis, mode=mode))
     elif res.size:
         def kernel(outs, ins):
             np.copyto(outs[0], np.take(ins[0], idx, axis=axis, mode=mode), casting="unsafe")
@@ -247,7 +250,9 @@ def take_along_axis(arr, indices, axis=-1):
         axis = 0
     probe = np.take_along_axis(_read_probe(x.shape), idx, axis)
     res = new_array(probe.shape, x.dtype)
-    if res.size:
+    if res.size and _exchanges(x):
+        _gather("take_along_axis", res, x, lambda c: np.take_along_axis(c, idx, axis))
+    elif res.size:
         def kernel(outs, ins):
             outs[0][...] = np.take_along_axis(ins[0], idx, axis)
 
@@ -274,6 +279,11 @@ def put_along_axis(arr, indices, values, axis):
     probe = _write_probe(arr.shape, arr.dtype)
     np.put_along_axis(probe, idx, _value_stand(values), axis)  # NumPy's checks
     values = _real_if_needed(values, arr.dtype)
+    if _exchanges(arr, values) and axis is not None:
+        # The elements take_along_axis would read are the ones put_along_axis writes.
+        _scatter("put_along_axis", arr,
+                 _coords(arr.shape, lambda c: np.take_along_axis(c, idx, axis)), values)
+        return
 
     def kernel(outs, ins):
         np.put_along_axis(outs[0], idx, ins[0], axis)
@@ -292,6 +302,12 @@ def put(a, ind, v, mode="raise") -> None:
         np.take(_read_probe((a.size,)), idx, mode="raise")  # NumPy's bounds errors
     vals = _np_values(v, a.dtype)
     if vals.size == 0 or a.size == 0:
+        return
+    if _exchanges(a) and idx.size:
+        flat = idx.reshape(-1).astype(np.intp)
+        flat = np.clip(flat, 0, a.size - 1) if mode == "clip" else np.mod(flat, a.size)
+        _scatter("put", a, list(np.unravel_index(flat, a.shape)),
+                 np.resize(vals.reshape(-1), flat.size))  # v repeats if shorter
         return
 
     def kernel(outs, ins):
@@ -341,11 +357,31 @@ def fill_diagonal(a, val, wrap=False) -> None:
     _require_array(a, "fill_diagonal")
     val = _frozen(numpy_args(val))
     np.fill_diagonal(_write_probe(a.shape, a.dtype), val, wrap)  # NumPy's checks
+    if _exchanges(a) and a.size:
+        flat = _diagonal_positions(a.shape, wrap)
+        vals = _np_values(val, a.dtype).reshape(-1)
+        if vals.size:
+            _scatter("fill_diagonal", a, list(np.unravel_index(flat, a.shape)),
+                     np.resize(vals, flat.size))  # val repeats along the diagonal
+        return
 
     def kernel(outs, ins):
         np.fill_diagonal(outs[0], val, wrap)
 
     ops.whole("fill_diagonal", kernel, [a], [])
+
+
+def _diagonal_positions(shape, wrap: bool) -> np.ndarray:
+    """Flat positions fill_diagonal writes (NumPy's rule: a stride of one more than a
+    row for 2-D, stopping after the square part unless `wrap`)."""
+    size = int(np.prod(shape))
+    if len(shape) == 2:
+        step = shape[1] + 1
+        end = size if wrap else min(size, shape[1] * shape[1])
+    else:
+        step = 1 + int(np.cumprod(shape[:-1]).sum())
+        end = size
+    return np.arange(0, end, step)
 
 
 # -- data-dependent shapes (sync points on the inspected array) ----------------------------
