@@ -89,11 +89,7 @@ class Segment:
             body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
             if s in dest:
                 body.append(f"{dest[s]}[{idx}] = v{s}")
-        lines = [f"def kernel({', '.join(params)}):"]
-        for d in range(ndim):
-            lines.append("    " * (d + 1) + f"for i{d} in range(d0.shape[{d}]):")
-        lines += ["    " * (ndim + 1) + line for line in body]
-        return "\n".join(lines) + "\n"
+        return _loop_nest(params, body, ndim, "d0")
 
 
 class Plan:
@@ -377,8 +373,13 @@ def _source(plan: Plan, ndim: int) -> str:
         body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
         if st.dest[0] == "out":
             body.append(f"o{st.dest[1]}[{idx}] = v{s}")
+    return _loop_nest(params, body, ndim, "o0")
+
+
+def _loop_nest(params: list[str], body: list[str], ndim: int, shape_of: str) -> str:
+    """Source of `kernel(params)`: `body` inside loops i0, i1, ... over `shape_of`."""
     lines = [f"def kernel({', '.join(params)}):"]
     for d in range(ndim):
-        lines.append("    " * (d + 1) + f"for i{d} in range(o0.shape[{d}]):")
+        lines.append("    " * (d + 1) + f"for i{d} in range({shape_of}.shape[{d}]):")
     lines += ["    " * (ndim + 1) + line for line in body]
     return "\n".join(lines) + "\n"

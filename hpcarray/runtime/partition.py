@@ -197,14 +197,7 @@ def choose_tiling(
     test_tiles: int,
 ) -> Tiling:
     """The tiling every rank chooses, deterministically, for a store of this shape."""
-    size = 1
-    for n in shape:
-        size *= n
-    if test_tiles and size >= 2:  # tiny uneven tiles, the same at any number of ranks
-        return Tiling(shape, test_split_counts(shape, test_tiles), nranks)
-    if size >= min_split and processors > 1:
-        return Tiling(shape, split_counts(shape, processors), nranks, aligned=True)
-    return Tiling(shape, (1,) * len(shape), nranks)
+    return _split_tiling(shape, shape, processors, nranks, min_split, test_tiles)
 
 
 @lru_cache(maxsize=1024)
@@ -219,11 +212,16 @@ def tiling_along(
     """A tiling that keeps every lane along `axis` whole in one tile (sorts along an axis
     that the usual tiling splits), split like `choose_tiling` across the other axes."""
     lanes = shape[:axis] + (1,) + shape[axis + 1:]
+    return _split_tiling(shape, lanes, processors, nranks, min_split, test_tiles)
+
+
+def _split_tiling(shape, split_shape, processors, nranks, min_split, test_tiles) -> Tiling:
+    """Tiles over `shape`, cut as `split_shape` would be (extent 1: never cut there)."""
     size = 1
     for n in shape:
         size *= n
-    if test_tiles and size >= 2:
-        return Tiling(shape, test_split_counts(lanes, test_tiles), nranks)
+    if test_tiles and size >= 2:  # tiny uneven tiles, the same at any number of ranks
+        return Tiling(shape, test_split_counts(split_shape, test_tiles), nranks)
     if size >= min_split and processors > 1:
-        return Tiling(shape, split_counts(lanes, processors), nranks, aligned=True)
+        return Tiling(shape, split_counts(split_shape, processors), nranks, aligned=True)
     return Tiling(shape, (1,) * len(shape), nranks)
