@@ -25,7 +25,7 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
-from hpcarray.runtime import get_runtime, index_exchange, ops
+from hpcarray.runtime import get_runtime, index_exchange, ops, runs
 from hpcarray.runtime.partition import ALL
 
 __all__ = [
@@ -130,6 +130,8 @@ def getitem(a, key):
         if view.ndim == 0 and Ellipsis not in key and None not in key:
             return to_numpy(view)[()]
         return view
+    if len(key) == 1 and _compacts(a, key[0]):
+        return _compact(a, key[0])
     np_key = _np_key(key)
     probe = _read_probe(a.shape)[np_key]  # NumPy's errors and the result's shape
     if not isinstance(probe, np.ndarray):
@@ -142,6 +144,38 @@ def getitem(a, key):
             outs[0][...] = ins[0][np_key]
 
         ops.whole("getitem", kernel, [out], [a])
+    return out
+
+
+def _compacts(a, mask) -> bool:
+    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape, both whole
+    arrays tiled alike, each rank owning a run of whole rows: then each rank compacts
+    its own elements and nothing is gathered, not even the mask."""
+    rt = get_runtime()
+    if rt.dist is None or not is_array(mask) or mask.dtype != bool or \
+            mask.shape != a.shape or a.ndim == 0:
+        return False
+    sa, sm = a._v.store, mask._v.store
+    if not (a._v.is_whole and mask._v.is_whole) or sa.is_alias or sm.is_alias:
+        return False
+    ta, tm = sa.tiling, sm.tiling
+    return (ta.owners[0] != ALL and ta.edges == tm.edges and ta.owners == tm.owners
+            and all(runs.owned_rows(sa, r) is not None for r in range(rt.nranks)))
+
+
+def _compact(a, mask):
+    """a[mask] across ranks: each rank's selected elements (in C order) form one run of
+    the result, placed onto the result's tiles."""
+    rt = get_runtime()
+    sa, sm = a._v.store, mask._v.store
+    rt.operation("getitem", [sa, sm], [])  # the SPMD check; flushes fusion
+    rt.settle(sa)
+    rt.settle(sm)
+    lo, hi = runs.owned_rows(sa, rt.rank)
+    run = sa.buffer[lo:hi][sm.buffer[lo:hi]]
+    sizes = rt.comm.allgather_obj(run.size)
+    out = new_array((sum(sizes),), a.dtype)
+    runs.place_runs(rt, out._v.store, run, sizes)
     return out
 
 

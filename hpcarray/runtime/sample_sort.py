@@ -13,18 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from hpcarray.runtime.partition import ALL
+from hpcarray.runtime.runs import owned_range, place_runs
 from hpcarray.runtime.store import Store
 
 SAMPLES_PER_RANK = 64
-
-
-def owned_range(store: Store, rank: int) -> tuple[int, int]:
-    """The run of the 1-D store that `rank` owns (tiles go to ranks in contiguous runs)."""
-    tiling = store.tiling
-    mine = [tiling.tiles[t][0] for t in range(len(tiling)) if tiling.owners[t] == rank]
-    if not mine:
-        return (0, 0)
-    return (mine[0][0], mine[-1][1])
 
 
 def sample_sort(rt, src: Store, dst: Store, kind) -> None:
@@ -42,22 +34,8 @@ def sample_sort(rt, src: Store, dst: Store, kind) -> None:
     edges = [0, *np.searchsorted(run, cuts, side="left").tolist(), run.size]
     buckets = [run[edges[r]:edges[r + 1]] for r in range(nranks)]
     mine = np.sort(np.concatenate(comm.alltoall_obj(buckets)), kind=kind)
-    # Where this rank's sorted values go in the result, and who owns those positions.
-    sizes = comm.allgather_obj(mine.size)
-    start = sum(sizes[:me])
-    pieces = []
-    for r in range(nranks):
-        a, b = owned_range(dst, r)
-        a, b = max(a, start), min(b, start + mine.size)
-        pieces.append(mine[a - start:b - start] if a < b else mine[:0])
-    for sent in (buckets, pieces):  # counted like halo messages (runtime.sent)
-        rt.sent[1] += sum(b.nbytes for r, b in enumerate(sent) if r != me)
-    lo, hi = owned_range(dst, me)
-    if hi > lo:
-        dst.buffer[lo:hi] = np.concatenate(comm.alltoall_obj(pieces))
-    else:
-        comm.alltoall_obj(pieces)
-    rt.dist.note_write(dst, ((0, dst.shape[0]),))
+    rt.sent[1] += sum(b.nbytes for r, b in enumerate(buckets) if r != me)
+    place_runs(rt, dst, mine, comm.allgather_obj(mine.size))
 
 
 def applies(rt, store: Store) -> bool:

@@ -246,6 +246,30 @@ def test_matrix_vector_product_splits_rows_between_ranks(mpiexec):
     assert all(0 < b <= 2 * 8 * 1100 for b in sent), sent  # its ~1000 rows, to 2 ranks
 
 
+def test_boolean_mask_selection_gathers_nothing(mpiexec):
+    """x[x > t] over row slabs: each rank compacts its own rows and sends at most its
+    selected elements to the result's owners; neither x nor the mask is gathered."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        x0 = numpy.random.default_rng(8).random((3000, 400))
+        x = np.asarray(x0)
+        float(x[0, 0])
+        before = rt.sent[1]
+        picked = x[x > 0.5]
+        float(picked[0])
+        sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
+        assert numpy.array_equal(numpy.asarray(picked), x0[x0 > 0.5])
+    """
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000")
+    assert r.returncode == 0, r.stderr
+    sent = [float(v) for v in re.findall(r"BYTES \d+ (\S+)", r.stderr)]
+    assert len(sent) == 3
+    share = 8 * 3000 * 400 / 3
+    assert all(b <= 0.6 * share for b in sent), sent  # about half of its share, at most
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
