@@ -360,6 +360,11 @@ def place(arr, mask, vals) -> None:
         raise ValueError("Cannot insert from an empty array!")
     if arr.size == 0 or not m.any():
         return
+    if _exchanges(arr):
+        # The True positions in C order take vals one after another (cycled).
+        where = np.nonzero(m.reshape(arr.shape))
+        _scatter("place", arr, list(where), np.resize(vals_np.reshape(-1), where[0].size))
+        return
 
     def kernel(outs, ins):
         np.place(outs[0], m, vals_np)
@@ -380,6 +385,17 @@ def putmask(a, mask, values) -> None:
     if vsize == 0 or a.size == 0:
         return
     values = _real_if_needed(values, a.dtype)
+    mshape = mask.shape if is_array(mask) else np.shape(mask)
+    vshape = values.shape if is_array(values) else np.shape(values)
+    if mshape == a.shape and (vsize == 1 or vshape == a.shape):
+        # Values by flat position (cycled): elementwise where they have a's shape or one
+        # value; then a masked copy, tile by tile.
+        if vsize == 1:
+            values = np.asarray(to_numpy(values) if is_array(values) else values).reshape(-1)[0]
+        from hpcarray._api.manipulation import copyto
+
+        copyto(a, values, casting="unsafe", where=mask)
+        return
 
     def kernel(outs, ins):
         np.putmask(outs[0], ins[0], ins[1])
