@@ -148,19 +148,28 @@ def getitem(a, key):
 
 
 def _compacts(a, mask) -> bool:
-    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape, both whole
-    arrays tiled alike, each rank owning a run of whole rows: then each rank compacts
-    its own elements and nothing is gathered, not even the mask."""
+    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape, both spread
+    over the ranks by rows alike: then each rank compacts its own elements and nothing
+    is gathered, not even the mask."""
+    return (is_array(mask) and mask.dtype == bool and mask.shape == a.shape
+            and _by_rows(a, mask))
+
+
+def _by_rows(*arrays) -> bool:
+    """Several ranks; whole arrays of their own (no alias), at least 1-D, tiled alike and
+    spread over the ranks so that each rank owns a run of whole rows (a run of C order)."""
     rt = get_runtime()
-    if rt.dist is None or not is_array(mask) or mask.dtype != bool or \
-            mask.shape != a.shape or a.ndim == 0:
+    first = arrays[0]
+    if rt.dist is None or first.ndim == 0:
         return False
-    sa, sm = a._v.store, mask._v.store
-    if not (a._v.is_whole and mask._v.is_whole) or sa.is_alias or sm.is_alias:
-        return False
-    ta, tm = sa.tiling, sm.tiling
-    return (ta.owners[0] != ALL and ta.edges == tm.edges and ta.owners == tm.owners
-            and all(runs.owned_rows(sa, r) is not None for r in range(rt.nranks)))
+    tiling = first._v.store.tiling
+    for x in arrays:
+        store = x._v.store
+        if not x._v.is_whole or store.is_alias or store.tiling.edges != tiling.edges or \
+                store.tiling.owners != tiling.owners:
+            return False
+    return tiling.owners[0] != ALL and all(
+        runs.owned_rows(first._v.store, r) is not None for r in range(rt.nranks))
 
 
 def _compact(a, mask):
@@ -172,11 +181,30 @@ def _compact(a, mask):
     rt.settle(sa)
     rt.settle(sm)
     lo, hi = runs.owned_rows(sa, rt.rank)
-    run = sa.buffer[lo:hi][sm.buffer[lo:hi]]
-    sizes = rt.comm.allgather_obj(run.size)
-    out = new_array((sum(sizes),), a.dtype)
-    runs.place_runs(rt, out._v.store, run, sizes)
-    return out
+    return _place(rt, [sa.buffer[lo:hi][sm.buffer[lo:hi]]], a.dtype)[0]
+
+
+def _local_nonzero(name: str, a) -> tuple[np.ndarray, ...]:
+    """Across ranks (see `_by_rows`): the indices of this rank's nonzero elements."""
+    rt = get_runtime()
+    store = a._v.store
+    rt.operation(name, [store], [])
+    rt.settle(store)
+    lo, hi = runs.owned_rows(store, rt.rank)
+    found = np.nonzero(store.buffer[lo:hi])
+    found[0][...] += lo
+    return found
+
+
+def _place(rt, parts: list[np.ndarray], dtype) -> list:
+    """One result per part: every rank's part, one after the other in rank order."""
+    sizes = rt.comm.allgather_obj(parts[0].size)
+    outs = []
+    for part in parts:
+        out = new_array((sum(sizes),), dtype)
+        runs.place_runs(rt, out._v.store, part, sizes)
+        outs.append(out)
+    return outs
 
 
 def _exchanges(a, value=None) -> bool:
@@ -438,15 +466,28 @@ def _diagonal_positions(shape, wrap: bool) -> np.ndarray:
 
 
 def nonzero(a):
-    return tuple(from_numpy(i) for i in np.nonzero(to_numpy(asarray(a))))
+    x = asarray(a)
+    if _by_rows(x):  # each rank finds its own rows' nonzeros: nothing is gathered
+        return tuple(_place(get_runtime(), list(_local_nonzero("nonzero", x)), np.intp))
+    return tuple(from_numpy(i) for i in np.nonzero(to_numpy(x)))
 
 
 def argwhere(a):
-    return from_numpy(np.argwhere(to_numpy(asarray(a))))
+    x = asarray(a)
+    if _by_rows(x):
+        from hpcarray._api.joining import stack
+
+        return stack(nonzero(x), axis=1)
+    return from_numpy(np.argwhere(to_numpy(x)))
 
 
 def flatnonzero(a):
-    return from_numpy(np.flatnonzero(to_numpy(asarray(a))))
+    x = asarray(a)
+    if _by_rows(x):
+        found = _local_nonzero("flatnonzero", x)
+        flat = np.ravel_multi_index(found, x.shape) if found[0].size else found[0]
+        return _place(get_runtime(), [np.asarray(flat, np.intp)], np.intp)[0]
+    return from_numpy(np.flatnonzero(to_numpy(x)))
 
 
 def compress(condition, a, axis=None, out=None):
@@ -465,8 +506,11 @@ def compress(condition, a, axis=None, out=None):
 def extract(condition, arr):
     from hpcarray._api.manipulation import ravel
 
+    x = asarray(arr)
+    if is_array(condition) and condition.shape == x.shape and _by_rows(x, condition):
+        return _compact(x, condition if condition.dtype == bool else condition != 0)
     cond = np.asarray(numpy_args(condition)).ravel()
-    return take(ravel(asarray(arr)), np.nonzero(cond)[0])
+    return take(ravel(x), np.nonzero(cond)[0])
 
 
 # -- elementwise selection -------------------------------------------------------------------

@@ -248,7 +248,8 @@ def test_matrix_vector_product_splits_rows_between_ranks(mpiexec):
 
 def test_boolean_mask_selection_gathers_nothing(mpiexec):
     """x[x > t] over row slabs: each rank compacts its own rows and sends at most its
-    selected elements to the result's owners; neither x nor the mask is gathered."""
+    selected elements to the result's owners; neither x nor the mask is gathered. Also
+    nonzero, flatnonzero, argwhere and extract."""
     code = """
         import sys, numpy, hpcarray as np
         from hpcarray.runtime import get_runtime
@@ -261,6 +262,14 @@ def test_boolean_mask_selection_gathers_nothing(mpiexec):
         float(picked[0])
         sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
         assert numpy.array_equal(numpy.asarray(picked), x0[x0 > 0.5])
+        # The nonzero family works the same way, rank by rank.
+        m0 = x0 > 0.9
+        m = np.asarray(m0)
+        for got, want in zip(np.nonzero(m), numpy.nonzero(m0)):
+            assert numpy.array_equal(numpy.asarray(got), want)
+        assert numpy.array_equal(numpy.asarray(np.flatnonzero(m)), numpy.flatnonzero(m0))
+        assert numpy.array_equal(numpy.asarray(np.argwhere(m)), numpy.argwhere(m0))
+        assert numpy.array_equal(numpy.asarray(np.extract(m, x)), numpy.extract(m0, x0))
     """
     r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000")
     assert r.returncode == 0, r.stderr
