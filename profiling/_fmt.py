@@ -34,6 +34,13 @@ def fmt_bytes(n: float) -> str:
     return f"{n:.3g} TiB"
 
 
+def fmt_peer(e) -> str:
+    """The other side of a copy event: one rank, or all of them (a collective)."""
+    if e.side == "all":
+        return "with all ranks"
+    return f"→ rank {e.dst}" if e.side == "send" else f"← rank {e.src}"
+
+
 def fmt_rect(rect: object) -> str:
     """[[0,50],[0,100]] -> '[0:50, 0:100]'; anything else as its repr."""
     try:

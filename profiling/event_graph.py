@@ -13,7 +13,7 @@ from pathlib import Path
 
 import graphviz
 
-from ._fmt import PALETTE, fmt_ns, fmt_rect, safe_stem
+from ._fmt import PALETTE, fmt_ns, fmt_peer, fmt_rect, safe_stem
 from ._graphviz import GraphFiles, hl, label, write_graph
 from .trace_reader import Profile, Task
 
@@ -138,7 +138,7 @@ def build_graph(prof: Profile, *, max_nodes: int = MAX_NODES) -> graphviz.Digrap
 
 def _node(prof: Profile, graph: graphviz.Digraph, e: Task, colour: dict[str, str]) -> None:
     if e.is_copy:
-        peer = f"→ rank {e.dst}" if e.side == "send" else f"← rank {e.src}"
+        peer = fmt_peer(e)
         graph.node(_nid(e), label(f"{hl(e.kind)} {hl(e.side)} {peer}",
                                   hl(f"#{e.id} tag {e.tag} {fmt_rect(e.tile)}"),
                                   hl(fmt_ns(e.duration))),

@@ -54,7 +54,7 @@ def _hover(prof: Profile, e: Task, waits: list) -> str:
     src = _esc(op.src) if op else "?"
     lines = []
     if e.is_copy:
-        peer = f"→ rank {e.dst}" if e.side == "send" else f"← rank {e.src}"
+        peer = _fmt.fmt_peer(e)
         lines.append(f"<b>{_esc(e.kind)} {_esc(e.side)}</b> {peer} · tag {e.tag} · "
                      f"rank {e.rank} (copy {e.id})")
         lines.append(f"for op: {_esc(prof.op_name(e.op))} at {src}")

@@ -177,23 +177,28 @@ def _compact(a, mask):
     the result, placed onto the result's tiles."""
     rt = get_runtime()
     sa, sm = a._v.store, mask._v.store
-    rt.operation("getitem", [sa, sm], [])  # the SPMD check; flushes fusion
-    rt.settle(sa)
-    rt.settle(sm)
-    lo, hi = runs.owned_rows(sa, rt.rank)
-    return _place(rt, [sa.buffer[lo:hi][sm.buffer[lo:hi]]], a.dtype)[0]
+    op = rt.operation("getitem", [sa, sm], [])  # the SPMD check; flushes fusion
+    with rt.collective("compaction", op):
+        rt.settle(sa)
+        rt.settle(sm)
+        lo, hi = runs.owned_rows(sa, rt.rank)
+        return _place(rt, [sa.buffer[lo:hi][sm.buffer[lo:hi]]], a.dtype)[0]
 
 
-def _local_nonzero(name: str, a) -> tuple[np.ndarray, ...]:
-    """Across ranks (see `_by_rows`): the indices of this rank's nonzero elements."""
+def _nonzero_runs(name: str, a, flat: bool = False) -> list:
+    """Across ranks (see `_by_rows`): the indices of a's nonzero elements (one array per
+    axis, or flat indices), each rank finding those of its own rows."""
     rt = get_runtime()
     store = a._v.store
-    rt.operation(name, [store], [])
-    rt.settle(store)
-    lo, hi = runs.owned_rows(store, rt.rank)
-    found = np.nonzero(store.buffer[lo:hi])
-    found[0][...] += lo
-    return found
+    op = rt.operation(name, [store], [])
+    with rt.collective("compaction", op):
+        rt.settle(store)
+        lo, hi = runs.owned_rows(store, rt.rank)
+        found = np.nonzero(store.buffer[lo:hi])
+        found[0][...] += lo
+        if flat:
+            found = (np.asarray(np.ravel_multi_index(found, a.shape), np.intp),)
+        return _place(rt, list(found), np.intp)
 
 
 def _place(rt, parts: list[np.ndarray], dtype) -> list:
@@ -220,9 +225,10 @@ def _gather(name: str, out, a, pick) -> None:
     """out[...] = pick(a) across ranks, where `pick` selects elements (an indexing
     expression): only the selected elements move."""
     rt = get_runtime()
-    rt.operation(name, [a._v.store], [out._v.store])  # the SPMD check; flushes fusion
+    op = rt.operation(name, [a._v.store], [out._v.store])  # the SPMD check; flushes fusion
     points = index_exchange.store_points(a._v, _coords(a.shape, pick))
-    index_exchange.gather_elements(rt, out, a, points)
+    with rt.collective("index exchange", op):
+        index_exchange.gather_elements(rt, out, a, points)
 
 
 def _scatter(name: str, a, coords: list[np.ndarray], value) -> None:
@@ -232,10 +238,11 @@ def _scatter(name: str, a, coords: list[np.ndarray], value) -> None:
         return
     rt = get_runtime()
     reads = [value._v.store] if is_array(value) else []
-    rt.operation(name, [a._v.store] + reads, [a._v.store])
+    op = rt.operation(name, [a._v.store] + reads, [a._v.store])
     spread = is_array(value) and value._v.store.tiling.owners[0] != ALL
-    index_exchange.scatter_elements(rt, a, index_exchange.store_points(a._v, coords),
-                                    value if spread else _np_values(value, a.dtype))
+    with rt.collective("index exchange", op):
+        index_exchange.scatter_elements(rt, a, index_exchange.store_points(a._v, coords),
+                                        value if spread else _np_values(value, a.dtype))
 
 
 def _coords(shape, pick) -> list[np.ndarray]:
@@ -468,7 +475,7 @@ def _diagonal_positions(shape, wrap: bool) -> np.ndarray:
 def nonzero(a):
     x = asarray(a)
     if _by_rows(x):  # each rank finds its own rows' nonzeros: nothing is gathered
-        return tuple(_place(get_runtime(), list(_local_nonzero("nonzero", x)), np.intp))
+        return tuple(_nonzero_runs("nonzero", x))
     return tuple(from_numpy(i) for i in np.nonzero(to_numpy(x)))
 
 
@@ -484,9 +491,7 @@ def argwhere(a):
 def flatnonzero(a):
     x = asarray(a)
     if _by_rows(x):
-        found = _local_nonzero("flatnonzero", x)
-        flat = np.ravel_multi_index(found, x.shape) if found[0].size else found[0]
-        return _place(get_runtime(), [np.asarray(flat, np.intp)], np.intp)[0]
+        return _nonzero_runs("flatnonzero", x, flat=True)[0]
     return from_numpy(np.flatnonzero(to_numpy(x)))
 
 

@@ -44,8 +44,9 @@ def _along_axis(name: str, fn, res, x, axis: int, sample_sort: bool = False) -> 
         ops.elementwise("copy", _copy, [res], [lanes])
     elif sample_sort and _sample_sort.applies(rt, res._v.store):
         src = x if x._v.is_whole and not x._v.store.is_alias else x.copy()
-        rt.operation(name, [src._v.store], [res._v.store])  # for the SPMD check
-        _sample_sort.sample_sort(rt, src._v.store, res._v.store, fn.kind)
+        op = rt.operation(name, [src._v.store], [res._v.store])
+        with rt.collective("sample sort", op):
+            _sample_sort.sample_sort(rt, src._v.store, res._v.store, fn.kind)
     else:
         ops.whole(name, fn, [res], [x])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import pickle
@@ -240,6 +241,17 @@ class Runtime:
         reports = self.comm.allgather_obj((self._error_summary(error), mine))
         self._raise_agreed_error(error, [r[0] for r in reports])
         self.dist.install(store, tiles, [r[1] for r in reports])
+
+    @contextlib.contextmanager
+    def collective(self, kind: str, op: Operation):
+        """Around a collective exchange on the main thread (sample sort, index exchange):
+        the trace shows it as one event in this rank's communication lane."""
+        rec = self.recorder
+        start, before = (rec.now() if rec is not None else 0), self.sent[1]
+        yield
+        if rec is not None:
+            rec.copy(next(self._task_ids), op.id, kind, "all", self.rank, -1, -1, -1, (),
+                     self.sent[1] - before, start, rec.now())
 
     def settle(self, store: Store) -> None:
         """Sync point before a collective algorithm on `store` (sample sort): local work

@@ -353,6 +353,32 @@ def test_two_rank_profile_has_lanes_copies_and_messages(mpiexec, tmp_path):
     assert "rank 0" in dot and "rank 1" in dot
 
 
+def test_profile_shows_collective_exchanges(mpiexec, tmp_path):
+    """Sample sort, index exchange and mask compaction run on the main thread, not as
+    tasks: the trace shows each as an event in the rank's communication lane, with the
+    bytes it sent, and `hpcarray profile` renders them."""
+    from hpcarray.profiling.trace_reader import load_profile
+
+    code = """
+        import numpy, hpcarray as np
+        x = np.asarray(numpy.random.default_rng(0).random(200000))
+        print(float(np.sort(x)[0] + x[numpy.array([5, 199999])][0] + x[x > 0.5][0]))
+    """
+    prof_dir = tmp_path / "prof"
+    r = run_code(mpiexec, 2, code, HPCARRAY_PROFILE=str(prof_dir), HPCARRAY_MIN_SPLIT="1000")
+    assert r.returncode == 0, r.stderr
+    prof = load_profile(prof_dir)
+    events = [c for c in prof.copies if c.side == "all"]
+    assert {c.kind for c in events} == {"sample sort", "index exchange", "compaction"}
+    assert {c.rank for c in events} == {0, 1}
+    assert sum(c.bytes for c in events if c.kind == "sample sort") > 0
+    out = subprocess.run([sys.executable, "-m", "hpcarray.cli", "profile", str(prof_dir),
+                          "--no-pdf"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "sample sort" in out.stdout and "with all ranks" in (
+        prof_dir / "timeline.html").read_text()
+
+
 def test_results_alive_on_some_ranks_only_do_not_desynchronize_messages(mpiexec):
     # Which fused results are alive decides what a rank computes. Garbage cycles die when
     # each rank's collector runs, so that can differ between ranks; the halo messages
