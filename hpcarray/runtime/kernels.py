@@ -61,14 +61,16 @@ class Segment:
         for s in self.steps:
             for pos, (kind, val) in enumerate(plan.steps[s].args):
                 if kind == "scalar":
-                    func = plan.steps[s].func
+                    func = plan.steps[s].func  # the ufunc loop's type, unless kept as is
                     self.scalars.append(val if pos in func.keep else func.loop.type(val))
                 elif (kind == "leaf" or val not in inside) and (kind, val) not in self.inputs:
                     self.inputs.append((kind, val))
         self.source = None
 
-    def source_for(self, plan: Plan, ndim: int) -> str:
-        dest = {s: f"d{k}" for k, s in enumerate(self.stored)}
+    def source_for(self, plan: Plan, ndim: int, prefix: str = "d") -> str:
+        """The kernel's source: stored values go to `prefix`0, 1, ... (outputs `o` for a
+        whole plan, `d` for a segment of a hybrid one)."""
+        dest = {s: f"{prefix}{k}" for k, s in enumerate(self.stored)}
         arg = {key: f"a{k}" for k, key in enumerate(self.inputs)}
         params = list(dest.values()) + list(arg.values()) + \
             [f"s{k}" for k in range(len(self.scalars))]
@@ -89,21 +91,23 @@ class Segment:
             body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
             if s in dest:
                 body.append(f"{dest[s]}[{idx}] = v{s}")
-        return _loop_nest(params, body, ndim, "d0")
+        return _loop_nest(params, body, ndim, f"{prefix}0")
 
 
 class Plan:
     """The steps of a fused kernel: needed nodes in order, each writing an output or a
     scratch slot (slots are reused once a value is dead)."""
 
-    def __init__(self, steps, leaves, slots, jit_ok):
+    def __init__(self, steps, leaves, slots):
         self.steps = steps
         self.leaves = leaves  # indices of the group's leaves the steps read
         self.slots = slots  # dtype per scratch slot
-        self.jit_ok = jit_ok
+        # Every step compiles: the whole plan is one compiled loop nest.
+        self.whole = Segment(self, 0, len(steps) - 1) if steps and all(
+            st.jit_ok for st in steps) else None
         # Hybrid: runs of two or more compilable steps (only where not all steps are).
         self.segments: list[Segment] = []
-        if not jit_ok:
+        if self.whole is None:
             run: list[int] = []
             for s, st in enumerate(steps + [None]):
                 if st is not None and st.jit_ok:
@@ -132,19 +136,16 @@ class Plan:
         free: list[int] = []
         slot_of: dict[int, int] = {}
         steps = []
-        jit_ok = True
         for j in order:
             n = nodes[j]
             args = []
             for kind, val in n.args:
                 if kind == "leaf":
                     args.append(("leaf", leaf_map.setdefault(val, len(leaf_map))))
-                    jit_ok = jit_ok and leaf_dtypes[val] in _JIT_DTYPES
                 elif kind == "node":
                     args.append(("step", step_of[val]))
                 else:
                     args.append(("scalar", val))
-                    jit_ok = jit_ok and isinstance(val, (int, float, np.floating, np.integer))
             # Scratch of values dying here may take this node's result (same dtype only).
             for kind, val in n.args:
                 if kind == "node" and last_use.get(val) == j and val in slot_of:
@@ -164,25 +165,27 @@ class Plan:
                        and n.func.loop in _JIT_LOOPS
                        and all(_operand_ok(kind, val, leaf_dtypes, steps, step_of)
                                for kind, val in n.args))
-            jit_ok = jit_ok and step_ok
             step_of[j] = len(steps)
             steps.append(Step(n.func, tuple(args), dest, n.dtype, step_ok))
         leaves = sorted(leaf_map, key=leaf_map.get)
-        return cls(steps, leaves, slots, jit_ok)
+        return cls(steps, leaves, slots)
 
     def run(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str) -> None:
         size = outs[0].size
         if size == 0:
             return
-        if self.jit_ok and jit != "off" and 1 <= outs[0].ndim <= 4 and \
+        whole = self.whole
+        if whole is not None and jit != "off" and 1 <= outs[0].ndim <= 4 and \
                 (jit == "always" or size >= JIT_MIN):
-            fn = _compiled(self, outs[0].ndim)
+            source = whole.source_for(self, outs[0].ndim, "o")
+            fn = _compiled_source(source)
             if fn is not None:
                 try:
-                    fn(*outs, *leaves, *self._scalars())
+                    fn(*[outs[self.steps[s].dest[1]] for s in whole.stored],
+                       *[leaves[k] for _, k in whole.inputs], *whole.scalars)
                     return
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
-                    _compiled_cache[_source(self, outs[0].ndim)] = None
+                    _compiled_cache[source] = None
         hybrid = bool(self.segments) and jit != "off" and (jit == "always" or size >= JIT_MIN)
         self._run_blocked(outs, leaves, hybrid)
 
@@ -252,14 +255,6 @@ class Plan:
             s = seg.steps[-1] + 1
         return program
 
-    # -- compiled -------------------------------------------------------------------------
-
-    def _scalars(self) -> list:
-        return [val if pos in st.func.keep else st.func.loop.type(val)
-                for st in self.steps for pos, (kind, val) in enumerate(st.args)
-                if kind == "scalar"]
-
-
 def _operand_ok(kind: str, val, leaf_dtypes, steps, step_of) -> bool:
     """A node argument compiled code can read: a float or bool array, or a number."""
     if kind == "leaf":
@@ -300,11 +295,6 @@ def _load_numba():
             numba = None
         _numba.append(numba)
     return _numba[0]
-
-
-def _compiled(plan: Plan, ndim: int):
-    """The compiled kernel for this plan's structure (None without numba)."""
-    return _compiled_source(_source(plan, ndim))
 
 
 def _compiled_source(source: str):
@@ -349,31 +339,6 @@ def _define(source: str):
         namespace = {"np": np}
         exec(compile(source, "<hpcarray fused kernel>", "exec"), namespace)
         return namespace["kernel"], False
-
-
-def _source(plan: Plan, ndim: int) -> str:
-    nouts = sum(1 for st in plan.steps if st.dest[0] == "out")
-    params = [f"o{k}" for k in range(nouts)] + [f"l{k}" for k in range(len(plan.leaves))]
-    nscalars = 0
-    idx = ", ".join(f"i{d}" for d in range(ndim))
-    body = []
-    for s, st in enumerate(plan.steps):
-        loop = st.func.loop.name
-        operands = []
-        for pos, (kind, val) in enumerate(st.args):
-            cast = "" if pos in st.func.keep else f"np.{loop}"
-            if kind == "leaf":
-                operands.append(f"{cast}(l{val}[{idx}])")
-            elif kind == "step":
-                operands.append(f"{cast}(v{val})")
-            else:
-                params.append(f"s{nscalars}")
-                operands.append(f"s{nscalars}")
-                nscalars += 1
-        body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
-        if st.dest[0] == "out":
-            body.append(f"o{st.dest[1]}[{idx}] = v{s}")
-    return _loop_nest(params, body, ndim, "o0")
 
 
 def _loop_nest(params: list[str], body: list[str], ndim: int, shape_of: str) -> str:

@@ -172,7 +172,7 @@ def scan(name: str, fn: Callable, out, x, axis: int) -> None:
     steps: dict[int, list[tuple[Rect, int]]] = {}
     for rect, owner in ov.launch_tiles():
         steps.setdefault(rect[axis][0], []).append((rect, owner))
-    nbytes = out_np.itemsize
+    itemsize = out_np.itemsize
     for lo in sorted(steps):
         op = rt.operation(name, [xv.store, ov.store], [ov.store])
         written = []
@@ -186,7 +186,7 @@ def scan(name: str, fn: Callable, out, x, axis: int) -> None:
             out_img = ov.image(rect)
             launch(op, _scan_kernel(fn, out_np, x_np, tile_index(rect), before), rect,
                    owner, [(ov.store, out_img, True)], in_reqs,
-                   nbytes=rect_size(rect) * nbytes)
+                   nbytes=rect_size(rect) * itemsize)
             written.append(out_img)
         if rt.dist is not None:
             for img in written:
