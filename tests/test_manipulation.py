@@ -4,7 +4,7 @@ differential tests against NumPy, including memory sharing of views."""
 import numpy as np
 import pytest
 from compare import assert_same, dtypes, raises_same
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -125,6 +125,7 @@ def test_view_errors():
 
 
 @given(arrays(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)), dtypes)
+@example(np.full((2, 3), 4294967296.0 + 0j), np.dtype(np.uint32))  # found by CI
 def test_copy_astype(a, dt):
     h = hp.array(a)
     c = hp.copy(h)
@@ -138,7 +139,27 @@ def test_copy_astype(a, dt):
     with np.errstate(all="ignore"), pytest.warns() if (
             a.dtype.kind == "c" and dt.kind not in "cb") else _nullcontext():
         exp = a.astype(dt)
+    if _cast_is_undefined(a, dt):
+        # Out-of-range float -> int casts are undefined in C: NumPy's own result depends on
+        # which loop (SIMD or not) handles an element, so only dtype and shape are NumPy's.
+        got = np.asarray(got)
+        assert (got.dtype, got.shape) == (exp.dtype, exp.shape)
+        return
     assert_same(got, exp)
+
+
+def _cast_is_undefined(a, dt) -> bool:
+    """NumPy flags the cast as invalid (a value out of the target's range, or NaN)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with np.errstate(all="ignore", invalid="raise"):
+                a.astype(dt)
+        except FloatingPointError:
+            return True
+    return False
 
 
 class _nullcontext:
