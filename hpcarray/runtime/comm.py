@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 
 import numpy as np
 
@@ -110,23 +109,25 @@ class Progress(threading.Thread):
         self.inbox.put(None)
 
     def run(self) -> None:
-        delay = 1e-6
+        # Between polls of the messages under way, wait on the inbox: a newly ready
+        # message is posted at once instead of after the sleep.
+        delay = 0.0
         while True:
             try:
-                task = self.inbox.get(block=not self.active)
+                task = self.inbox.get(block=not self.active or delay > 0,
+                                      timeout=delay if self.active and delay else None)
             except queue.Empty:
                 task = False
             if task is None:
                 return
             if task is not False:
                 self._start(task)
-                delay = 1e-6
+                delay = 0.0
                 continue
             if self._poll_active():
-                delay = 1e-6
+                delay = 0.0
             else:
-                time.sleep(delay)
-                delay = min(delay * 2, 5e-4)
+                delay = min(max(delay * 2, 1e-6), 5e-4)
 
     def _start(self, task) -> None:
         kind, peer, tag, payload = task.comm

@@ -72,6 +72,10 @@ class Settings:
     jit: str = "auto"
     # Bytes of dead stores' buffers kept for reuse (-1: a quarter of memory / ranks; 0: off).
     pool_bytes: int = -1
+    # Python's GIL switch interval while the runtime runs (0: leave Python's 5 ms). The
+    # worker and progress threads need the GIL for a moment between tasks and messages;
+    # at 5 ms a busy main thread delays each halo by milliseconds.
+    switch_interval_us: int = 200
 
     @property
     def tracing(self) -> bool:
@@ -99,6 +103,7 @@ class Settings:
             nvtx=_env_bool("HPCARRAY_NVTX"),
             fusion=_env_bool("HPCARRAY_FUSION", True),
             pool_bytes=_env_int("HPCARRAY_POOL_BYTES", -1),
+            switch_interval_us=max(0, _env_int("HPCARRAY_SWITCH_INTERVAL_US", 200)),
             jit=_env_choice("HPCARRAY_JIT", ("auto", "always", "off"), "auto"),
         )
 

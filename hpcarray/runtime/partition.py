@@ -66,16 +66,19 @@ def _prime_factors(n: int) -> list[int]:
 
 
 def split_counts(shape: Sequence[int], pieces: int) -> tuple[int, ...]:
-    """Pieces per dimension: factors of `pieces` go to the dimensions with the most
-    elements per piece, so tiles stay as square as the shape allows."""
+    """Pieces per dimension. Each factor of `pieces` goes to the first dimension whose
+    extent per piece is at least half the largest one: tiles stay within a small factor of
+    square (halos stay small), yet leading axes are preferred. That keeps tiles contiguous
+    runs of rows where it costs little, and cuts arrays that differ by a halo (a grid and
+    its interior, 1000 and 998 rows) the same way, so operations mixing them exchange
+    halos rather than whole tiles."""
     counts = [1] * len(shape)
     for f in _prime_factors(pieces):
-        best, best_extent = -1, 0.0
-        for d, n in enumerate(shape):
-            if n >= counts[d] * f and n / counts[d] > best_extent:
-                best, best_extent = d, n / counts[d]
-        if best < 0:
+        extents = [n / c if n >= c * f else 0.0 for n, c in zip(shape, counts)]
+        top = max(extents, default=0.0)
+        if top == 0.0:
             break
+        best = next(d for d, e in enumerate(extents) if e > 0.0 and 2 * e >= top)
         counts[best] *= f
     return tuple(counts)
 
