@@ -25,7 +25,8 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
-from hpcarray.runtime import get_runtime, index_exchange, ops, runs
+from hpcarray._api.elements import coords, picked, pull, push, spread
+from hpcarray.runtime import get_runtime, ops, runs
 from hpcarray.runtime.partition import ALL
 
 __all__ = [
@@ -137,8 +138,8 @@ def getitem(a, key):
     if not isinstance(probe, np.ndarray):
         return to_numpy(a)[np_key]
     out = new_array(probe.shape, a.dtype)
-    if out.size and _exchanges(a):
-        _gather("getitem", out, a, np_key)
+    if out.size and spread(a):
+        pull("getitem", out, a, picked(a.shape, np_key))
     elif out.size:
         def kernel(outs, ins):
             outs[0][...] = ins[0][np_key]
@@ -212,53 +213,12 @@ def _place(rt, parts: list[np.ndarray], dtype) -> list:
     return outs
 
 
-def _exchanges(a, value=None) -> bool:
-    """Several ranks and an array spread over them: move just the indexed elements (a
-    replicated array is whole on every rank already)."""
-    store = a._v.store
-    return (get_runtime().dist is not None and a.ndim > 0 and not store.replicates
-            and store.tiling.owners[0] != ALL
-            and not (is_array(value) and value._v.store.replicates))
-
-
-def _gather(name: str, out, a, pick) -> None:
-    """out[...] = pick(a) across ranks, where `pick` selects elements (an indexing
-    expression): only the selected elements move."""
-    rt = get_runtime()
-    op = rt.operation(name, [a._v.store], [out._v.store])  # the SPMD check; flushes fusion
-    points = index_exchange.store_points(a._v, _coords(a.shape, pick))
-    with rt.collective("index exchange", op):
-        index_exchange.gather_elements(rt, out, a, points)
-
-
-def _scatter(name: str, a, coords: list[np.ndarray], value) -> None:
-    """a's elements at `coords` (view coordinates, one array per axis) = value, broadcast
+def _scatter(name: str, a, where: list[np.ndarray], value) -> None:
+    """a's elements at `where` (view coordinates, one array per axis) = value, broadcast
     to the coordinates' shape, in order (the last of repeats wins)."""
-    if not coords[0].size:
-        return
-    rt = get_runtime()
-    reads = [value._v.store] if is_array(value) else []
-    op = rt.operation(name, [a._v.store] + reads, [a._v.store])
-    spread = is_array(value) and value._v.store.tiling.owners[0] != ALL
-    with rt.collective("index exchange", op):
-        index_exchange.scatter_elements(rt, a, index_exchange.store_points(a._v, coords),
-                                        value if spread else _np_values(value, a.dtype))
-
-
-def _coords(shape, pick) -> list[np.ndarray]:
-    """For each axis, the coordinate along it of every element `pick(x)` selects, from
-    zero-memory stand-ins of x holding their own coordinates."""
-    if not callable(pick):
-        key = pick
-        pick = lambda x: x[key]  # noqa: E731
-    out = []
-    for d, n in enumerate(shape):
-        strides = [0] * len(shape)
-        strides[d] = np.dtype(np.intp).itemsize
-        along = as_strided(np.arange(n, dtype=np.intp), shape=shape, strides=strides,
-                           writeable=False)
-        out.append(np.asarray(pick(along)))
-    return out
+    if not (is_array(value) and value._v.store.tiling.owners[0] != ALL):
+        value = _np_values(value, a.dtype)
+    push(name, a, where, value)
 
 
 def setitem(a, key, value) -> None:
@@ -274,8 +234,8 @@ def setitem(a, key, value) -> None:
     value = operand(value)
     _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
     value = _real_if_needed(value, a.dtype)
-    if _exchanges(a, value):
-        _scatter("setitem", a, _coords(a.shape, np_key), value)
+    if spread(a, value):
+        _scatter("setitem", a, coords(a.shape, np_key), value)
         return
 
     def kernel(outs, ins):
@@ -299,8 +259,9 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         res = out
     else:
         res = new_array(probe.shape, x.dtype)
-    if res.size and out is None and _exchanges(x):
-        _gather("take", res, x, lambda c: np.take(c, idx, axis=axis, mode=mode))
+    if res.size and out is None and spread(x):
+        pull("take", res, x, picked(x.shape, lambda c: np.take(c, idx, axis=axis,
+                                                                     mode=mode)))
     elif res.size:
         def kernel(outs, ins):
             np.copyto(outs[0], np.take(ins[0], idx, axis=axis, mode=mode), casting="unsafe")
@@ -319,8 +280,9 @@ def take_along_axis(arr, indices, axis=-1):
         axis = 0
     probe = np.take_along_axis(_read_probe(x.shape), idx, axis)
     res = new_array(probe.shape, x.dtype)
-    if res.size and _exchanges(x):
-        _gather("take_along_axis", res, x, lambda c: np.take_along_axis(c, idx, axis))
+    if res.size and spread(x):
+        pull("take_along_axis", res, x,
+             picked(x.shape, lambda c: np.take_along_axis(c, idx, axis)))
     elif res.size:
         def kernel(outs, ins):
             outs[0][...] = np.take_along_axis(ins[0], idx, axis)
@@ -348,10 +310,10 @@ def put_along_axis(arr, indices, values, axis):
     probe = _write_probe(arr.shape, arr.dtype)
     np.put_along_axis(probe, idx, _value_stand(values), axis)  # NumPy's checks
     values = _real_if_needed(values, arr.dtype)
-    if _exchanges(arr, values) and axis is not None:
+    if spread(arr, values) and axis is not None:
         # The elements take_along_axis would read are the ones put_along_axis writes.
         _scatter("put_along_axis", arr,
-                 _coords(arr.shape, lambda c: np.take_along_axis(c, idx, axis)), values)
+                 coords(arr.shape, lambda c: np.take_along_axis(c, idx, axis)), values)
         return
 
     def kernel(outs, ins):
@@ -372,7 +334,7 @@ def put(a, ind, v, mode="raise") -> None:
     vals = _np_values(v, a.dtype)
     if vals.size == 0 or a.size == 0:
         return
-    if _exchanges(a) and idx.size:
+    if spread(a) and idx.size:
         flat = idx.reshape(-1).astype(np.intp)
         flat = np.clip(flat, 0, a.size - 1) if mode == "clip" else np.mod(flat, a.size)
         _scatter("put", a, list(np.unravel_index(flat, a.shape)),
@@ -395,7 +357,7 @@ def place(arr, mask, vals) -> None:
         raise ValueError("Cannot insert from an empty array!")
     if arr.size == 0 or not m.any():
         return
-    if _exchanges(arr):
+    if spread(arr):
         # The True positions in C order take vals one after another (cycled).
         where = np.nonzero(m.reshape(arr.shape))
         _scatter("place", arr, list(where), np.resize(vals_np.reshape(-1), where[0].size))
@@ -442,7 +404,7 @@ def fill_diagonal(a, val, wrap=False) -> None:
     _require_array(a, "fill_diagonal")
     val = _frozen(numpy_args(val))
     np.fill_diagonal(_write_probe(a.shape, a.dtype), val, wrap)  # NumPy's checks
-    if _exchanges(a) and a.size:
+    if spread(a) and a.size:
         flat = _diagonal_positions(a.shape, wrap)
         vals = _np_values(val, a.dtype).reshape(-1)
         if vals.size:
@@ -670,7 +632,9 @@ class FlatIter:
         if not isinstance(probe, np.ndarray):
             return to_numpy(self._a).flat[key]
         out = new_array(probe.shape, self._a.dtype)
-        if out.size:
+        if out.size and spread(self._a):
+            pull("flat.getitem", out, self._a, picked(self._a.shape, lambda c: c.flat[key]))
+        elif out.size:
             def kernel(outs, ins):
                 outs[0][...] = ins[0].flat[key]
 
@@ -686,6 +650,12 @@ class FlatIter:
         _read_probe(a.shape).flat[key]  # NumPy's index errors
         vals = _np_values(value, a.dtype)
         if a.size == 0:
+            return
+        if spread(a):
+            where = coords(a.shape, lambda c: c.flat[key])
+            # NumPy's flat assignment cycles (or cuts) the values to the selection's size.
+            vals = np.resize(np.asarray(vals).reshape(-1), where[0].shape)
+            _scatter("flat.setitem", a, where, vals)
             return
 
         def kernel(outs, ins):

@@ -452,21 +452,13 @@ def repeat(a, repeats, axis=None):
     # NumPy's checks and the repeated length, on a one-byte stand-in of the axis.
     probe = np.repeat(np.empty(n, np.int8), reps)
     length = probe.shape[0]
-    reps_arr = np.asarray(reps)
+    reps_np = np.broadcast_to(np.asarray(reps), (n,)).astype(np.intp)
     shape = x.shape[:axis] + (length,) + x.shape[axis + 1:]
     out = new_array(shape, x.dtype)
-    if out.size == 0:
-        return out
-    if reps_arr.size == 1:
-        r = int(reps_arr.reshape(()))
-        split_shape = x.shape[:axis] + (n, r) + x.shape[axis + 1:]
-        target = reshape(out, split_shape)
-        src = expand_dims(x, axis + 1)
-        _copy_into(target, src, "repeat")
-        return out
-    reps_np = reps_arr.astype(np.intp)
-    ops.whole("repeat", lambda o, i: np.copyto(o[0], np.repeat(i[0], reps_np, axis)),
-              [out], [x])
+    # Result index j along the axis comes from the source index whose run holds j.
+    along = np.repeat(np.arange(n, dtype=np.intp), reps_np)
+    ops.pick_along_axes("repeat", out, x, [along if d == axis else np.arange(m)
+                                           for d, m in enumerate(shape)])
     return out
 
 
@@ -566,6 +558,8 @@ def _as_pairs(value, ndim, as_index=False):
 
 
 _SIMPLE_PAD = ("constant", "edge", "wrap", "reflect", "symmetric", "empty")
+# Modes whose padding copies elements of the array (with reflect_type "even").
+_INDEX_PAD = ("edge", "wrap", "reflect", "symmetric")
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
@@ -603,6 +597,13 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if not simple:
         kw = numpy_args(kwargs)
         out = new_array(shape, x.dtype)
+        if mode in _INDEX_PAD and kw.get("reflect_type", "even") == "even":
+            # These modes only pick elements, each axis on its own: padding the axes'
+            # index ranges the same way says where every element comes from.
+            maps = [np.pad(np.arange(n, dtype=np.intp), pair, mode)
+                    for n, pair in zip(x.shape, pairs)]
+            ops.pick_along_axes("pad", out, x, maps)
+            return out
         ops.whole("pad", lambda o, i: np.copyto(o[0], np.pad(i[0], pairs, mode, **kw)),
                   [out], [x])
         return out

@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, operand, wrap
+from hpcarray._api.elements import picked, pull, spread
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.fusion import Func, copy_func
@@ -285,8 +286,13 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     x = asarray(a)
     res = np.diagonal(x._np, offset, axis1, axis2)
     out = new_array(res.shape, res.dtype)
-    ops.whole("diagonal", lambda o, i: np.copyto(o[0], np.diagonal(i[0], offset, axis1, axis2)),
-              [out], [x])
+    if out.size and spread(x):
+        pull("diagonal", out, x, picked(x.shape, lambda c: np.diagonal(c, offset, axis1,
+                                                                       axis2)))
+    else:
+        ops.whole("diagonal",
+                  lambda o, i: np.copyto(o[0], np.diagonal(i[0], offset, axis1, axis2)),
+                  [out], [x])
     out._np.flags.writeable = True
     return out
 

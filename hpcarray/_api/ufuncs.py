@@ -436,11 +436,22 @@ class ufunc:
         return apply(self._uf, A, B, **kwargs)
 
     def at(self, a, indices, b=None, /):
-        """Unbuffered in-place operation at indices (runs on the gathered data)."""
+        """Unbuffered in-place operation at indices. Across ranks each rank applies it to
+        the indexed elements it owns, in index order (the values come with the index)."""
         from hpcarray._api.convert import numpy_args
+        from hpcarray._api.elements import coords, push, spread
 
         args = numpy_args((indices,) if b is None else (indices, b))
-        ops.update_in_place(a, lambda target: self._uf.at(target, *args))
+        uf = self._uf
+        if is_array(a) and spread(a):
+            where = coords(a.shape, args[0])  # NumPy's index errors
+            values = None if b is None else np.broadcast_to(np.asarray(args[1]),
+                                                            where[0].shape)
+            push(f"{self.__name__}.at", a, where, values,
+                 lambda buf, points, vals: uf.at(buf, points) if vals is None
+                 else uf.at(buf, points, vals))
+            return
+        ops.update_in_place(a, lambda target: uf.at(target, *args))
 
     def reduceat(self, *args, **kwargs):
         from hpcarray._fallback import call_numpy

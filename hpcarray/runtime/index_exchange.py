@@ -1,10 +1,12 @@
-"""Advanced indexing across ranks: one all-to-all of the elements involved, no gather.
+"""Moving single elements across ranks, no gather: advanced indexing, and operations that
+are pure data movement (diagonal, repeat, pad by reflection, a.flat[...]).
 
-Every rank knows the whole index (index arrays decide result shapes, so they reach every
-rank anyway), hence every rank can work out, for each element, which rank owns its
-source and which rank owns its destination. Each rank then sends every other rank exactly
-the values it owns and that rank needs, in the order of the index; the receiver places
-them. Assignments keep NumPy's rule that the last of repeated indices wins.
+Reads (`pull_elements`): each rank asks the owners of the source elements of its own
+tiles for them. Writes (`scatter_elements`): every rank knows the whole index (index
+arrays decide result shapes, so they reach every rank anyway), hence every rank knows,
+for each element, which rank owns its destination, and each rank sends the values it
+owns to the ranks that need them, in the order of the index. Assignments keep NumPy's
+rule that the last of repeated indices wins.
 
 Collective: every rank calls these at the same point of the program (main thread).
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpcarray.runtime.partition import ALL, rect_slices
+from hpcarray.runtime.partition import ALL, tile_index
 from hpcarray.runtime.view import View
 
 
@@ -42,49 +44,64 @@ def _receivers(owner: int, nranks: int):
     return range(nranks) if owner == ALL else (owner,)
 
 
-def gather_elements(rt, out, src, src_points: list[np.ndarray]) -> None:
-    """out[i] = src's store at src_points[:][i], for every element i of `out` (a fresh
-    whole array): each rank fills the tiles of `out` it owns."""
+def pull_elements(rt, out, src, coords_of) -> None:
+    """out = src's elements at `coords_of(rect)`: for a rectangle of `out` (a fresh whole
+    array), the view coordinates of src (one array per axis of src) of its elements.
+
+    Each rank works out the sources of just the tiles of `out` it fills, asks their owners
+    for the elements it lacks (one all-to-all of flat positions) and gets them back (a
+    second): work and memory per rank follow its share of `out`, not the whole of it.
+    """
     me, nranks = rt.rank, rt.nranks
     rt.settle(src._v.store)
     rt.settle(out._v.store)
-    src_buf = src._v.store.buffer
-    src_owner = owners_of(src._v, src_points, nranks)
-    tiles = []  # (slices, owner per element, points) of the tiles this rank fills
-    sends: list[list[np.ndarray]] = [[] for _ in range(nranks)]
+    buf = src._v.store.buffer
+    tiles = []  # (rect, owner per element, store points) of the tiles this rank fills
+    asks: list[list[np.ndarray]] = [[] for _ in range(nranks)]
     for rect, owner in out._v.launch_tiles():
-        sl = rect_slices(rect)
-        own = src_owner[sl].reshape(-1)
-        pts = [p[sl].reshape(-1) for p in src_points]
-        mask = own == me
-        for r in _receivers(owner, nranks):
-            if r == me:
-                tiles.append((sl, own, pts))
-            elif mask.any():
-                sends[r].append(src_buf[tuple(p[mask] for p in pts)])
-    incoming = rt.comm.alltoall_obj([_concat(x, src_buf.dtype) for x in sends])
-    rt.sent[1] += sum(x.nbytes for r, xs in enumerate(sends) if r != me for x in xs)
+        if owner != me and owner != ALL:
+            continue
+        points = [np.asarray(p).reshape(-1) for p in store_points(src._v, coords_of(rect))]
+        own = owners_of(src._v, points, nranks)
+        tiles.append((rect, own, points))
+        for r in range(nranks):
+            from_r = own == r
+            if r != me and from_r.any():
+                asks[r].append(np.ravel_multi_index(tuple(p[from_r] for p in points),
+                                                    buf.shape))
+    wanted = rt.comm.alltoall_obj([_concat(a, np.intp) for a in asks])
+    replies = [buf[np.unravel_index(w, buf.shape)] if r != me else buf.reshape(-1)[:0]
+               for r, w in enumerate(wanted)]
+    received = rt.comm.alltoall_obj(replies)
+    rt.sent[1] += sum(sum(x.nbytes for x in a) + b.nbytes
+                      for r, (a, b) in enumerate(zip(asks, replies)) if r != me)
     offsets = [0] * nranks
     out_buf = out._v.store.buffer
-    for sl, own, pts in tiles:
+    for rect, own, points in tiles:
         tile = np.empty(own.shape, out_buf.dtype)
         local = (own == me) | (own == ALL)
-        tile[local] = src_buf[tuple(p[local] for p in pts)]
-        for s in range(nranks):
-            if s == me:
-                continue
-            from_s = own == s
-            n = int(from_s.sum())
+        tile[local] = buf[tuple(p[local] for p in points)]
+        for r in range(nranks):
+            from_r = own == r
+            n = int(from_r.sum()) if r != me else 0
             if n:
-                tile[from_s] = incoming[s][offsets[s]:offsets[s] + n]
-                offsets[s] += n
-        out_buf[sl] = tile.reshape(out_buf[sl].shape)
+                tile[from_r] = received[r][offsets[r]:offsets[r] + n]
+                offsets[r] += n
+        index = tile_index(rect)
+        out_buf[index] = tile.reshape(out_buf[index].shape)
     rt.dist.note_write(out._v.store, tuple((0, n) for n in out.shape))
 
 
-def scatter_elements(rt, dst, dst_points: list[np.ndarray], value) -> None:
+def _assign(buffer: np.ndarray, points: tuple, values: np.ndarray) -> None:
+    buffer[points] = values
+
+
+def scatter_elements(rt, dst, dst_points: list[np.ndarray], value, apply=None) -> None:
     """dst's store at dst_points[:][i] = value[i] (value: a NumPy array or scalar every
-    rank holds, or an hpcarray array), in index order, so the last of repeats wins."""
+    rank holds, or an hpcarray array), in index order, so the last of repeats wins.
+    `apply(buffer, points, values)` replaces the assignment (ufunc.at; values None where
+    `value` is None)."""
+    apply = apply or _assign
     me, nranks = rt.rank, rt.nranks
     store = dst._v.store
     rt.settle(store)
@@ -92,9 +109,11 @@ def scatter_elements(rt, dst, dst_points: list[np.ndarray], value) -> None:
     dst_owner = owners_of(dst._v, dst_points, nranks).reshape(-1)
     pts = [p.reshape(-1) for p in dst_points]
     mine = (dst_owner == me) | (dst_owner == ALL)
-    if not hasattr(value, "_v"):  # every rank has the values
+    if value is None:
+        apply(store.buffer, tuple(p[mine] for p in pts), None)
+    elif not hasattr(value, "_v"):  # every rank has the values
         vals = np.broadcast_to(np.asarray(value), shape).reshape(-1)
-        store.buffer[tuple(p[mine] for p in pts)] = vals[mine]
+        apply(store.buffer, tuple(p[mine] for p in pts), vals[mine])
     else:
         rt.settle(value._v.store)
         vview = value._v.broadcast_to(shape)
@@ -117,7 +136,7 @@ def scatter_elements(rt, dst, dst_points: list[np.ndarray], value) -> None:
         for src in range(nranks):
             if src != me:
                 vals[vown == src] = incoming[src]
-        store.buffer[tuple(p[mine] for p in pts)] = vals
+        apply(store.buffer, tuple(p[mine] for p in pts), vals)
     rt.dist.note_write(store, dst._v.image(tuple((0, n) for n in dst.shape)))
 
 

@@ -7,6 +7,8 @@ Three shapes of operation cover the library:
 - `reduction`: one partial per input tile, then one combining task per output tile;
 - `scan`: one task per output tile, in tile order along the scanned axis, each starting
   from the last slice of the tile before it (cumulative sums: no gather, exact);
+- `pick_along_axes`: one task per output tile picking elements axis by axis (pad, repeat),
+  reading the box of the input its picks span;
 - `whole`: one task over whole arrays (sorts, gathers: correct first, tiled later).
 
 Arguments are hpcarray arrays (anything with `_v`, a View, and `_np`, its NumPy view) or
@@ -191,6 +193,73 @@ def scan(name: str, fn: Callable, out, x, axis: int) -> None:
         if rt.dist is not None:
             for img in written:
                 rt.dist.note_write(ov.store, img)
+
+
+def pick_along_axes(name: str, out, x, maps: Sequence[np.ndarray]) -> None:
+    """out[i0, i1, ...] = x[maps[0][i0], maps[1][i1], ...] (pad, repeat: every axis picked
+    on its own). One task per output tile, reading the box of x that its indices span:
+    across ranks that box arrives like a halo."""
+    rt = get_runtime()
+    ov, xv = out._v, x._v
+    out_np, x_np = out._np, x._np
+    if out_np.size == 0:
+        return
+    if rt.dist is not None and _any_alias([ov, xv]):
+        index = _pick_index(maps)
+        return _replicated(rt, name, lambda: _pick(out_np, x_np, index), [ov], [xv])
+    op = rt.operation(name, [xv.store], [ov.store])
+    for rect, owner in ov.launch_tiles():
+        picks = [m[lo:hi] for m, (lo, hi) in zip(maps, rect)]
+        boxes: list[Rect] = [()]
+        for p in picks:
+            boxes = [b + (span,) for b in boxes for span in _spans(p)]
+        launch(op, _pick_kernel(out_np, x_np, tile_index(rect), _pick_index(picks)), rect,
+               owner, [(ov.store, ov.image(rect), True)],
+               [(xv.store, xv.image(b), False) for b in boxes],
+               nbytes=rect_size(rect) * out_np.itemsize)
+    note_writes([ov])
+
+
+def _spans(p: np.ndarray) -> list[tuple[int, int]]:
+    """Intervals covering the indices p: one per monotone run of p (a wrapped or reflected
+    pad has a few), overlapping ones merged, so a tile reads no more than it picks from."""
+    steps = np.sign(np.diff(p))
+    moving = np.flatnonzero(steps)
+    turns = moving[1:][steps[moving[1:]] != steps[moving[:-1]]] + 1
+    spans = sorted((int(r.min()), int(r.max()) + 1) for r in np.split(p, turns))
+    merged = [spans[0]]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _pick_index(picks: Sequence[np.ndarray]) -> list:
+    """Per axis, a slice where the picks are a run of consecutive indices (a plain copy),
+    else the index array."""
+    index: list = []
+    for p in picks:
+        run = p.size and p[-1] - p[0] == p.size - 1 and bool(np.all(np.diff(p) == 1))
+        index.append(slice(int(p[0]), int(p[0]) + p.size) if run else p)
+    return index
+
+
+def _pick(out_np, x_np, index: list) -> None:
+    box = x_np[tuple(i if isinstance(i, slice) else slice(None) for i in index)]
+    taken = [d for d, i in enumerate(index) if not isinstance(i, slice)]
+    if not taken:
+        np.copyto(out_np, box)
+    for k, d in enumerate(taken):  # one axis at a time, the last one straight into out
+        box = np.take(box, index[d], axis=d, mode="clip",
+                      out=out_np if k == len(taken) - 1 else None)
+
+
+def _pick_kernel(out_np, x_np, sl, index):
+    def kernel():
+        _pick(out_np[sl], x_np, index)
+    return kernel
 
 
 def _scan_kernel(fn, out_np, x_np, sl, before_sl):

@@ -179,6 +179,57 @@ def test_reshape_of_a_whole_array_stays_distributed(mpiexec, ranks, workers):
     assert r.returncode == 0, r.stderr
 
 
+def test_data_movement_operations_move_only_what_they_need(mpiexec):
+    """diagonal, repeat, pad (modes that pick elements, wider than the axis), a.flat and
+    ufunc.at run without gathering their input: a tile reads the boxes its picks span
+    (pad, repeat) or just the elements it takes (diagonal, flat)."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt, rng = get_runtime(), numpy.random.default_rng(5)
+        a0 = rng.random((3000, 200))
+        a = np.asarray(a0) * 1.0  # computed: each rank holds only its own rows
+        float(a[0, 0])
+        def same(got, want):
+            assert numpy.array_equal(numpy.asarray(got), want), (got.shape, want.shape)
+        cost = {}
+        def measure(name, fn):
+            before = rt.sent[1]
+            res = fn()
+            res.sum()  # waits for the result
+            cost[name] = rt.sent[1] - before
+            return res
+        reps = rng.integers(0, 3, 3000)
+        widths = ((400, 410), (3, 401))
+        for mode in ("wrap", "reflect", "symmetric", "edge"):
+            same(measure(mode, lambda: np.pad(a, widths, mode)), numpy.pad(a0, widths, mode))
+        same(measure("repeat", lambda: np.repeat(a, reps, axis=0)),
+             numpy.repeat(a0, reps, axis=0))
+        same(measure("diagonal", lambda: np.diagonal(a, -5)), numpy.diagonal(a0, -5))
+        same(measure("flat", lambda: a.flat[7:500_000:11]), a0.flat[7:500_000:11])
+        a.flat[100:400_000:3] = [1.0, 2.0]
+        a0.flat[100:400_000:3] = [1.0, 2.0]
+        same(a, a0)
+        i, j, v = rng.integers(0, 3000, 5000), rng.integers(0, 200, 5000), rng.random(5000)
+        before = rt.sent[1]
+        np.add.at(a, (i, j), v)  # each rank adds the values of its own elements
+        cost["add.at"] = rt.sent[1] - before
+        numpy.add.at(a0, (i, j), v)
+        same(a, a0)
+        assert cost["add.at"] == 0, cost
+        sys.stderr.write(f"COST {rt.rank} {cost}\\n")
+        whole = a0.nbytes  # what a gather brings every rank
+        assert cost["wrap"] <= 0.3 * whole, cost  # the 400 wrapped rows and halos
+        assert cost["reflect"] <= 0.2 * whole and cost["edge"] <= 0.05 * whole, cost
+        # Output and source rows drift apart by the repeats: tens of rows at tile edges.
+        assert cost["repeat"] <= 0.05 * whole, cost
+        assert cost["diagonal"] <= 16 * 200, cost  # elements and their positions
+        assert cost["flat"] <= 0.05 * whole, cost
+    """
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
+    assert r.returncode == 0, r.stderr
+
+
 def test_advanced_indexing_moves_only_the_indexed_elements(mpiexec):
     """x[idx], take and x[idx] = values send each rank only the elements it needs (with
     repeated indices, the last assignment wins as in NumPy)."""
