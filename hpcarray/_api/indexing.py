@@ -149,20 +149,17 @@ def getitem(a, key):
 
 
 def _compacts(a, mask) -> bool:
-    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape, both spread
-    over the ranks by rows alike: then each rank compacts its own elements and nothing
-    is gathered, not even the mask."""
+    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape: each rank
+    compacts its own rows and nothing is gathered, not even the mask."""
     return (is_array(mask) and mask.dtype == bool and mask.shape == a.shape
-            and _by_rows(a, mask))
+            and _rowwise(a))
 
 
 def _by_rows(*arrays) -> bool:
-    """Several ranks; whole arrays of their own (no alias), at least 1-D, tiled alike and
-    spread over the ranks so that each rank owns a run of whole rows (a run of C order)."""
+    """Whole arrays of their own (no alias), tiled alike and spread over the ranks so
+    that each rank owns a run of whole rows (a run of C order)."""
     rt = get_runtime()
     first = arrays[0]
-    if rt.dist is None or first.ndim == 0:
-        return False
     tiling = first._v.store.tiling
     for x in arrays:
         store = x._v.store
@@ -173,9 +170,38 @@ def _by_rows(*arrays) -> bool:
         runs.owned_rows(first._v.store, r) is not None for r in range(rt.nranks))
 
 
+def _rowwise(x) -> bool:
+    """Several ranks, and x can be laid out with each rank owning a run of whole rows
+    (not where it has too few rows to spread)."""
+    rt = get_runtime()
+    if rt.dist is None or x.ndim == 0:
+        return False
+    return _by_rows(x) or rt.tiling_rows(x.shape).owners[0] != ALL
+
+
+def _in_rows(*arrays) -> list:
+    """Arrays of one shape (`_rowwise`) laid out alike with each rank owning a run of
+    whole rows. Arrays tiled otherwise (blocks, views) are copied into such a layout: each
+    element moves at most once, nothing is gathered."""
+    if _by_rows(*arrays):
+        return list(arrays)
+    tiling = get_runtime().tiling_rows(arrays[0].shape)
+    laid = []
+    for x in arrays:
+        y = new_array(x.shape, x.dtype, tiling=tiling)
+        ops.elementwise("copy", _copy_tile, [y], [x])
+        laid.append(y)
+    return laid
+
+
+def _copy_tile(outs, ins) -> None:
+    np.copyto(outs[0], ins[0])
+
+
 def _compact(a, mask):
     """a[mask] across ranks: each rank's selected elements (in C order) form one run of
     the result, placed onto the result's tiles."""
+    a, mask = _in_rows(a, mask)
     rt = get_runtime()
     sa, sm = a._v.store, mask._v.store
     op = rt.operation("getitem", [sa, sm], [])  # the SPMD check; flushes fusion
@@ -187,8 +213,9 @@ def _compact(a, mask):
 
 
 def _nonzero_runs(name: str, a, flat: bool = False) -> list:
-    """Across ranks (see `_by_rows`): the indices of a's nonzero elements (one array per
+    """Across ranks (see `_rowwise`): the indices of a's nonzero elements (one array per
     axis, or flat indices), each rank finding those of its own rows."""
+    (a,) = _in_rows(a)
     rt = get_runtime()
     store = a._v.store
     op = rt.operation(name, [store], [])
@@ -436,14 +463,14 @@ def _diagonal_positions(shape, wrap: bool) -> np.ndarray:
 
 def nonzero(a):
     x = asarray(a)
-    if _by_rows(x):  # each rank finds its own rows' nonzeros: nothing is gathered
+    if _rowwise(x):  # each rank finds its own rows' nonzeros: nothing gathered
         return tuple(_nonzero_runs("nonzero", x))
     return tuple(from_numpy(i) for i in np.nonzero(to_numpy(x)))
 
 
 def argwhere(a):
     x = asarray(a)
-    if _by_rows(x):
+    if _rowwise(x):
         from hpcarray._api.joining import stack
 
         return stack(nonzero(x), axis=1)
@@ -452,7 +479,7 @@ def argwhere(a):
 
 def flatnonzero(a):
     x = asarray(a)
-    if _by_rows(x):
+    if _rowwise(x):
         return _nonzero_runs("flatnonzero", x, flat=True)[0]
     return from_numpy(np.flatnonzero(to_numpy(x)))
 
@@ -474,7 +501,7 @@ def extract(condition, arr):
     from hpcarray._api.manipulation import ravel
 
     x = asarray(arr)
-    if is_array(condition) and condition.shape == x.shape and _by_rows(x, condition):
+    if is_array(condition) and condition.shape == x.shape and _rowwise(x):
         return _compact(x, condition if condition.dtype == bool else condition != 0)
     cond = np.asarray(numpy_args(condition)).ravel()
     return take(ravel(x), np.nonzero(cond)[0])

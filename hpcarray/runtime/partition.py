@@ -218,6 +218,20 @@ def tiling_along(
     return _split_tiling(shape, lanes, processors, nranks, min_split, test_tiles)
 
 
+@lru_cache(maxsize=1024)
+def tiling_rows(
+    shape: tuple[int, ...],
+    processors: int,
+    nranks: int,
+    min_split: int,
+    test_tiles: int,
+) -> Tiling:
+    """A tiling that cuts only the first axis, split like `choose_tiling` along it: each
+    rank owns a run of whole rows (a run of C order: compactions, x[mask])."""
+    rows = shape[:1] + (1,) * (len(shape) - 1)
+    return _split_tiling(shape, rows, processors, nranks, min_split, test_tiles)
+
+
 def _split_tiling(shape, split_shape, processors, nranks, min_split, test_tiles) -> Tiling:
     """Tiles over `shape`, cut as `split_shape` would be (extent 1: never cut there)."""
     size = 1

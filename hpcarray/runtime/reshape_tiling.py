@@ -7,8 +7,9 @@ flat positions, tile i of one holds exactly the elements of tile i of the other:
 reshape is a *matched* alias, and halos and writes through it work tile by tile. Two ways
 to line the slabs up:
 - cut the reshape where its base's tiles end, when those ends are whole rows of it;
-- else cut the reshape as usual and move the base's tile edges there: the elements
+- else cut the reshape into slabs and move the base's tile edges there: the elements
   between old and new edges (less than a row per edge) change owner, point to point.
+A base cut into blocks (many ranks) is first cut into as many slabs, once.
 """
 
 from __future__ import annotations
@@ -53,18 +54,18 @@ def matched_tiling(rt, root: Store, buffer: np.ndarray) -> Tiling | None:
     natural = rt.tiling(shape)
     if root.tiling.owners[0] == ALL:  # one replicated tile: its reshape is one tile too
         return natural if len(natural) == 1 else None
-    flat = _flat_edges(root.tiling, root.shape)
-    if flat is None:
-        return None
-    rows = _row_edges(flat, shape)
+    ntiles = len(root.tiling)
+    if not root.tiling.is_slabs:  # blocks: cut the root into as many slabs first
+        if root.pinned or root.shape[0] < ntiles:
+            return None
+        retile(rt, root, Tiling.slabs(root.shape, rt.cut(root.shape[0], ntiles), rt.nranks))
+    rows = _row_edges(_flat_edges(root.tiling, root.shape), shape)
     if rows is not None:
         return Tiling.slabs(shape, rows, rt.nranks)
-    # Slabs owned rank by rank like the usual tiling of the shape (whose tiles split only
-    # the first axis between ranks; workers may split it further), so that arrays of this
-    # shape computed from the reshape exchange nothing but halos.
-    ntiles = len(natural)
-    if (root.pinned or ntiles != len(root.tiling) or natural.counts[0] % rt.nranks
-            or shape[0] < ntiles):
+    # Slabs owned rank by rank like the usual tiling of the shape where that splits only
+    # the first axis between ranks (workers may split it further): arrays of this shape
+    # computed from the reshape then exchange nothing but halos.
+    if root.pinned or ntiles != len(natural) or shape[0] < ntiles:
         return None
     slabs = Tiling.slabs(shape, rt.cut(shape[0], ntiles), rt.nranks)
     root_rows = _row_edges(_flat_edges(slabs, shape), root.shape)

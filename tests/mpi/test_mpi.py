@@ -330,6 +330,42 @@ def test_boolean_mask_selection_gathers_nothing(mpiexec):
     assert all(b <= 0.6 * share for b in sent), sent  # about half of its share, at most
 
 
+def test_arrays_cut_into_columns_are_laid_out_by_rows_not_gathered(mpiexec):
+    """A wide array is cut into column blocks. x[mask], nonzero and ravel need each rank
+    to own whole rows: the array is laid out by rows once (each element moves at most
+    once) instead of being gathered, and a ravel stays a view tile for tile."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        x0 = numpy.random.default_rng(9).random((200, 3000))
+        x = np.asarray(x0) * 1.0
+        assert x._v.store.tiling.counts == (1, 3)
+        float(x[0, 0])
+        before = rt.sent[1]
+        picked = x[x > 0.5]
+        nz = np.nonzero(x > 0.9)
+        float(picked[0] + nz[0][0])
+        sys.stderr.write(f"BYTES {rt.rank} {rt.sent[1] - before}\\n")
+        assert numpy.array_equal(numpy.asarray(picked), x0[x0 > 0.5])
+        for got, want in zip(nz, numpy.nonzero(x0 > 0.9)):
+            assert numpy.array_equal(numpy.asarray(got), want)
+        flat = x.ravel()
+        assert flat._v.store.matched, "the ravel is a view, tiled like its base"
+        flat[::7] = -1.0
+        x0.ravel()[::7] = -1.0
+        assert numpy.array_equal(numpy.asarray(x), x0)
+    """
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
+    assert r.returncode == 0, r.stderr
+    sent = [float(v) for v in re.findall(r"BYTES \d+ (\S+)", r.stderr)]
+    assert len(sent) == 3
+    share = 8 * 200 * 3000 / 3
+    # Laying x and the masks out by rows moves under 2/3 of each (9 bytes per element),
+    # compaction about half a share: far below a gather (two shares to every rank).
+    assert all(b <= 1.6 * share for b in sent), sent
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
