@@ -3,8 +3,9 @@
 Lanes along the sorted axis are independent, so the work runs tile by tile wherever a
 tile holds whole lanes. Where the usual tiling splits the axis, the input is first moved
 into tiles that do not (one exchange), sorted there and moved back. A 1-D array spread
-over ranks is sample-sorted (runtime/sample_sort.py); only argsort of such an array runs
-as one task on gathered data, since the order of equal values must be NumPy's own.
+over ranks is sample-sorted (runtime/sample_sort.py), its argsort too; only an argsort
+that is not stable, of an array with equal values, then runs as one task on gathered
+data, since the order of equal values must be NumPy's own.
 """
 
 from __future__ import annotations
@@ -42,13 +43,19 @@ def _along_axis(name: str, fn, res, x, axis: int, sample_sort: bool = False) -> 
         lanes = new_array(res.shape, res.dtype, tiling=rt.tiling_along(res.shape, axis))
         ops.elementwise(name, fn, [lanes], [x])
         ops.elementwise("copy", _copy, [res], [lanes])
-    elif sample_sort and _sample_sort.applies(rt, res._v.store):
-        src = x if x._v.is_whole and not x._v.store.is_alias else x.copy()
-        op = rt.operation(name, [src._v.store], [res._v.store])
-        with rt.collective("sample sort", op):
-            _sample_sort.sample_sort(rt, src._v.store, res._v.store, fn.kind)
-    else:
+    elif not (sample_sort and _sample_sort.applies(rt, res._v.store)
+              and _sorted_across_ranks(rt, name, fn, res, x)):
         ops.whole(name, fn, [res], [x])
+
+
+def _sorted_across_ranks(rt, name: str, fn, res, x) -> bool:
+    """Sample-sort 1-D x (or its indices) into res; False where NumPy's own order of
+    equal values is needed (argsort, not stable, with ties): nothing written then."""
+    src = x if x._v.is_whole and not x._v.store.is_alias else x.copy()
+    op = rt.operation(name, [src._v.store], [res._v.store])
+    with rt.collective("sample sort", op):
+        return _sample_sort.sample_sort(rt, src._v.store, res._v.store, fn.kind,
+                                        indices=fn.indices, stable=fn.stable)
 
 
 def _copy(outs, ins) -> None:
@@ -61,6 +68,8 @@ class _Sorted:
     def __init__(self, axis: int, kw: dict, indices: bool):
         self.axis, self.kw, self.indices = axis, kw, indices
         self.kind = kw["kind"]
+        # Equal values keep their order (NumPy's stable sorts).
+        self.stable = bool(kw.get("stable")) or self.kind in ("stable", "mergesort")
 
     def __call__(self, outs, ins) -> None:
         o, i = outs[0], ins[0]
@@ -89,7 +98,7 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     kw = _sort_kwargs(kind, stable)
     x, axis = _prepare(asarray(a), axis, kw)
     res = new_array(x.shape, np.intp)
-    _along_axis("argsort", _Sorted(axis, kw, True), res, x, axis)
+    _along_axis("argsort", _Sorted(axis, kw, True), res, x, axis, sample_sort=True)
     return res
 
 

@@ -108,9 +108,9 @@ def test_cumsum_moves_only_the_slice_before_each_tile(mpiexec):
 
 
 def test_sort_moves_a_share_not_the_array(mpiexec):
-    """1-D sort is a sample sort: each rank sends about two shares of N/ranks values,
-    where a gather would send its share to every rank and sort all N values on each.
-    Rows sorted along an unsplit axis move nothing."""
+    """1-D sort and argsort are sample sorts: each rank sends about two shares of N/ranks
+    values (argsort: values and positions), where a gather would send its share to every
+    rank and sort all N values on each. Rows sorted along an unsplit axis move nothing."""
     code = """
         import sys, numpy, hpcarray as np
         from hpcarray.runtime import get_runtime
@@ -126,18 +126,31 @@ def test_sort_moves_a_share_not_the_array(mpiexec):
         r = np.sort(m, axis=1)
         float(r[0, 0])
         rows = rt.sent[1] - before - one_d
-        sys.stderr.write(f"BYTES {rt.rank} {one_d} {rows}\\n")
+        i = np.argsort(x)
+        float(i[0])
+        indices = rt.sent[1] - before - one_d - rows
+        sys.stderr.write(f"BYTES {rt.rank} {one_d} {rows} {indices}\\n")
         assert numpy.array_equal(numpy.asarray(s), numpy.sort(x0))
         assert numpy.array_equal(numpy.asarray(r), numpy.sort(m0, axis=1))
+        assert numpy.array_equal(numpy.asarray(i), numpy.argsort(x0))
+        # Equal values: stable argsorts keep positions; others come out in NumPy's order.
+        y0 = numpy.random.default_rng(4).integers(0, 9, n)
+        y = np.asarray(y0) + 0
+        for kw in ({"kind": "stable"}, {"stable": True}, {}):
+            assert numpy.array_equal(numpy.asarray(np.argsort(y, **kw)),
+                                     numpy.argsort(y0, **kw)), kw
     """
     n = 300_000
     r = mpirun(mpiexec, 3, ["-c", textwrap.dedent(code), str(n)], HPCARRAY_MIN_SPLIT="1000")
     assert r.returncode == 0, r.stderr
-    sent = [tuple(map(float, v)) for v in re.findall(r"BYTES \d+ (\S+) (\S+)", r.stderr)]
+    sent = [tuple(map(float, v))
+            for v in re.findall(r"BYTES \d+ (\S+) (\S+) (\S+)", r.stderr)]
     assert len(sent) == 3
     share = 8 * n / 3
-    assert all(0 < one_d <= 2 * share * 1.2 for one_d, _ in sent), sent
-    assert all(rows == 0 for _, rows in sent), sent
+    assert all(0 < one_d <= 2 * share * 1.2 for one_d, _, _ in sent), sent
+    assert all(rows == 0 for _, rows, _ in sent), sent
+    # argsort sends values and positions: about twice what sort sends, no gather.
+    assert all(0 < indices <= 4 * share * 1.2 for _, _, indices in sent), sent
 
 
 RESHAPES = """
