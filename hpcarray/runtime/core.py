@@ -125,7 +125,8 @@ class Runtime:
             return
         new = pool.take(store.shape, store.dtype)
         if new is None and self.dist is None:  # one rank: waiting never needs other ranks
-            dying = pool.dying(store.shape, store.dtype)
+            with self.scheduler.lock:  # no task completes while references are counted
+                dying = pool.dying(store.shape, store.dtype)
             if dying:
                 self.scheduler.wait_store(dying[0])
                 del dying  # the store dies here and gives its buffer to the pool
@@ -163,6 +164,7 @@ class Runtime:
 
     def operation(self, name: str, reads=(), writes=()) -> Operation:
         self.flush()
+        self.scheduler.raise_error()  # a failed task: raise before issuing more
         rec = self.recorder
         op = Operation(next(self._op_ids), name,
                        user_source_line() if rec or self.spmd else "")

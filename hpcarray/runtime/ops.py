@@ -57,7 +57,7 @@ def launch(op, kernel, tile: Rect, owner: int, out_reqs, in_reqs, after=(),
     rt = get_runtime()
     dist = rt.dist
     if dist is not None:
-        for store, img, _ in in_reqs:
+        for store, img in _fetched_rects(in_reqs):
             for rank in dist.executors(owner):
                 for piece, src in dist.missing(store, img, rank):
                     rt.message(op, store, piece, src, rank)
@@ -66,6 +66,23 @@ def launch(op, kernel, tile: Rect, owner: int, out_reqs, in_reqs, after=(),
     task = rt.task(op, kernel, tile, nbytes)
     rt.submit(task, [*out_reqs, *in_reqs], after=after)
     return task
+
+
+def _fetched_rects(in_reqs):
+    """(store, rectangle) to fetch from other ranks: the inputs' images, or per store their
+    bounding box where that is no larger than they are together (a stencil's overlapping
+    views of one grid: one message per neighbour instead of one per view)."""
+    by_store: dict[int, tuple] = {}
+    for store, img, _ in in_reqs:
+        by_store.setdefault(id(store), (store, []))[1].append(img)
+    for store, imgs in by_store.values():
+        if len(imgs) > 1:
+            box = tuple((min(r[d][0] for r in imgs), max(r[d][1] for r in imgs))
+                        for d in range(len(imgs[0])))
+            if rect_size(box) <= sum(rect_size(r) for r in imgs):
+                imgs = [box]
+        for img in imgs:
+            yield store, img
 
 
 def note_writes(views) -> None:

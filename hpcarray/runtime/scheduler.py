@@ -83,6 +83,7 @@ class Scheduler:
         # Multi-rank jobs raise task errors only where all ranks agree (runtime.gather),
         # never at a point only one rank reaches: ranks must stay in lock-step.
         self.agreed_errors = False
+        self._failed_ops: set[int] = set()
         self._keys = itertools.count()
         self._threads = [
             threading.Thread(target=self._work, args=(lane,), name=f"hpcarray-worker-{lane}",
@@ -96,8 +97,6 @@ class Scheduler:
 
     def submit(self, task: Task, reqs: Iterable[Requirement], after: Iterable[Task] = ()) -> None:
         with self.lock:
-            if self.error is not None and not self.agreed_errors:
-                self._raise_error()
             preds = find_dependences(task, reqs, self._keys, self.recorder)
             for t in after:
                 if not t.done and t not in preds:
@@ -245,8 +244,20 @@ class Scheduler:
             else:
                 self.changed.wait()
 
+    def raise_error(self) -> None:
+        """Raise the pending task error, if any (one rank; multi-rank jobs raise errors
+        where all ranks agree)."""
+        if self.error is not None and not self.agreed_errors:
+            with self.lock:
+                if self.error is not None:
+                    self._raise_error()
+
     def _fail(self, exc: BaseException, op: Operation) -> None:
         with self.lock:
+            # One error per operation: its other tiles failing too say nothing new.
+            if op.id in self._failed_ops:
+                return
+            self._failed_ops.add(op.id)
             if self.error is None:
                 self.error = (exc, op)
 
