@@ -212,6 +212,22 @@ def test_take_and_along_axis(a, data):
         np.put_along_axis(b, ind, a.flat[0], axis=ax)
         hp.put_along_axis(h, hp.array(ind), a.flat[0], axis=ax)
         assert_same(h, b)
+    flat = data.draw(hnp.arrays(np.intp, data.draw(st.integers(0, 5)),
+                                elements=st.integers(-a.size, a.size - 1)))
+    b, h = a.copy(), hp.array(a)
+    np.put_along_axis(b, flat, a.flat[-1], None)
+    hp.put_along_axis(h, flat, a.flat[-1], None)
+    assert_same(h, b)
+
+
+def test_put_along_axis_flat_errors():
+    a = np.zeros((3, 4))
+    h = hp.array(a)
+    for idx in (np.array([[1, 2]]), np.array([13]), np.array([1.5])):
+        raises_same(lambda: np.put_along_axis(a, idx, 1.0, None),
+                    lambda: hp.put_along_axis(h, idx, 1.0, None))
+    raises_same(lambda: np.put_along_axis(a, np.array([1, 2]), np.ones(3), None),
+                lambda: hp.put_along_axis(h, np.array([1, 2]), np.ones(3), None))
 
 
 def test_take_put_errors_and_modes():
@@ -244,6 +260,11 @@ def test_place_putmask_choose_select():
     hp.putmask(h, h < 3, [7, 8])
     assert_same(h, a)
     raises_same(lambda: np.putmask(a, [True], 1), lambda: hp.putmask(h, [True], 1))
+    # A mask of another shape (same size) and values cycled by flat position.
+    mask = (np.arange(12) % 5 == 1).reshape(4, 3)
+    np.putmask(a, mask, [-1.0, -2.0, -3.0])
+    hp.putmask(h, hp.array(mask), hp.array([-1.0, -2.0, -3.0]))
+    assert_same(h, a)
     idx = np.array([[0, 1, 2, 0], [2, 2, 1, 0], [1, 0, 0, 2]])
     choices = [np.arange(4), np.full((3, 4), 10, np.int8), 100]
     assert_same(hp.choose(hp.array(idx), [hp.array(c) if isinstance(c, np.ndarray) else c

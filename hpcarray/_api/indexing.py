@@ -334,13 +334,26 @@ def put_along_axis(arr, indices, values, axis):
         raise ValueError("assignment destination is read-only")
     idx = np.array(numpy_args(indices))
     values = operand(values)
-    probe = _write_probe(arr.shape, arr.dtype)
-    np.put_along_axis(probe, idx, _value_stand(values), axis)  # NumPy's checks
+    if axis is None:  # NumPy's checks (its flat path cannot write to a stand-in)
+        if idx.ndim != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        if idx.dtype.kind not in "iu":
+            raise IndexError("`indices` must be an integer array")
+        np.take(_read_probe((arr.size,)), idx)  # bounds
+        np.put_along_axis(np.zeros(idx.size, arr.dtype), np.arange(idx.size),
+                          _value_stand(values), None)
+    else:
+        np.put_along_axis(_write_probe(arr.shape, arr.dtype), idx, _value_stand(values),
+                          axis)  # NumPy's checks
     values = _real_if_needed(values, arr.dtype)
     if spread(arr, values) and axis is not None:
         # The elements take_along_axis would read are the ones put_along_axis writes.
         _scatter("put_along_axis", arr,
                  coords(arr.shape, lambda c: np.take_along_axis(c, idx, axis)), values)
+        return
+    if spread(arr, values) and idx.size:  # axis None: flat positions
+        flat = np.where(idx < 0, idx + arr.size, idx).astype(np.intp)
+        _scatter("put_along_axis", arr, list(np.unravel_index(flat, arr.shape)), values)
         return
 
     def kernel(outs, ins):
@@ -419,6 +432,14 @@ def putmask(a, mask, values) -> None:
         from hpcarray._api.manipulation import copyto
 
         copyto(a, values, casting="unsafe", where=mask)
+        return
+    if spread(a):
+        # The masked positions take the values at their flat position (cycled); the mask
+        # and values are arguments, like an index: every rank has them.
+        where = np.nonzero(np.asarray(numpy_args(mask)).reshape(a.shape))
+        flat = np.ravel_multi_index(where, a.shape)
+        vals = _np_values(values, a.dtype).reshape(-1)
+        _scatter("putmask", a, list(where), vals[flat % vals.size])
         return
 
     def kernel(outs, ins):
