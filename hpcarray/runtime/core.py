@@ -20,7 +20,6 @@ from hpcarray.runtime.partition import (
     bounds,
     choose_tiling,
     tiling_along,
-    tiling_rows,
 )
 from hpcarray.runtime.pool import BufferPool, default_limit
 from hpcarray.runtime.reshape_tiling import matched_tiling
@@ -91,13 +90,13 @@ class Runtime:
 
     def tiling_along(self, shape: tuple[int, ...], axis: int) -> Tiling:
         """A tiling with every lane along `axis` in one tile (see partition.tiling_along)."""
-        return tiling_along(shape, axis, self.processors, self.nranks, self.min_split,
+        return tiling_along(shape, (axis,), self.processors, self.nranks, self.min_split,
                             self._test_tiles)
 
     def tiling_rows(self, shape: tuple[int, ...]) -> Tiling:
-        """A tiling that cuts only the first axis (see partition.tiling_rows)."""
-        return tiling_rows(shape, self.processors, self.nranks, self.min_split,
-                           self._test_tiles)
+        """A tiling that cuts only the first axis: each rank owns a run of whole rows."""
+        return tiling_along(shape, tuple(range(1, len(shape))), self.processors,
+                            self.nranks, self.min_split, self._test_tiles)
 
     def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False,
                   tiling: Tiling | None = None) -> Store:

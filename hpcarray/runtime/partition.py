@@ -206,30 +206,17 @@ def choose_tiling(
 @lru_cache(maxsize=1024)
 def tiling_along(
     shape: tuple[int, ...],
-    axis: int,
+    axes: tuple[int, ...],
     processors: int,
     nranks: int,
     min_split: int,
     test_tiles: int,
 ) -> Tiling:
-    """A tiling that keeps every lane along `axis` whole in one tile (sorts along an axis
-    that the usual tiling splits), split like `choose_tiling` across the other axes."""
-    lanes = shape[:axis] + (1,) + shape[axis + 1:]
+    """A tiling that keeps every lane along `axes` whole in one tile, split like
+    `choose_tiling` across the other axes: sorts along an axis the usual tiling splits;
+    along all axes but the first, each rank owns a run of whole rows (compactions)."""
+    lanes = tuple(1 if d in axes else n for d, n in enumerate(shape))
     return _split_tiling(shape, lanes, processors, nranks, min_split, test_tiles)
-
-
-@lru_cache(maxsize=1024)
-def tiling_rows(
-    shape: tuple[int, ...],
-    processors: int,
-    nranks: int,
-    min_split: int,
-    test_tiles: int,
-) -> Tiling:
-    """A tiling that cuts only the first axis, split like `choose_tiling` along it: each
-    rank owns a run of whole rows (a run of C order: compactions, x[mask])."""
-    rows = shape[:1] + (1,) * (len(shape) - 1)
-    return _split_tiling(shape, rows, processors, nranks, min_split, test_tiles)
 
 
 def _split_tiling(shape, split_shape, processors, nranks, min_split, test_tiles) -> Tiling:
