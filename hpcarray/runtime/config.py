@@ -72,9 +72,9 @@ class Settings:
     jit: str = "auto"
     # Bytes of dead stores' buffers kept for reuse (-1: a quarter of memory / ranks; 0: off).
     pool_bytes: int = -1
-    # Python's GIL switch interval while the runtime runs (0: leave Python's 5 ms). The
-    # worker and progress threads need the GIL for a moment between tasks and messages;
-    # at 5 ms a busy main thread delays each halo by milliseconds.
+    # Multi-rank: Python's GIL switch interval (0: leave Python's 5 ms). The progress and
+    # worker threads need the GIL for a moment per message and task; at 5 ms a busy main
+    # thread delays each halo by milliseconds. (Threads alone showed no gain from it.)
     switch_interval_us: int = 200
 
     @property

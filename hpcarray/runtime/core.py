@@ -40,12 +40,12 @@ class Runtime:
             if settings.tracing else None
         )
         self.nvtx = _load_nvtx() if settings.nvtx else None
-        if settings.switch_interval_us and not settings.eager:
-            sys.setswitchinterval(settings.switch_interval_us * 1e-6)
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
                                    self.nvtx, settings.eager, settings.window_bytes)
         self.dist: Distribution | None = None
         if self.nranks > 1:
+            if settings.switch_interval_us and not settings.eager:
+                sys.setswitchinterval(settings.switch_interval_us * 1e-6)
             self.dist = Distribution(self.rank, self.nranks)
             self.scheduler.agreed_errors = True
             self.scheduler.progress = Progress(self.comm, self.scheduler.complete_copy)
