@@ -185,17 +185,15 @@ def _in_rows(*arrays) -> list:
     element moves at most once, nothing is gathered."""
     if _by_rows(*arrays):
         return list(arrays)
+    from hpcarray._api.manipulation import assign
+
     tiling = get_runtime().tiling_rows(arrays[0].shape)
     laid = []
     for x in arrays:
         y = new_array(x.shape, x.dtype, tiling=tiling)
-        ops.elementwise("copy", _copy_tile, [y], [x])
+        assign(y, x)
         laid.append(y)
     return laid
-
-
-def _copy_tile(outs, ins) -> None:
-    np.copyto(outs[0], ins[0])
 
 
 def _compact(a, mask):
