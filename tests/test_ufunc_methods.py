@@ -37,6 +37,26 @@ def test_ufunc_reduce(name):
                                             initial=1.0), exact=False)
 
 
+@pytest.mark.parametrize("name", ["subtract", "divide", "floor_divide", "fmod", "hypot"])
+def test_ordered_reduce_is_numpy_bit_for_bit(name):
+    """Order-dependent reductions run tile by tile in NumPy's order: the same bits."""
+    for dtype in ("int64", "float32", "float64"):
+        if name == "hypot" and dtype == "int64":
+            continue
+        x, h = pair(np.abs(make(dtype, (37, 23), special=False)) + 1)
+        for axis in (0, 1, -1):
+            check(lambda m: getattr(m, name).reduce(arg(m, x, h), axis=axis), exact=True)
+        check(lambda m: getattr(m, name).reduce(arg(m, x, h), axis=0, keepdims=True,
+                                                dtype="float64"), exact=True)
+
+        def into_out(m):
+            out = m.zeros(23, "float64")
+            getattr(m, name).reduce(arg(m, x, h), axis=0, out=out)
+            return out
+
+        check(into_out, exact=True)
+
+
 @pytest.mark.parametrize("name", ["add", "multiply", "maximum", "logical_or", "subtract",
                                   "bitwise_or"])
 def test_ufunc_accumulate(name):

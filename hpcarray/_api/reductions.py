@@ -89,6 +89,14 @@ _ASSOCIATIVE = frozenset([
 ])
 
 
+# Order-dependent reductions whose NumPy reduce equals the last slice of its accumulate
+# (checked for float, int and complex; NumPy's power and arctan2 reduce loops do not).
+_REDUCE_IS_LAST_OF_ACCUMULATE = frozenset([
+    np.subtract, np.divide, np.floor_divide, np.remainder, np.fmod, np.hypot,
+    np.float_power, np.left_shift, np.right_shift, np.copysign, np.logaddexp,
+])
+
+
 def _check_where(w, shape) -> None:
     """NumPy's errors for a `where=` mask that cannot apply to an array of `shape`."""
     if not np.can_cast(w.dtype, np.bool_, "safe"):
@@ -183,8 +191,19 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
 
         assign(kd, res)
         return _result(target, out)
+    if uf in _REDUCE_IS_LAST_OF_ACCUMULATE and len(axes) == 1 and not ins and \
+            set(red_kwargs) == {"dtype"}:
+        # An order-dependent reduction (subtract, divide, arctan2, ...) is the last slice of
+        # the accumulation, which runs tile by tile along the axis in NumPy's order.
+        acc = ufunc_accumulate(uf, x, axes[0], red_kwargs["dtype"])
+        if acc.dtype == kd.dtype:
+            from hpcarray._api.indexing import basic_view
+            from hpcarray._api.manipulation import assign
+
+            assign(kd, basic_view(acc, (slice(None),) * axes[0] + (slice(-1, None),)))
+            return _result(target, out)
     if uf not in _ASSOCIATIVE:
-        # An order-dependent reduction (subtract, divide, arctan2, ...): one task, in order.
+        # The rest (`where`, `initial`): one task, in order.
         def whole_kernel(o, i):
             kw = dict(red_kwargs)
             if len(i) > 1:

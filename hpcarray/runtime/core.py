@@ -244,12 +244,14 @@ class Runtime:
         if self.spmd is not None:
             self.spmd.check()
         # One collective per sync point carries both the error reports and the tiles.
-        tiles = self.dist.tiles_to_gather(store, rect)
+        pieces = self.dist.pieces_to_gather(store, rect,
+                                            self.dist.tiles_to_gather(store, rect))
         error = self.scheduler.take_error()
-        mine = self.dist.my_tiles(store, tiles) if error is None else {}
+        mine = self.dist.my_pieces(store, pieces) if error is None else {}
+        self.sent[1] += sum(d.nbytes for d in mine.values()) * (self.nranks - 1)
         reports = self.comm.allgather_obj((self._error_summary(error), mine))
         self._raise_agreed_error(error, [r[0] for r in reports])
-        self.dist.install(store, tiles, [r[1] for r in reports])
+        self.dist.install(store, pieces, [r[1] for r in reports])
 
     @contextlib.contextmanager
     def collective(self, kind: str, op: Operation):

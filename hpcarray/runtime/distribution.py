@@ -14,7 +14,7 @@ import itertools
 
 import numpy as np
 
-from hpcarray.runtime.partition import ALL, Rect, intersect, rect_slices
+from hpcarray.runtime.partition import ALL, Rect, intersect, rect_size, rect_slices
 from hpcarray.runtime.store import Store
 
 TAG_LIMIT = 1 << 20
@@ -134,21 +134,43 @@ class Distribution:
         st = self.state(root)
         return [t for t in self._tiles(store, rect) if st.everywhere.get(t, 0) != st.epochs[t]]
 
-    def my_tiles(self, store: Store, tiles: list[int]) -> dict[int, np.ndarray]:
-        """The data of the tiles among `tiles` that this rank owns (to send)."""
-        root = store.root
-        tiling = root.tiling
-        return {t: np.ascontiguousarray(root.buffer[rect_slices(tiling.tiles[t])])
-                for t in tiles if tiling.owners[t] == self.rank}
+    @staticmethod
+    def pieces_to_gather(store: Store, rect: Rect | None, tiles: list[int]) -> dict[int, Rect]:
+        """tile -> the rectangle of it to gather (in the coordinates of `frame(store)`):
+        whole tiles, which every rank then holds until they are written again, or, when
+        `rect` is a small part of them (a scalar read, a row printed in a loop), just that
+        part, so that reading g[0, 0] does not move a whole tile."""
+        tiling = Distribution.frame(store).tiling
+        whole = {t: tiling.tiles[t] for t in tiles}
+        if rect is None or store.replicates:
+            return whole
+        parts = {t: intersect(rect, tiling.tiles[t]) for t in tiles}
+        if 8 * sum(rect_size(p) for p in parts.values() if p) > sum(map(rect_size,
+                                                                          whole.values())):
+            return whole
+        return {t: p for t, p in parts.items() if p}
 
-    def install(self, store: Store, tiles: list[int], received: list[dict]) -> None:
-        """Write the tiles other ranks sent; every rank now holds all of `tiles`."""
-        root = store.root
-        tiling = root.tiling
-        st = self.state(root)
+    @staticmethod
+    def frame(store: Store) -> Store:
+        """The store whose buffer and tiles a gather of `store` works in: the store itself
+        (a root, or an alias whose tiles line up with its root's) or its root."""
+        return store.root if store.replicates else store
+
+    def my_pieces(self, store: Store, pieces: dict[int, Rect]) -> dict[int, np.ndarray]:
+        """The data of the pieces this rank owns (to send)."""
+        frame = self.frame(store)
+        return {t: np.ascontiguousarray(frame.buffer[rect_slices(p)])
+                for t, p in pieces.items() if frame.tiling.owners[t] == self.rank}
+
+    def install(self, store: Store, pieces: dict[int, Rect], received: list[dict]) -> None:
+        """Write the pieces other ranks sent; every rank now holds all of them (and knows
+        it, for whole tiles)."""
+        frame = self.frame(store)
         for part in received:
             for t, data in part.items():
-                if tiling.owners[t] != self.rank:
-                    root.buffer[rect_slices(tiling.tiles[t])] = data
-        for t in tiles:
-            st.everywhere[t] = st.epochs[t]
+                if frame.tiling.owners[t] != self.rank:
+                    frame.buffer[rect_slices(pieces[t])] = data
+        st = self.state(store.root)
+        for t, piece in pieces.items():
+            if piece == frame.tiling.tiles[t]:
+                st.everywhere[t] = st.epochs[t]

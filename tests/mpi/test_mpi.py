@@ -148,7 +148,7 @@ def test_sort_moves_a_share_not_the_array(mpiexec):
     assert len(sent) == 3
     share = 8 * n / 3
     assert all(0 < one_d <= 2 * share * 1.2 for one_d, _, _ in sent), sent
-    assert all(rows == 0 for _, rows, _ in sent), sent
+    assert all(rows <= 16 for _, rows, _ in sent), sent  # the scalar read: 8 bytes x 2
     # argsort sends values and positions: about twice what sort sends, no gather.
     assert all(0 < indices <= 4 * share * 1.2 for _, _, indices in sent), sent
 
@@ -164,7 +164,8 @@ RESHAPES = """
         before = rt.sent[1]
         c = np.multiply(a, a * 2 + 1)
         float(c[0, 0])
-        assert rt.sent[1] == before, "elementwise work on a matched reshape moves nothing"
+        assert rt.sent[1] - before <= 8 * (rt.nranks - 1), \
+            "elementwise work on a matched reshape moves nothing (but the scalar read)"
         assert numpy.array_equal(numpy.asarray(c), a0 * (a0 * 2 + 1))
         # Writes through the reshape show in its base, and the other way round.
         base, base0 = np.arange(n * n) * 1.0, numpy.arange(n * n) * 1.0
@@ -193,9 +194,10 @@ def test_reshape_of_a_whole_array_stays_distributed(mpiexec, ranks, workers):
 
 
 def test_data_movement_operations_move_only_what_they_need(mpiexec):
-    """diagonal, repeat, pad (modes that pick elements, wider than the axis), a.flat and
-    ufunc.at run without gathering their input: a tile reads the boxes its picks span
-    (pad, repeat) or just the elements it takes (diagonal, flat)."""
+    """diagonal, repeat, pad (modes that pick elements, wider than the axis), a.flat,
+    order-dependent reductions and ufunc.at run without gathering their input: a tile
+    reads the boxes its picks span (pad, repeat) or just the elements it takes (diagonal,
+    flat); a reduction in order passes one slice from tile to tile."""
     code = """
         import sys, numpy, hpcarray as np
         from hpcarray.runtime import get_runtime
@@ -220,6 +222,9 @@ def test_data_movement_operations_move_only_what_they_need(mpiexec):
              numpy.repeat(a0, reps, axis=0))
         same(measure("diagonal", lambda: np.diagonal(a, -5)), numpy.diagonal(a0, -5))
         same(measure("flat", lambda: a.flat[7:500_000:11]), a0.flat[7:500_000:11])
+        for axis in (0, 1):  # in NumPy's order, tile after tile along the axis
+            same(measure(f"subtract.reduce{axis}", lambda: np.subtract.reduce(a, axis)),
+                 numpy.subtract.reduce(a0, axis))
         a.flat[100:400_000:3] = [1.0, 2.0]
         a0.flat[100:400_000:3] = [1.0, 2.0]
         same(a, a0)
@@ -238,6 +243,8 @@ def test_data_movement_operations_move_only_what_they_need(mpiexec):
         assert cost["repeat"] <= 0.05 * whole, cost
         assert cost["diagonal"] <= 16 * 200, cost  # elements and their positions
         assert cost["flat"] <= 0.05 * whole, cost
+        assert cost["subtract.reduce0"] <= 0.01 * whole, cost
+        assert cost["subtract.reduce1"] <= 0.01 * whole, cost
     """
     r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
     assert r.returncode == 0, r.stderr
