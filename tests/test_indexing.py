@@ -147,6 +147,29 @@ def test_advanced_get_set(case):
         assert_same(h, b)
 
 
+@given(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=9),
+       hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=9), st.integers(0, 9))
+def test_index_arrays_of_the_result_shape(shape, ishape, seed):
+    """One hpcarray integer array per axis, all of the result's shape: across ranks each
+    rank reads just its own tiles of them (never gathered); NumPy's values and errors."""
+    rng = np.random.default_rng(seed)
+    a = rng.random(shape)
+    h = hp.array(a)
+    idx = [rng.integers(-n, n, ishape) for n in shape]
+    assert_same(h[tuple(hp.array(i) for i in idx)], a[tuple(idx)])
+    if a.ndim == 1:
+        for mode in ("raise", "wrap", "clip"):
+            wide = rng.integers(-3 * a.size, 3 * a.size, ishape) if mode != "raise" else idx[0]
+            assert_same(hp.take(h, hp.array(wide), mode=mode), np.take(a, wide, mode=mode))
+    if idx[0].size:
+        bad = [i.copy() for i in idx]
+        bad[-1].flat[-1] = shape[-1] + 2
+        bad[0].flat[0] = -shape[0] - 1
+        raises_same(lambda: a[tuple(bad)], lambda: h[tuple(hp.array(i) for i in bad)])
+        if a.ndim == 1:
+            raises_same(lambda: np.take(a, bad[0]), lambda: hp.take(h, hp.array(bad[0])))
+
+
 def test_advanced_mixed_and_values():
     a = np.arange(24).reshape(2, 3, 4)
     h = hp.array(a)
@@ -224,8 +247,8 @@ def test_put_along_axis_flat_errors():
     a = np.zeros((3, 4))
     h = hp.array(a)
     for idx in (np.array([[1, 2]]), np.array([13]), np.array([1.5])):
-        raises_same(lambda: np.put_along_axis(a, idx, 1.0, None),
-                    lambda: hp.put_along_axis(h, idx, 1.0, None))
+        raises_same(lambda idx=idx: np.put_along_axis(a, idx, 1.0, None),
+                    lambda idx=idx: hp.put_along_axis(h, idx, 1.0, None))
     raises_same(lambda: np.put_along_axis(a, np.array([1, 2]), np.ones(3), None),
                 lambda: hp.put_along_axis(h, np.array([1, 2]), np.ones(3), None))
 

@@ -75,3 +75,61 @@ def push(name: str, a, where: list[np.ndarray], value, apply=None) -> None:
     points = index_exchange.store_points(a._v, where)
     with rt.collective("index exchange", op):
         index_exchange.scatter_elements(rt, a, points, value, apply)
+
+
+def index_tiled_like(a, arrays: list, out) -> bool:
+    """Several ranks, a spread over them, and one integer hpcarray index array per axis
+    of a, all whole arrays tiled like `out`: then each rank reads just its own part of
+    the index (`pull_by_index`), which is never gathered."""
+    if not spread(a) or len(arrays) != a.ndim or out._v.store.tiling.owners[0] == ALL:
+        return False
+    tiling = out._v.store.tiling
+    return all(is_array(i) and i.dtype.kind in "iu" and i.shape == out.shape and i._v.is_whole
+               and not i._v.store.is_alias and _same_tiles(i._v.store.tiling, tiling)
+               for i in arrays)
+
+
+def _same_tiles(t1, t2) -> bool:
+    return t1.edges == t2.edges and t1.owners == t2.owners
+
+
+def pull_by_index(name: str, out, a, arrays: list, mode: str = "raise") -> None:
+    """out[...] = a[arrays[0][...], arrays[1][...], ...] where every index array is tiled
+    like out (see `index_tiled_like`): each rank checks and reads its own index tiles."""
+    rt = get_runtime()
+    for i in arrays:
+        rt.settle(i._v.store)
+    bufs = [i._v.store.buffer for i in arrays]
+    mine = [rect for rect, owner in out._v.launch_tiles() if owner in (rt.rank, ALL)]
+    if mode == "raise":
+        _check_bounds(rt, a.shape, bufs, mine, out.shape)
+
+    def coords_of(rect: Rect) -> list[np.ndarray]:
+        got = []
+        for buf, n in zip(bufs, a.shape):
+            i = buf[tile_index(rect)].astype(np.intp)
+            got.append(i % n if mode == "wrap" else np.clip(i, 0, n - 1) if mode == "clip"
+                       else np.where(i < 0, i + n, i))
+        return got
+
+    pull(name, out, a, coords_of)
+
+
+def _check_bounds(rt, sizes, bufs, rects, shape) -> None:
+    """NumPy's IndexError for the first index out of bounds (first axis, then C order), the
+    same on every rank: each rank checks its own tiles, and they agree on the first."""
+    first = None
+    for axis, (buf, n) in enumerate(zip(bufs, sizes)):
+        for rect in rects:
+            i = buf[tile_index(rect)]
+            bad = np.flatnonzero((i < -n) | (i >= n))
+            if bad.size:
+                local = np.unravel_index(bad[0], i.shape)
+                pos = np.ravel_multi_index(tuple(int(c) + lo for c, (lo, _) in
+                                                 zip(local, rect)), shape)
+                cand = (axis, int(pos), int(i.reshape(-1)[bad[0]]), n)
+                first = cand if first is None else min(first, cand)
+    reports = [r for r in rt.comm.allgather_obj(first) if r is not None]
+    if reports:
+        axis, _, value, n = min(reports)
+        raise IndexError(f"index {value} is out of bounds for axis {axis} with size {n}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._api.convert import (
@@ -25,7 +26,15 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
-from hpcarray._api.elements import coords, picked, pull, push, spread
+from hpcarray._api.elements import (
+    coords,
+    index_tiled_like,
+    picked,
+    pull,
+    pull_by_index,
+    push,
+    spread,
+)
 from hpcarray.runtime import get_runtime, ops, runs
 from hpcarray.runtime.partition import ALL
 
@@ -133,6 +142,11 @@ def getitem(a, key):
         return view
     if len(key) == 1 and _compacts(a, key[0]):
         return _compact(a, key[0])
+    if key and all(is_array(k) for k in key) and len({k.shape for k in key}) == 1:
+        out = new_array(key[0].shape, a.dtype)
+        if index_tiled_like(a, list(key), out):
+            pull_by_index("getitem", out, a, list(key))
+            return out
     np_key = _np_key(key)
     probe = _read_probe(a.shape)[np_key]  # NumPy's errors and the result's shape
     if not isinstance(probe, np.ndarray):
@@ -274,6 +288,13 @@ def setitem(a, key, value) -> None:
 
 def take(a, indices, axis=None, out=None, mode="raise"):
     x = asarray(a)
+    if x.ndim == 1 and is_array(indices) and out is None and mode in ("raise", "wrap", "clip"):
+        if axis is not None:
+            normalize_axis_index(axis, 1)
+        res = new_array(indices.shape, x.dtype)
+        if index_tiled_like(x, [indices], res):
+            pull_by_index("take", res, x, [indices], mode)
+            return res
     idx = _frozen(numpy_args(indices))
     probe = np.take(_read_probe(x.shape), idx, axis=axis, mode=mode)
     if not isinstance(probe, np.ndarray):
