@@ -163,10 +163,16 @@ def getitem(a, key):
 
 
 def _compacts(a, mask) -> bool:
-    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape: each rank
-    compacts its own rows and nothing is gathered, not even the mask."""
-    return (is_array(mask) and mask.dtype == bool and mask.shape == a.shape
-            and _rowwise(a))
+    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape or of its
+    leading axes (rows of a): each rank compacts its own rows and nothing is gathered,
+    not even the mask."""
+    return _leading_mask(a, mask) and _rowwise(a)
+
+
+def _leading_mask(a, mask) -> bool:
+    """A boolean hpcarray array of the shape of a's leading axes (all of them, or rows)."""
+    return (is_array(mask) and mask.dtype == bool and 0 < mask.ndim <= a.ndim
+            and mask.shape == a.shape[:mask.ndim])
 
 
 def _by_rows(*arrays) -> bool:
@@ -213,7 +219,11 @@ def _in_rows(*arrays) -> list:
 def _compact(a, mask):
     """a[mask] across ranks: each rank's selected elements (in C order) form one run of
     the result, placed onto the result's tiles."""
-    a, mask = _in_rows(a, mask)
+    if mask.ndim == a.ndim:
+        a, mask = _in_rows(a, mask)
+    else:
+        (a,) = _in_rows(a)
+        mask = _rows_like(mask, a)
     rt = get_runtime()
     sa, sm = a._v.store, mask._v.store
     op = rt.operation("getitem", [sa, sm], [])  # the SPMD check; flushes fusion
@@ -221,7 +231,31 @@ def _compact(a, mask):
         rt.settle(sa)
         rt.settle(sm)
         lo, hi = runs.owned_rows(sa, rt.rank)
-        return _place(rt, [sa.buffer[lo:hi][sm.buffer[lo:hi]]], a.dtype)[0]
+        picked_rows = sa.buffer[lo:hi][sm.buffer[lo:hi]]
+        flat = _place(rt, [picked_rows.reshape(-1)], a.dtype)[0]
+    if mask.ndim == a.ndim:
+        return flat
+    from hpcarray._api.manipulation import reshape
+
+    return reshape(flat, (-1,) + a.shape[mask.ndim:])
+
+
+def _rows_like(mask, a):
+    """The mask of a's leading axes tiled along them like `a` (laid out by rows): each
+    rank then holds the mask of its own rows."""
+    from hpcarray._api.manipulation import assign
+    from hpcarray.runtime.partition import Tiling
+
+    rows = a._v.store.tiling
+    k = mask.ndim
+    tiling = Tiling(mask.shape, rows.counts[:k], get_runtime().nranks, edges=rows.edges[:k])
+    store = mask._v.store
+    if mask._v.is_whole and not store.is_alias and store.tiling.edges == tiling.edges \
+            and store.tiling.owners == tiling.owners:
+        return mask
+    laid = new_array(mask.shape, bool, tiling=tiling)
+    assign(laid, mask)
+    return laid
 
 
 def _nonzero_runs(name: str, a, flat: bool = False) -> list:
@@ -269,6 +303,9 @@ def setitem(a, key, value) -> None:
 
         assign(basic_view(a, key), value)
         return
+    if len(key) == 1 and _leading_mask(a, key[0]) and _is_scalar(value):
+        _set_where(a, key[0], value)
+        return
     np_key = _np_key(key)
     value = operand(value)
     _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
@@ -281,6 +318,27 @@ def setitem(a, key, value) -> None:
         outs[0][np_key] = ins[0]
 
     ops.whole("setitem", kernel, [a], [value])
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, (numbers.Number, np.generic)) or (
+        (is_array(value) or isinstance(value, np.ndarray)) and value.ndim == 0)
+
+
+def _set_where(a, mask, value) -> None:
+    """a[mask] = scalar with a boolean mask of a's leading axes: an elementwise copy where
+    the mask is true, tile by tile where the mask's tiles are (no sync, nothing moves)."""
+    from hpcarray._api.manipulation import copyto
+
+    value = operand(value)
+    _write_probe(a.shape, a.dtype)[np.broadcast_to(np.True_, mask.shape)] = \
+        _value_stand(value)  # NumPy's checks (overflow, complex into real, ...)
+    value = _real_if_needed(value, a.dtype)
+    if mask.ndim < a.ndim:
+        axes = tuple(range(mask.ndim, a.ndim))
+        mask = wrap(mask._v.insert_unit_axes(axes),
+                    mask._np.reshape(mask.shape + (1,) * len(axes)))
+    copyto(a, value, casting="unsafe", where=mask)
 
 
 # -- take / put ----------------------------------------------------------------------------

@@ -386,6 +386,53 @@ def test_arrays_cut_into_columns_are_laid_out_by_rows_not_gathered(mpiexec):
     assert all(b <= 1.6 * share for b in sent), sent
 
 
+def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
+    """x[rows] with a boolean mask of x's first axis compacts each rank's own rows (the
+    mask is laid out like x's rows, not gathered); x[mask] = scalar is an elementwise copy
+    where the mask is true (nothing moves); x[i] with an index array reads only the index
+    tiles a rank owns."""
+    code = """
+        import sys, numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        rng = numpy.random.default_rng(4)
+        x0, labels0 = rng.random((30000, 8)), rng.integers(0, 4, 30000)
+        x, labels = np.asarray(x0) * 1.0, np.asarray(labels0) + 0
+        float(x[0, 0] + labels[0])
+        cost = {}
+        for k in range(4):  # k-means' regrouping: the points of each cluster
+            before = rt.sent[1]
+            got = x[labels == k]
+            float(got[0, 0])
+            cost[k] = rt.sent[1] - before
+            assert numpy.array_equal(numpy.asarray(got), x0[labels0 == k])
+        before = rt.sent[1]
+        x[x > 0.9] = 0.0
+        x[labels == 2] = -1.0
+        float(x[5, 5])
+        cost["set"] = rt.sent[1] - before
+        x0[x0 > 0.9] = 0.0
+        x0[labels0 == 2] = -1.0
+        assert numpy.array_equal(numpy.asarray(x), x0)
+        perm0 = rng.permutation(30000)
+        perm = np.asarray(perm0) + 0
+        float(perm[0])
+        before = rt.sent[1]
+        y = labels[perm]
+        float(y[0])
+        cost["perm"] = rt.sent[1] - before
+        assert numpy.array_equal(numpy.asarray(y), labels0[perm0])
+        sys.stderr.write(f"COST {rt.rank} {cost}\\n")
+        share = x0.nbytes / rt.nranks
+        assert all(cost[k] <= 0.5 * share for k in range(4)), cost  # the picked rows
+        assert cost["set"] <= 16, cost  # the scalar read
+        # asks and answers for the 2/3 of a rank's elements held elsewhere (8 + 8 bytes)
+        assert cost["perm"] <= 16 * 30000 / rt.nranks * 1.1, cost
+    """
+    r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
+    assert r.returncode == 0, r.stderr
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np
