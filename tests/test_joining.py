@@ -251,20 +251,41 @@ def test_resize(a, shape):
 @given(arrays(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)), st.data())
 def test_pad(a, data):
     mode = data.draw(st.sampled_from(["constant", "edge", "wrap", "reflect", "symmetric",
-                                      "maximum", "mean", "linear_ramp"]))
-    if mode in ("mean", "linear_ramp") and a.dtype.kind == "b":
-        return
+                                      "maximum", "minimum", "mean", "linear_ramp"]))
     width = data.draw(st.one_of(
         st.integers(0, 7),
         st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), min_size=a.ndim,
                  max_size=a.ndim)))
+    pair = st.tuples(st.integers(1, 7), st.integers(1, 7))
     kw = {}
     if mode == "constant" and data.draw(st.booleans()):
         kw["constant_values"] = data.draw(st.sampled_from([1, (2, 3), ((0, 1),) * a.ndim]))
+    if mode in ("maximum", "minimum", "mean") and data.draw(st.booleans()):
+        kw["stat_length"] = data.draw(st.one_of(
+            st.integers(1, 7), pair, st.lists(pair, min_size=a.ndim, max_size=a.ndim)))
+    if mode == "linear_ramp" and data.draw(st.booleans()):
+        kw["end_values"] = data.draw(st.sampled_from([3, (2, -5), 1.5, ((0, 7),) * a.ndim]))
+    if mode in ("reflect", "symmetric") and data.draw(st.booleans()):
+        kw["reflect_type"] = "odd"
     with np.errstate(all="ignore"):
         expected = np.pad(a, width, mode, **kw)
         got = hp.pad(hp.array(a), width, mode, **kw)
         assert_same(got, expected)
+
+
+def test_pad_stat_length_zero():
+    """A maximum/minimum of no values raises (on any axis); a mean of none is NaN."""
+    a = np.arange(12).reshape(3, 4)
+    for mode in ("maximum", "minimum"):
+        raises_same(lambda m=mode: np.pad(a, ((0, 0), (1, 1)), m, stat_length=0),
+                    lambda m=mode: hp.pad(hp.array(a), ((0, 0), (1, 1)), m, stat_length=0))
+    assert_same(hp.pad(hp.zeros((0, 3)), ((0, 0), (1, 1)), "maximum", stat_length=0),
+                np.pad(np.zeros((0, 3)), ((0, 0), (1, 1)), "maximum", stat_length=0))
+    with pytest.warns(RuntimeWarning):
+        expected = np.pad(a * 1.0, 2, "mean", stat_length=((0, 1), (2, 0)))
+    with np.errstate(all="ignore"):
+        got = hp.pad(hp.array(a * 1.0), 2, "mean", stat_length=((0, 1), (2, 0)))
+    assert_same(got, expected)
 
 
 def test_pad_widths_up_to_the_axis_length():

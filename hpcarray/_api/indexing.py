@@ -306,6 +306,9 @@ def setitem(a, key, value) -> None:
     if len(key) == 1 and _leading_mask(a, key[0]) and _is_scalar(value):
         _set_where(a, key[0], value)
         return
+    if len(key) == 1 and _compacts(a, key[0]) and spread(a, value):
+        _expand_into(a, key[0], value)
+        return
     np_key = _np_key(key)
     value = operand(value)
     _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
@@ -339,6 +342,47 @@ def _set_where(a, mask, value) -> None:
         mask = wrap(mask._v.insert_unit_axes(axes),
                     mask._np.reshape(mask.shape + (1,) * len(axes)))
     copyto(a, value, casting="unsafe", where=mask)
+
+
+def _expand_into(a, mask, value) -> None:
+    """a[mask] = values across ranks (the inverse of `_compact`): each rank writes the
+    selected elements of its own rows, taking from the values' owners the run of values
+    that its rows' selections correspond to. Neither the mask nor the values are gathered.
+    """
+    from hpcarray._api.manipulation import assign
+
+    (laid,) = _in_rows(a)
+    mask = _rows_like(mask, laid)
+    value = _real_if_needed(operand(value), a.dtype)
+    rest = a.shape[mask.ndim:]
+    rt = get_runtime()
+    sa, sm = laid._v.store, mask._v.store
+    op = rt.operation("setitem", [sa, sm], [sa])  # the SPMD check; flushes fusion
+    with rt.collective("expansion", op):
+        rt.settle(sa)
+        rt.settle(sm)
+        lo, hi = runs.owned_rows(sa, rt.rank)
+        selected = sm.buffer[lo:hi]
+        counts = rt.comm.allgather_obj(int(np.count_nonzero(selected)))
+    total, start = sum(counts), sum(counts[:rt.rank])
+    # NumPy's checks and messages, on a stand-in selecting `total` rows of `rest`
+    stand = _write_probe((total,) + (1,) * (mask.ndim - 1) + rest, a.dtype)
+    stand[np.broadcast_to(np.True_, (total,) + (1,) * (mask.ndim - 1))] = _value_stand(value)
+    rows_of_values = is_array(value) and value.ndim == 1 + len(rest) and \
+        value.shape[0] == total and total > 1 and value._v.store.tiling.owners[0] != ALL
+    if rows_of_values:
+        (value,) = _in_rows(value)
+        with rt.collective("expansion", op):
+            rt.settle(value._v.store)
+            vals = runs.take_runs(rt, value._v.store, start, counts[rt.rank])
+    else:  # values shared by all rows (a row, a scalar): small, every rank holds them
+        vals = np.broadcast_to(_np_values(value, a.dtype), (total,) + rest)
+        vals = vals[start:start + counts[rt.rank]]
+    sa.buffer[lo:hi][selected] = vals
+    # (every rank wrote its own rows; the bookkeeping is the same on every rank)
+    rt.dist.note_write(sa, tuple((0, n) for n in a.shape))
+    if laid is not a:
+        assign(a, laid)
 
 
 # -- take / put ----------------------------------------------------------------------------

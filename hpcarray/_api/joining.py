@@ -7,11 +7,13 @@ Result dtypes, shapes and errors come from NumPy itself, asked on cheap stand-in
 
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from hpcarray._api import reductions, ufuncs
 from hpcarray._api.convert import (
     asarray,
     from_numpy,
@@ -28,6 +30,7 @@ from hpcarray._api.manipulation import (
     expand_dims,
     ravel,
     reshape,
+    round_,
     transpose,
 )
 from hpcarray._dtypes import check_dtype
@@ -542,13 +545,15 @@ def _as_pairs(value, ndim, as_index=False):
     if as_index:
         arr = np.round(arr).astype(np.intp)
     if arr.ndim < 3:
+        # NumPy scalars here, as in NumPy: they are not "weak" in type promotion, which
+        # decides the dtype linear_ramp computes in.
         if arr.size == 1:
             v = arr.ravel()[0]
             if as_index and v < 0:
                 raise ValueError("index can't contain negative values")
             return ((v, v),) * ndim
         if arr.size == 2 and arr.shape != (2, 1):
-            v0, v1 = arr.ravel().tolist()
+            v0, v1 = arr.ravel()
             if as_index and (v0 < 0 or v1 < 0):
                 raise ValueError("index can't contain negative values")
             return ((v0, v1),) * ndim
@@ -557,9 +562,10 @@ def _as_pairs(value, ndim, as_index=False):
     return tuple(tuple(p) for p in np.broadcast_to(arr, (ndim, 2)).tolist())
 
 
-_SIMPLE_PAD = ("constant", "edge", "wrap", "reflect", "symmetric", "empty")
 # Modes whose padding copies elements of the array (with reflect_type "even").
 _INDEX_PAD = ("edge", "wrap", "reflect", "symmetric")
+# Statistics padded natively; "median" is gathered (hpcarray's median is NumPy's own).
+_STATS = {"maximum": reductions.max, "minimum": reductions.min, "mean": reductions.mean}
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
@@ -588,48 +594,142 @@ def pad(array, pad_width, mode="constant", **kwargs):
             if n == 0 and (b or e):
                 raise ValueError(f"can't extend empty axis {ax} using modes other than "
                                  "'constant' or 'empty'")
-    simple = mode in _SIMPLE_PAD and kwargs.get("reflect_type", "even") == "even"
-    if simple and mode in ("wrap", "symmetric"):
-        simple = all(b <= n and e <= n for n, (b, e) in zip(x.shape, pairs))
-    if simple and mode == "reflect":
-        simple = all((b == 0 and e == 0) or (b <= n - 1 and e <= n - 1)
-                     for n, (b, e) in zip(x.shape, pairs))
-    if not simple:
+    # NumPy treats any reflect_type but "odd" as "even".
+    odd = mode in ("reflect", "symmetric") and kwargs.get("reflect_type") == "odd"
+    lengths = None
+    if mode in _STATS:
+        # NumPy clips each stat_length to its axis.
+        lengths = [tuple(n if v is None else min(int(v), n) for v in pair) for n, pair in
+                   zip(x.shape, _as_pairs(kwargs.get("stat_length"), x.ndim, as_index=True))]
+        if x.size and mode != "mean" and any(0 in pair for pair in lengths):
+            raise ValueError("stat_length of 0 yields no value for padding")
+    out = new_array(shape, x.dtype)
+    if mode == "median" or (mode == "mean" and x.size and any(0 in p for p in lengths)):
+        # A median would gather anyway; a mean of no values is NumPy's NaN and warnings.
         kw = numpy_args(kwargs)
-        out = new_array(shape, x.dtype)
-        if mode in _INDEX_PAD and kw.get("reflect_type", "even") == "even":
-            # These modes only pick elements, each axis on its own: padding the axes'
-            # index ranges the same way says where every element comes from.
-            maps = [np.pad(np.arange(n, dtype=np.intp), pair, mode)
-                    for n, pair in zip(x.shape, pairs)]
-            ops.pick_along_axes("pad", out, x, maps)
-            return out
         ops.whole("pad", lambda o, i: np.copyto(o[0], np.pad(i[0], pairs, mode, **kw)),
                   [out], [x])
         return out
-    out = new_array(shape, x.dtype)
-    if x.size:
-        center = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape, pairs))
-        _copy_into(basic_view(out, center), x, "pad")
-    if mode == "empty":
+    if mode in _INDEX_PAD and not odd and not _pad_fits(mode, x.shape, pairs):
+        # These modes only pick elements, each axis on its own: padding the axes'
+        # index ranges the same way says where every element comes from.
+        maps = [np.pad(np.arange(n, dtype=np.intp), pair, mode)
+                for n, pair in zip(x.shape, pairs)]
+        ops.pick_along_axes("pad", out, x, maps)
         return out
-    values = _as_pairs(kwargs.get("constant_values", 0), x.ndim) if mode == "constant" \
-        else None
+    center = tuple(slice(b, b + n) for n, (b, _) in zip(x.shape, pairs))
+    if x.size:
+        _copy_into(basic_view(out, center), x, "pad")
+    if mode == "empty" or not out.size:
+        return out
+    values = None
+    if mode in ("constant", "linear_ramp"):
+        key = "constant_values" if mode == "constant" else "end_values"
+        values = _as_pairs(kwargs.get(key, 0), x.ndim)
+    # Axis by axis like NumPy: padding axis k reads what axes < k padded (the corners).
     for ax, (n, (b, e)) in enumerate(zip(x.shape, pairs)):
         if not b and not e:
             continue
-        pre = (slice(None),) * ax
-        for side, width in (("before", b), ("after", e)):
-            if not width:
-                continue
-            dst = pre + ((slice(0, b),) if side == "before" else (slice(b + n, b + n + e),))
-            target = basic_view(out, dst)
-            if mode == "constant":
-                assign(target, values[ax][0 if side == "before" else 1])
-                continue
-            src = pre + (_pad_source(mode, side, n, b, width),)
-            _copy_into(target, basic_view(out, src), "pad")
+        view = functools.partial(_pad_roi, out, center, ax)
+        if mode in _STATS:
+            _pad_stat(view, _STATS[mode], ax, n, b, e, lengths[ax])
+        elif mode == "linear_ramp":
+            _pad_ramp(view, ax, n, b, e, values[ax])
+        elif odd:
+            _pad_odd(view, n, b, e, mode == "symmetric")
+        else:
+            for side, width in (("before", b), ("after", e)):
+                if not width:
+                    continue
+                target = view(slice(0, b) if side == "before" else slice(b + n, b + n + e))
+                if mode == "constant":
+                    assign(target, values[ax][0 if side == "before" else 1])
+                else:
+                    _copy_into(target, view(_pad_source(mode, side, n, b, width)), "pad")
     return out
+
+
+def _pad_fits(mode: str, shape: tuple, pairs: list) -> bool:
+    """Whether every pad of a copying mode fits in one copy of its axis."""
+    if mode in ("wrap", "symmetric"):
+        return all(b <= n and e <= n for n, (b, e) in zip(shape, pairs))
+    if mode == "reflect":
+        return all((b == 0 and e == 0) or (b <= n - 1 and e <= n - 1)
+                   for n, (b, e) in zip(shape, pairs))
+    return True
+
+
+def _pad_roi(out, center: tuple, ax: int, sl: slice):
+    """The view NumPy pads axis `ax` in: axes before it whole (already padded), axes
+    after it still only their original part, `sl` along `ax`."""
+    return basic_view(out, (slice(None),) * ax + (sl,) + center[ax + 1:])
+
+
+def _pad_stat(view, func, ax: int, n: int, b: int, e: int, lengths: tuple) -> None:
+    """Fill each side with `func` of the `lengths` values next to its edge."""
+    lo, hi, dtype = b, b + n, view(slice(0, 0)).dtype
+    stats: dict = {}
+    for width, dst, src in ((b, (0, b), (lo, lo + lengths[0])),
+                            (e, (hi, hi + e), (hi - lengths[1], hi))):
+        if not width:
+            continue
+        if src not in stats:  # both sides often take the whole axis
+            stat = func(view(slice(*src)), axis=ax, keepdims=True)
+            if stat.dtype != dtype and np.issubdtype(dtype, np.integer):
+                stat = round_(stat)  # NumPy rounds an integer array's mean
+            stats[src] = stat
+        _copy_into(view(slice(*dst)), stats[src], "pad")
+
+
+def _pad_ramp(view, ax: int, n: int, b: int, e: int, ends: tuple) -> None:
+    """linear_ramp as NumPy's linspace makes it: from the end value towards the edge
+    (excluded), in linspace's dtype, floored for integer arrays."""
+    probe = view(slice(0, 0))
+    dtype, trail = probe.dtype, (1,) * (probe.ndim - 1 - ax)
+    for width, end, edge, dst, rev in ((b, ends[0], b, slice(0, b), False),
+                                        (e, ends[1], b + n - 1, slice(b + n, b + n + e), True)):
+        if not width:
+            continue
+        dt = np.linspace(end, np.zeros((), dtype), 0, endpoint=False).dtype
+        delta = ufuncs.apply(np.subtract, view(slice(edge, edge + 1)), end, dtype=dt)
+        step = delta / width
+        i = np.arange(width, dtype=dt).reshape((-1, *trail))
+        i = i[::-1] if rev else i  # the right ramp runs from the far end inwards
+        if reductions.any(step == 0):  # linspace's order for steps that underflow
+            ramp = ufuncs.apply(np.multiply, i / width, delta)
+        else:
+            ramp = ufuncs.apply(np.multiply, i, step)
+        ufuncs.apply(np.add, ramp, end, out=ramp)
+        if np.issubdtype(dtype, np.integer):
+            ufuncs.apply(np.floor, ramp, out=ramp)
+        _copy_into(view(dst), ramp, "pad")
+
+
+def _pad_odd(view, n: int, b: int, e: int, include_edge: bool) -> None:
+    """reflect_type="odd": 2 * edge - the mirrored values. A pad wider than the data is
+    filled as NumPy does, in chunks reflecting what is already padded (a whole number of
+    periods), each about the edge reached so far."""
+    if n == 1:  # NumPy's legacy: a singleton axis repeats its value
+        for dst in (slice(0, b), slice(b + 1, b + 1 + e)):
+            if dst.stop > dst.start:
+                _copy_into(view(dst), view(slice(b, b + 1)), "pad")
+        return
+    eo = int(include_edge)
+    period = n - 1 + eo
+    lo, hi, size = b, b + n, b + n + e
+    while lo > 0 or hi < size:
+        most = (hi - lo - 1 + eo) // period * period  # the chunk the valid part allows
+        if lo:
+            w = min(most, lo)
+            src = view(slice(lo + w - eo, lo - eo, -1))
+            _copy_into(view(slice(lo - w, lo)), 2 * view(slice(lo, lo + 1)) - src, "pad")
+            lo -= w
+        if hi < size:
+            w = min(most, size - hi)
+            stop = hi - 2 + eo - w
+            src = view(slice(hi - 2 + eo, stop if stop >= 0 else None, -1))
+            _copy_into(view(slice(hi, hi + w)), 2 * view(slice(hi - 1, hi)) - src, "pad")
+            hi += w
 
 
 def _pad_source(mode, side, n, b, w) -> slice:

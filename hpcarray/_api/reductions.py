@@ -349,6 +349,9 @@ def _divide(total, count, out_given=False, cast=None):
     from hpcarray._api import ufuncs
 
     if is_array(total):
+        # (by an intp, as NumPy does: float32 and complex64 divide in double precision)
+        if isinstance(count, (int, np.integer)):
+            count = np.intp(count)
         return ufuncs.apply(np.true_divide, total, count, out=total, casting="unsafe")
     with np.errstate(invalid="ignore", divide="ignore"):
         value = total / count

@@ -345,10 +345,12 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     if blocked is not None and (rt.is_small(size) or not blocked.applies(
             shape, axes, [rect for rect, _ in tiles])):
         blocked = None
-    if rt.dist is not None and (len(tiles) == 1 or _any_alias(all_views)):
+    # Across ranks, a view inside one rank's tile (a[40:140].max(0)) reduces where it is.
+    if rt.dist is not None and (tiles[0][1] == ALL or _any_alias(all_views)):
         return _replicated(rt, name, lambda: combine([partial(x_np, *in_nps)], out_np),
                            [out._v], [x._v, *in_views])
-    if (rt.idle and rt.is_small(size)) or (len(tiles) == 1 and blocked is None):
+    if (rt.idle and rt.is_small(size)) or (len(tiles) == 1 and blocked is None
+                                           and rt.dist is None):
         def whole_kernel():
             combine([partial(x_np, *in_nps)], out_np)
         if rt.idle:

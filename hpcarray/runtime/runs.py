@@ -56,3 +56,22 @@ def place_runs(rt, dst: Store, run: np.ndarray, sizes: list[int]) -> None:
     if hi > lo:
         dst.buffer[lo:hi] = np.concatenate(received)
     rt.dist.note_write(dst, ((0, dst.shape[0]),))
+
+
+def take_runs(rt, src: Store, start: int, count: int) -> np.ndarray:
+    """Rows [start, start + count) of `src` (each rank owning a run of whole rows), for
+    this rank, where every rank asks for its own run (the inverse of `place_runs`): the
+    owners send the rows asked of them, one all-to-all."""
+    comm, me = rt.comm, rt.rank
+    asked = comm.allgather_obj((start, count))
+    lo, hi = owned_rows(src, me)
+    pieces = []
+    for r, (s, c) in enumerate(asked):
+        a, b = max(lo, s), min(hi, s + c)
+        pieces.append(src.buffer[a:b] if a < b and r != me else src.buffer[:0])
+    rt.sent[1] += sum(p.nbytes for p in pieces)
+    received = comm.alltoall_obj(pieces)
+    a, b = max(lo, start), min(hi, start + count)
+    if a < b:
+        received[me] = src.buffer[a:b]
+    return np.concatenate(received) if count else src.buffer[:0]
