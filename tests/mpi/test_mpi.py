@@ -389,8 +389,8 @@ def test_arrays_cut_into_columns_are_laid_out_by_rows_not_gathered(mpiexec):
 def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
     """x[rows] with a boolean mask of x's first axis compacts each rank's own rows (the
     mask is laid out like x's rows, not gathered); x[mask] = scalar is an elementwise copy
-    where the mask is true (nothing moves); x[i] with an index array reads only the index
-    tiles a rank owns."""
+    where the mask is true (nothing moves), x[mask] = values takes each rank's run of the
+    values; x[i] with an index array reads only the index tiles a rank owns."""
     code = """
         import sys, numpy, hpcarray as np
         from hpcarray.runtime import get_runtime
@@ -414,6 +414,12 @@ def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
         x0[x0 > 0.9] = 0.0
         x0[labels0 == 2] = -1.0
         assert numpy.array_equal(numpy.asarray(x), x0)
+        before = rt.sent[1]
+        x[labels == 1] = x[labels == 1] * 0.5  # compaction there, expansion back
+        float(x[5, 5])
+        cost["values"] = rt.sent[1] - before
+        x0[labels0 == 1] = x0[labels0 == 1] * 0.5
+        assert numpy.array_equal(numpy.asarray(x), x0)
         perm0 = rng.permutation(30000)
         perm = np.asarray(perm0) + 0
         float(perm[0])
@@ -426,6 +432,7 @@ def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
         share = x0.nbytes / rt.nranks
         assert all(cost[k] <= 0.5 * share for k in range(4)), cost  # the picked rows
         assert cost["set"] <= 16, cost  # the scalar read
+        assert cost["values"] <= 0.5 * share, cost  # a quarter of the rows, there and back
         # asks and answers for the 2/3 of a rank's elements held elsewhere (8 + 8 bytes)
         assert cost["perm"] <= 16 * 30000 / rt.nranks * 1.1, cost
     """
