@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcarray.runtime import kernels
+from hpcarray.runtime import inplace, kernels
 from hpcarray.runtime.partition import rect_size, tile_index
 from hpcarray.runtime.view import View
 
@@ -94,6 +94,7 @@ class Group:
         # id(root accesses) -> (accesses, key, node writing it last, the store if it is
         # an alias: held so that no other alias of the root reuses its id meanwhile)
         self.writes: dict[int, tuple] = {}
+        self.inplace: View | None = None  # an output written over what the group reads
 
     def ref(self, x):
         """The node argument for array or scalar `x`, or None if reading it here would
@@ -122,7 +123,15 @@ class Group:
         if w is not None and w[1] != k:
             return False
         r = self.reads.get(acc_id)
-        return r is None or r[1] <= {k}
+        if r is None or r[1] <= {k}:
+            return True
+        # Reads of other windows of v's store (the stencil's center[:] = work): written in
+        # place where that keeps NumPy's values (inplace.py), once per group.
+        if w is None and self.inplace is None and inplace.applies(v, self.leaves,
+                                                                    self.tiles):
+            self.inplace = v
+            return True
+        return False
 
     def add(self, func: Func, out, args: tuple) -> None:
         v = out._v
@@ -200,15 +209,52 @@ def _launch(rt, g: Group) -> None:
     out_nps = [v.to_numpy() for v in out_views]
     name = nodes[0].func.name if len(nodes) == 1 else \
         "fused(" + ",".join(n.func.name for n in nodes) + ")"
-    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
     itemsize = sum(a.itemsize for a in out_nps)
     jit = rt.settings.jit
+    if g.inplace is not None and any(v.store is g.inplace.store for v in out_views):
+        _launch_in_place(rt, g, name, plan, leaves, out_views, out_nps, itemsize)
+        return
+    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
     for rect, owner in g.tiles:
         sl = tile_index(rect)
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
         kernel = _kernel(plan, out_nps, leaf_nps, sl, jit) if outs else _nothing
         ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
+                   nbytes=rect_size(rect) * itemsize)
+    ops.note_writes(out_views)
+
+
+def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
+                     itemsize: int) -> None:
+    """The group with its in-place output (inplace.py): an operation copying every tile's
+    halo rows, then one writing the tiles, each task after its own tile's copy."""
+    from hpcarray.runtime import ops
+
+    store = g.inplace.store
+    frame = inplace.Frame(g.inplace, g.leaves)
+    halo_op = rt.operation(name + " halo", [store], [])
+    snaps = []
+    for rect, owner in g.tiles:
+        halos = frame.halo_rects(rect)
+        snap: dict = {}
+        task = ops.launch(halo_op, inplace.snapshot_kernel(store.buffer, halos, snap), rect,
+                          owner, [], [(store, h, False) for h in halos])
+        snaps.append((snap, task))
+    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
+    views = [g.leaves[i] for i in plan.leaves]
+    leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
+    for (rect, owner), (snap, task) in zip(g.tiles, snaps):
+        sl = tile_index(rect)
+        # Its own rows of the store; the rows around them come from the snapshot.
+        in_reqs = [(v.store, v.image(rect), False) for v in leaves if v.store is not store]
+        in_reqs.append((store, frame.own_rect(rect), False))
+        out_reqs = [(v.store, v.image(rect), True) for v in out_views]
+        kernel = inplace.write_kernel(plan, frame, rect, store, [o[sl] for o in out_nps],
+                                      [a[sl] for a in leaf_nps], views, snap,
+                                      rt.settings.jit)
+        ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
+                   after=[task] if task is not None else (),
                    nbytes=rect_size(rect) * itemsize)
     ops.note_writes(out_views)
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 PY=$1
 TARGET=$2
-if ! command -v mpicc >/dev/null || ! dpkg -s openmpi-bin >/dev/null 2>&1; then
+if ! dpkg -s libopenmpi-dev >/dev/null 2>&1 || ! dpkg -s openmpi-bin >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq >/dev/null
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -16,8 +16,20 @@ if ! command -v mpicc >/dev/null || ! dpkg -s openmpi-bin >/dev/null 2>&1; then
         exit 1
     fi
 fi
-if [ ! -f "$TARGET/mpi4py/__init__.py" ]; then
-    MPICC=$(command -v mpicc) "$PY" -m pip install -q --no-binary mpi4py --no-deps \
-        --target "$TARGET" mpi4py
+# Open MPI's own compiler wrapper (a plain `mpicc` may be the mpich wheel's, first on the
+# virtualenv's PATH).
+MPICC=/usr/bin/mpicc.openmpi
+[ -x "$MPICC" ] || MPICC=/usr/bin/mpicc
+check() {
+    PYTHONPATH="$TARGET" "$PY" -c \
+        "import mpi4py.MPI as M; print(M.Get_library_version().splitlines()[0])"
+}
+if [ -f "$TARGET/mpi4py/__init__.py" ] && check 2>/dev/null; then
+    exit 0
 fi
-PYTHONPATH="$TARGET" "$PY" -c "import mpi4py.MPI as M; print(M.Get_library_version().splitlines()[0])"
+rm -rf "$TARGET"  # missing, or built against another MPI
+# Open MPI's headers first: the build adds the virtualenv's include directory, where the
+# mpich wheel puts its own mpi.h.
+CFLAGS="$("$MPICC" --showme:compile)" MPICC=$MPICC "$PY" -m pip install -q \
+    --no-binary mpi4py --no-deps --no-cache-dir --target "$TARGET" mpi4py
+check
