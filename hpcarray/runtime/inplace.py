@@ -28,7 +28,7 @@ from hpcarray.runtime.partition import Rect, rect_size
 from hpcarray.runtime.view import View
 
 # Bytes of a chunk's scratch: small enough to stay in cache while the chunk is computed.
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 2 << 20
 # Halo rows (above and below together) beyond which the copy of the result is cheaper
 # than the snapshots (a[:n] = a[n:] * 2 reads no neighbours: it is a copy anyway).
 MAX_HALO_ROWS = 16
@@ -101,8 +101,6 @@ def write_kernel(plan: kernels.Plan, frame: Frame, rect: Rect, store,
     cols = tuple(slice(lo, hi) for lo, hi in frame.cols)
     row_bytes = buffer.itemsize * max(1, rect_size(((0, 1),) + frame.cols))
     chunk = max(1, CHUNK_BYTES // row_bytes - up - down)
-    if jit == "auto":
-        jit = "always" if rect_size(rect) >= kernels.JIT_MIN else "off"
 
     def window(v: View, i: int, n: int):
         """Leaf `v` over domain rows [i, i + n), read from the scratch (rows of the store
@@ -113,6 +111,7 @@ def write_kernel(plan: kernels.Plan, frame: Frame, rect: Rect, store,
             for d, (lo, _) in enumerate(frame.cols, start=1))
 
     def kernel():
+        run = plan.runner(len(rect), jit, rect_size(rect))  # chosen once for all chunks
         top, bottom = _split_halos(snap.pop("halos"), up, down)
         scratch = np.empty((min(chunk, r1 - r0) + up + down,) + buffer.shape[1:], buffer.dtype)
         scratch = scratch[(slice(None),) + tuple(slice(0, hi - lo) for lo, hi in frame.cols)]
@@ -127,7 +126,7 @@ def write_kernel(plan: kernels.Plan, frame: Frame, rect: Rect, store,
                 scratch[up + own:up + n + down] = bottom[:n + down - own]
             leaves = [scratch[window(v, i, n)] if v.store is store else leaf[i - r0:i - r0 + n]
                       for v, leaf in zip(leaf_views, leaf_nps)]
-            plan.run([o[i - r0:i - r0 + n] for o in out_nps], leaves, jit)
+            run([o[i - r0:i - r0 + n] for o in out_nps], leaves)
             if up:  # old rows the next chunk reads above it
                 scratch[:up] = scratch[n:n + up]
     return kernel

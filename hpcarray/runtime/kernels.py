@@ -21,8 +21,10 @@ import importlib.util
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 # Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
 BLOCK_ELEMENTS = 1 << 15
@@ -67,14 +69,33 @@ class Segment:
                     self.inputs.append((kind, val))
         self.source = None
 
-    def source_for(self, plan: Plan, ndim: int, prefix: str = "d") -> str:
+    def source_for(self, plan: Plan, ndim: int, prefix: str = "d", flat: bool = False) -> str:
         """The kernel's source: stored values go to `prefix`0, 1, ... (outputs `o` for a
-        whole plan, `d` for a segment of a hybrid one)."""
+        whole plan, `d` for a segment of a hybrid one).
+
+        `flat`: every array comes as a 1-D contiguous array from its first element on,
+        with its strides in elements along all axes but the last (where it is 1), and
+        the extents as n0, n1, ...: the inner loop then runs over contiguous memory, which
+        LLVM vectorizes (numba's arrays of any layout hide that the step there is 1)."""
         dest = {s: f"{prefix}{k}" for k, s in enumerate(self.stored)}
         arg = {key: f"a{k}" for k, key in enumerate(self.inputs)}
-        params = list(dest.values()) + list(arg.values()) + \
-            [f"s{k}" for k in range(len(self.scalars))]
+        arrays = list(dest.values()) + list(arg.values())
+        params = arrays + [f"s{k}" for k in range(len(self.scalars))]
         idx = ", ".join(f"i{d}" for d in range(ndim))
+        rows: list[str] = []  # flat: each array's current row, a contiguous 1-D slice
+        if flat:
+            params += [f"{x}_s{d}" for x in arrays for d in range(ndim - 1)]
+            params += [f"n{d}" for d in range(ndim)]
+            last = f"i{ndim - 1}"
+            for x in arrays if ndim > 1 else ():
+                start = " + ".join(f"i{d} * {x}_s{d}" for d in range(ndim - 1))
+                rows.append(f"r_{x} = {x}[{start}:{start} + n{ndim - 1}]")
+
+            def ref(x: str) -> str:
+                return f"{x}[{last}]" if ndim == 1 else f"r_{x}[{last}]"
+        else:
+            def ref(x: str) -> str:
+                return f"{x}[{idx}]"
         body, nscalar = [], 0
         for s in self.steps:
             st = plan.steps[s]
@@ -85,13 +106,15 @@ class Segment:
                     operands.append(f"s{nscalar}")
                     nscalar += 1
                 elif (kind, val) in arg:
-                    operands.append(f"{cast}({arg[(kind, val)]}[{idx}])")
+                    operands.append(f"{cast}({ref(arg[(kind, val)])})")
                 else:
                     operands.append(f"{cast}(v{val})")
             body.append(f"v{s} = np.{st.dtype.name}({st.func.jit.format(*operands)})")
             if s in dest:
-                body.append(f"{dest[s]}[{idx}] = v{s}")
-        return _loop_nest(params, body, ndim, f"{prefix}0")
+                body.append(f"{ref(dest[s])} = v{s}")
+        extents = [f"n{d}" for d in range(ndim)] if flat else \
+            [f"{prefix}0.shape[{d}]" for d in range(ndim)]
+        return _loop_nest(params, body, extents, rows)
 
 
 class Plan:
@@ -171,23 +194,40 @@ class Plan:
         return cls(steps, leaves, slots)
 
     def run(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str) -> None:
-        size = outs[0].size
-        if size == 0:
-            return
+        if outs[0].size:
+            self.runner(outs[0].ndim, jit, outs[0].size)(outs, leaves)
+
+    def runner(self, ndim: int, jit: str, size: int) -> Callable:
+        """`run(outs, leaves)` for arrays of `ndim` dimensions, the choice between the
+        compiled loop and blocked NumPy made once for a tile of `size` elements: for
+        calls on many parts of one tile (inplace.py's chunks), only the call remains."""
+        compile_it = jit != "off" and (jit == "always" or size >= JIT_MIN)
         whole = self.whole
-        if whole is not None and jit != "off" and 1 <= outs[0].ndim <= 4 and \
-                (jit == "always" or size >= JIT_MIN):
-            source = whole.source_for(self, outs[0].ndim, "o")
+        if whole is None or not compile_it or not 1 <= ndim <= 4:
+            return lambda outs, leaves: self._run_blocked(
+                outs, leaves, compile_it and bool(self.segments))
+        sources = {flat: whole.source_for(self, ndim, "o", flat) for flat in (False, True)}
+        stored = [self.steps[s].dest[1] for s in whole.stored]
+        inputs = [k for _, k in whole.inputs]
+        scalars = whole.scalars
+
+        def run(outs, leaves):
+            arrays = [outs[k] for k in stored] + [leaves[k] for k in inputs]
+            flat = _flat_args(arrays)
+            source = sources[flat is not None]
             fn = _compiled_source(source)
             if fn is not None:
                 try:
-                    fn(*[outs[self.steps[s].dest[1]] for s in whole.stored],
-                       *[leaves[k] for _, k in whole.inputs], *whole.scalars)
+                    if flat is None:
+                        fn(*arrays, *scalars)
+                    else:
+                        fn(*flat[:len(arrays)], *scalars, *flat[len(arrays):],
+                           *arrays[0].shape)
                     return
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
                     _compiled_cache[source] = None
-        hybrid = bool(self.segments) and jit != "off" and (jit == "always" or size >= JIT_MIN)
-        self._run_blocked(outs, leaves, hybrid)
+            self._run_blocked(outs, leaves)
+        return run
 
     # -- blocked NumPy ------------------------------------------------------------------
 
@@ -341,10 +381,31 @@ def _define(source: str):
         return namespace["kernel"], False
 
 
-def _loop_nest(params: list[str], body: list[str], ndim: int, shape_of: str) -> str:
-    """Source of `kernel(params)`: `body` inside loops i0, i1, ... over `shape_of`."""
+def _loop_nest(params: list[str], body: list[str], extents: list[str],
+               rows: list[str] = ()) -> str:
+    """Source of `kernel(params)`: `body` inside loops i0, i1, ... over `extents`, with
+    `rows` run before the innermost loop."""
     lines = [f"def kernel({', '.join(params)}):"]
-    for d in range(ndim):
-        lines.append("    " * (d + 1) + f"for i{d} in range({shape_of}.shape[{d}]):")
-    lines += ["    " * (ndim + 1) + line for line in body]
+    depth = len(extents)
+    for d, n in enumerate(extents):
+        if d == depth - 1:
+            lines += ["    " * (d + 1) + line for line in rows]
+        lines.append("    " * (d + 1) + f"for i{d} in range({n}):")
+    lines += ["    " * (depth + 1) + line for line in body]
     return "\n".join(lines) + "\n"
+
+
+def _flat_args(arrays: list[np.ndarray]) -> list | None:
+    """The arrays as a flat kernel takes them (see Segment.source_for): each a 1-D view
+    from its first element to its last, then their strides in elements; None unless
+    every array steps by one element along its last axis and forwards along the others."""
+    flats, strides = [], []
+    for a in arrays:
+        size = a.itemsize
+        st = a.strides
+        if (st[-1] != size and a.shape[-1] > 1) or any(x < 0 or x % size for x in st):
+            return None
+        span = 1 + sum((n - 1) * x for n, x in zip(a.shape, st)) // size
+        flats.append(as_strided(a, shape=(span,), strides=(size,)))
+        strides += [x // size for x in st[:-1]]
+    return flats + strides

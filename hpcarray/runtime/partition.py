@@ -160,6 +160,19 @@ class Tiling:
         edges = (tuple(row_edges),) + tuple((0, n) for n in shape[1:])
         return cls(shape, counts, nranks, edges=edges)
 
+    @classmethod
+    def from_tiles(cls, shape: tuple[int, ...], tiles: list, nranks: int) -> Tiling | None:
+        """The tiling whose tiles are `tiles` [(rect, owner)] in C order over a grid (a
+        view's launch tiles), owners included; None if they are not such a grid."""
+        edges = tuple(tuple(sorted({r[d][0] for r, _ in tiles} | {r[d][1] for r, _ in tiles}))
+                      for d in range(len(shape)))
+        counts = tuple(len(e) - 1 for e in edges)
+        tiling = cls(shape, counts, nranks, edges=edges)
+        if list(tiling.tiles) != [r for r, _ in tiles]:
+            return None
+        tiling.owners = tuple(owner for _, owner in tiles)
+        return tiling
+
     @property
     def is_slabs(self) -> bool:
         return all(c == 1 for c in self.counts[1:])
