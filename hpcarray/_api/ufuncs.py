@@ -22,7 +22,6 @@ from hpcarray._api.convert import is_array, new_array, operand, to_numpy, wrap
 from hpcarray._dtypes import SUPPORTED_SET
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.fusion import Func
-from hpcarray.runtime.partition import Tiling
 from hpcarray.runtime.view import View
 
 _NOVALUE = np._NoValue
@@ -195,9 +194,7 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
             raise ValueError("output array is read-only")
     if shape == () and all(o is None for o in outs):
         return _scalar_call(uf, args, where, casting, dtype)
-    tiling = _domain_tiling(args, shape)
-    results = [o if o is not None else new_array(shape, dt, tiling=tiling)
-               for o, dt in zip(outs, out_dtypes)]
+    results = [o if o is not None else new_array(shape, dt) for o, dt in zip(outs, out_dtypes)]
     ins = list(args) + ([where] if where_given else [])
     nin = uf.nin
 
@@ -214,29 +211,6 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
     ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy(),
                     fused=fused)
     return results[0] if len(results) == 1 else tuple(results)
-
-
-def _domain_tiling(args, shape):
-    """Across ranks, a fresh result is tiled like its first operand of its shape: for the
-    stencil's `work`, like the interior of the grid it is computed from. Tiles of its own
-    would start a row off the view's, so that every task would move that row, and the
-    result could not be written back into the view in place (fusion.py). None: the usual
-    tiling."""
-    if get_runtime().dist is None:
-        return None
-    for x in args:
-        if not is_array(x) or x.shape != shape:
-            continue
-        v = x._v
-        if v.is_whole:
-            return None if v.store.is_alias else v.store.tiling
-        if v.store.replicates or len(v.store.shape) != len(shape) or any(
-                d != j or step <= 0 for j, (d, step) in enumerate(v.dims)):
-            return None
-        tiles = v.launch_tiles()
-        return Tiling.from_tiles(shape, tiles, get_runtime().nranks) if len(tiles) > 1 \
-            else None
-    return None
 
 
 # Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere.

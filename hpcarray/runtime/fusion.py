@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hpcarray.runtime import inplace, kernels
-from hpcarray.runtime.partition import rect_size, tile_index
+from hpcarray.runtime.partition import Tiling, rect_size, tile_index
 from hpcarray.runtime.view import View
 
 # Nodes per group: bounds the kernel's size (and numba's compile time).
@@ -156,8 +156,8 @@ class Fuser:
                 hasattr(x, "_v") and x._v.store.replicates for x in ins)):
             return False  # several ranks: unmatched alias stores run replicated (ops.py)
         g = self.group
-        if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES
-                              or not self._same_tiles(g, v)):
+        if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES or not (
+                self._same_tiles(g, v) or self._retile_for(g, v))):
             self.flush()
             g = None
         for _ in range(2):
@@ -178,6 +178,30 @@ class Fuser:
         # One rank: any tiling of the domain is correct. Several: tasks run where the
         # output tiles live, so every output of a group must be tiled alike.
         return self.rt.dist is None or v.launch_tiles() == g.tiles
+
+    def _retile_for(self, g: Group, v: View) -> bool:
+        """Several ranks, and `v` to be written in place over windows the group reads
+        (the stencil's center[:] = work), tiled otherwise than the group's results (an
+        interior's tiles start a row off those of a fresh array of its shape). Where
+        every store the group writes is fresh (first written by this group: `work` and
+        its temporaries), they take v's tiles, and the group runs over them."""
+        r = g.reads.get(id(v.store.accesses))
+        if g.inplace is not None or r is None or r[1] <= {_key(v)}:
+            return False
+        tiles = v.launch_tiles()
+        written = [(n.out(), n.mapping) for n in g.nodes]
+        if not inplace.applies(v, g.leaves, tiles) or any(
+                s is not None and (s.coherence is not None or s.is_alias or s.pinned
+                                   or not View(s, *m).is_whole) for s, m in written):
+            return False
+        tiling = Tiling.from_tiles(v.shape, tiles, self.rt.nranks)
+        if tiling is None:
+            return False
+        for s, _ in written:
+            if s is not None:
+                s.tiling = tiling
+        g.tiles = tiles
+        return True
 
     def flush(self) -> None:
         g = self.group

@@ -166,8 +166,7 @@ class Tiling:
         view's launch tiles), owners included; None if they are not such a grid."""
         edges = tuple(tuple(sorted({r[d][0] for r, _ in tiles} | {r[d][1] for r, _ in tiles}))
                       for d in range(len(shape)))
-        counts = tuple(len(e) - 1 for e in edges)
-        tiling = cls(shape, counts, nranks, edges=edges)
+        tiling = cls(shape, tuple(len(e) - 1 for e in edges), nranks, edges=edges)
         if list(tiling.tiles) != [r for r, _ in tiles]:
             return None
         tiling.owners = tuple(owner for _, owner in tiles)

@@ -55,9 +55,14 @@ def test_stencil_same_checksum_at_1_to_4_ranks(mpiexec, test_mode):
 
 
 def test_halo_exchange_moves_only_boundaries(mpiexec):
+    """... and the update runs in place across ranks too (fusion.py retiles `work` and
+    its temporaries like the interior they are written back to)."""
     code = """
         import sys, hpcarray as np
-        from hpcarray.runtime import get_runtime
+        from hpcarray.runtime import get_runtime, fusion
+        in_place = []
+        launch = fusion._launch_in_place
+        fusion._launch_in_place = lambda *a: in_place.append(1) or launch(*a)
         n = int(sys.argv[1])
         g = np.zeros((n + 2, n + 2)); g[0, :] = 40.0
         c, no, so, we, ea = g[1:-1, 1:-1], g[:-2, 1:-1], g[2:, 1:-1], g[1:-1, :-2], g[1:-1, 2:]
@@ -68,6 +73,7 @@ def test_halo_exchange_moves_only_boundaries(mpiexec):
             c[:] = 0.2 * (c + no + so + we + ea)
         float(g[0, 0])
         sys.stderr.write(f"BYTES {rt.rank} {(rt.sent[1] - before) / 10}\\n")
+        assert len(in_place) == 11, len(in_place)
     """
     per_iter = {}
     for n in (400, 800):
