@@ -94,7 +94,8 @@ class Group:
         # id(root accesses) -> (accesses, key, node writing it last, the store if it is
         # an alias: held so that no other alias of the root reuses its id meanwhile)
         self.writes: dict[int, tuple] = {}
-        self.inplace: View | None = None  # an output written over what the group reads
+        # id(root accesses) -> an output written over what the group reads of its store
+        self.inplace: dict[int, View] = {}
 
     def ref(self, x):
         """The node argument for array or scalar `x`, or None if reading it here would
@@ -126,10 +127,9 @@ class Group:
         if r is None or r[1] <= {k}:
             return True
         # Reads of other windows of v's store (the stencil's center[:] = work): written in
-        # place where that keeps NumPy's values (inplace.py), once per group.
-        if w is None and self.inplace is None and inplace.applies(v, self.leaves,
-                                                                    self.tiles):
-            self.inplace = v
+        # place where that keeps NumPy's values (inplace.py).
+        if w is None and inplace.applies(v, self.leaves, self.tiles):
+            self.inplace[acc_id] = v
             return True
         return False
 
@@ -186,7 +186,7 @@ class Fuser:
         every store the group writes is fresh (first written by this group: `work` and
         its temporaries), they take v's tiles, and the group runs over them."""
         r = g.reads.get(id(v.store.accesses))
-        if g.inplace is not None or r is None or r[1] <= {_key(v)}:
+        if g.inplace or r is None or r[1] <= {_key(v)}:
             return False
         tiles = v.launch_tiles()
         written = [(n.out(), n.mapping) for n in g.nodes]
@@ -235,7 +235,7 @@ def _launch(rt, g: Group) -> None:
         "fused(" + ",".join(n.func.name for n in nodes) + ")"
     itemsize = sum(a.itemsize for a in out_nps)
     jit = rt.settings.jit
-    if g.inplace is not None and any(v.store is g.inplace.store for v in out_views):
+    if g.inplace:
         _launch_in_place(rt, g, name, plan, leaves, out_views, out_nps, itemsize)
         return
     op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
@@ -251,30 +251,31 @@ def _launch(rt, g: Group) -> None:
 
 def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
                      itemsize: int) -> None:
-    """The group with its in-place output (inplace.py): an operation copying every tile's
-    halo rows, then one writing the tiles, each task after its own tile's copy."""
+    """The group with its in-place outputs (inplace.py): an operation copying every
+    tile's halo rows, then one writing the tiles, each task after its own tile's copy."""
     from hpcarray.runtime import ops
 
-    store = g.inplace.store
-    frame = inplace.Frame(g.inplace, g.leaves)
-    halo_op = rt.operation(name + " halo", [store], [])
+    frames = [inplace.Frame(t, g.leaves) for t in g.inplace.values()]
+    written = {id(f.store) for f in frames}
+    halo_op = rt.operation(name + " halo", [f.store for f in frames], [])
     snaps = []
     for rect, owner in g.tiles:
-        halos = frame.halo_rects(rect)
         snap: dict = {}
-        task = ops.launch(halo_op, inplace.snapshot_kernel(store.buffer, halos, snap), rect,
-                          owner, [], [(store, h, False) for h in halos])
-        snaps.append((snap, task))
+        reads = [(f.store, h, False) for f in frames for h in f.halo_rects(rect)]
+        snaps.append((snap, ops.launch(halo_op, inplace.snapshot_kernel(frames, rect, snap),
+                                       rect, owner, [], reads)))
     op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
     views = [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     for (rect, owner), (snap, task) in zip(g.tiles, snaps):
         sl = tile_index(rect)
-        # Its own rows of the store; the rows around them come from the snapshot.
-        in_reqs = [(v.store, v.image(rect), False) for v in leaves if v.store is not store]
-        in_reqs.append((store, frame.own_rect(rect), False))
+        # Their own rows of the stores written in place; the rows around them come from
+        # the snapshots.
+        in_reqs = [(v.store, v.image(rect), False) for v in leaves
+                   if id(v.store) not in written]
+        in_reqs += [(f.store, f.own_rect(rect), False) for f in frames]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        kernel = inplace.write_kernel(plan, frame, rect, store, [o[sl] for o in out_nps],
+        kernel = inplace.write_kernel(plan, frames, rect, [o[sl] for o in out_nps],
                                       [a[sl] for a in leaf_nps], views, snap,
                                       rt.settings.jit)
         ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,

@@ -14,9 +14,10 @@ rule that every read sees the old values:
   cache-sized scratch copy of its rows and halo taken before the chunk's results are
   written; the old rows the next chunk still needs are carried over in the scratch.
 
-Applies where every read of the written store is a plain window of it (no steps, no
-transposes, no broadcast), the group writes nothing else there, and the tiles are slabs
-of whole rows of the domain (so a tile's halo is rows above and below it).
+Applies to every store the group writes this way (Gray-Scott writes both of its grids)
+where every read of it is a plain window (no steps, no transposes, no broadcast), the
+group writes nothing else there, and the tiles are slabs of whole rows of the domain (so
+a tile's halo is rows above and below it).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Frame:
     """Where a tile's reads of the written store fall, in store coordinates."""
 
     def __init__(self, target: View, leaves: list[View]):
+        self.store = target.store
         on_store = [v for v in leaves if v.store is target.store]
         s0 = target.start[0]
         shifts = [v.start[0] - s0 for v in on_store] or [0]
@@ -84,55 +86,79 @@ class Frame:
         return self.rows(self.row0 + rect[0][0], self.row0 + rect[0][1])
 
 
-def snapshot_kernel(buffer: np.ndarray, halos: list[Rect], into: dict):
+def snapshot_kernel(frames: list[Frame], rect: Rect, into: dict):
+    """The task copying domain tile `rect`'s halo rows of every written store."""
     def kernel():
-        into["halos"] = [buffer[tuple(slice(lo, hi) for lo, hi in r)].copy() for r in halos]
+        for f in frames:
+            buffer = f.store.buffer
+            into[f.store.id] = [buffer[tuple(slice(lo, hi) for lo, hi in r)].copy()
+                                for r in f.halo_rects(rect)]
     return kernel
 
 
-def write_kernel(plan: kernels.Plan, frame: Frame, rect: Rect, store,
+class _Scratch:
+    """A chunk's rows of one written store, with its halo, as they were before the group
+    wrote anything: rows k of the scratch are store rows frame.row0 + i - up + k for the
+    chunk starting at domain row i."""
+
+    def __init__(self, frame: Frame, rect: Rect, chunk: int, halos: list[np.ndarray]):
+        self.frame = frame
+        up, down = frame.up, frame.down
+        self.r1 = rect[0][1]
+        self.top = halos[0] if up else None
+        self.bottom = halos[-1] if down else None
+        self.rows = np.empty((min(chunk, self.r1 - rect[0][0]) + up + down,)
+                             + tuple(hi - lo for lo, hi in frame.cols), frame.store.dtype)
+        self.cols = tuple(slice(lo, hi) for lo, hi in frame.cols)
+        if up:
+            self.rows[:up] = self.top
+
+    def fill(self, i: int, n: int) -> None:
+        """Rows for domain rows [i, i + n): the tile's own rows (not yet written) from
+        the store, those below the tile from the snapshot; those above are in place."""
+        f, rows = self.frame, self.rows
+        up, down = f.up, f.down
+        own = min(n + down, self.r1 - i)
+        rows[up:up + own] = f.store.buffer[(slice(f.row0 + i, f.row0 + i + own),) + self.cols]
+        if own < n + down:
+            rows[up + own:up + n + down] = self.bottom[:n + down - own]
+
+    def window(self, v: View, n: int) -> np.ndarray:
+        """Leaf `v` (a window of the store) over the chunk's n rows."""
+        f = self.frame
+        k = v.start[0] - f.row0 + f.up
+        return self.rows[(slice(k, k + n),) + tuple(
+            slice(v.start[d] - lo, v.start[d] - lo + v.shape[d])
+            for d, (lo, _) in enumerate(f.cols, start=1))]
+
+    def carry(self, n: int) -> None:
+        """Keep the old rows the next chunk reads above it."""
+        up = self.frame.up
+        if up:
+            self.rows[:up] = self.rows[n:n + up]
+
+
+def write_kernel(plan: kernels.Plan, frames: list[Frame], rect: Rect,
                  out_nps: list[np.ndarray], leaf_nps: list[np.ndarray],
                  leaf_views: list[View], snap: dict, jit: str):
-    """The task writing domain tile `rect` of `store` chunk by chunk (see the module
-    docstring); out_nps and leaf_nps are the tile's parts of the outputs and leaves."""
-    buffer = store.buffer
+    """The task writing domain tile `rect` chunk by chunk (see the module docstring);
+    out_nps and leaf_nps are the tile's parts of the outputs and leaves."""
     r0, r1 = rect[0]
-    up, down = frame.up, frame.down
-    cols = tuple(slice(lo, hi) for lo, hi in frame.cols)
-    row_bytes = buffer.itemsize * max(1, rect_size(((0, 1),) + frame.cols))
-    chunk = max(1, CHUNK_BYTES // row_bytes - up - down)
-
-    def window(v: View, i: int, n: int):
-        """Leaf `v` over domain rows [i, i + n), read from the scratch (rows of the store
-        from frame.row0 + i - up on)."""
-        k = v.start[0] - frame.row0 + up
-        return (slice(k, k + n),) + tuple(
-            slice(v.start[d] - lo, v.start[d] - lo + v.shape[d])
-            for d, (lo, _) in enumerate(frame.cols, start=1))
+    row_bytes = sum(f.store.dtype.itemsize * max(1, rect_size(((0, 1),) + f.cols))
+                    for f in frames)
+    chunk = max(1, CHUNK_BYTES // row_bytes - max(f.up + f.down for f in frames))
 
     def kernel():
         run = plan.runner(len(rect), jit, rect_size(rect))  # chosen once for all chunks
-        top, bottom = _split_halos(snap.pop("halos"), up, down)
-        scratch = np.empty((min(chunk, r1 - r0) + up + down,) + buffer.shape[1:], buffer.dtype)
-        scratch = scratch[(slice(None),) + tuple(slice(0, hi - lo) for lo, hi in frame.cols)]
-        if up:
-            scratch[:up] = top
+        scratch = {f.store.id: _Scratch(f, rect, chunk, snap.pop(f.store.id))
+                   for f in frames}
         for i in range(r0, r1, chunk):
             n = min(chunk, r1 - i)
-            a = frame.row0 + i  # store row of the chunk's first row
-            own = min(n + down, r1 - i)  # rows still old in the buffer
-            scratch[up:up + own] = buffer[(slice(a, a + own),) + cols]
-            if own < n + down:  # below the tile: the snapshot
-                scratch[up + own:up + n + down] = bottom[:n + down - own]
-            leaves = [scratch[window(v, i, n)] if v.store is store else leaf[i - r0:i - r0 + n]
-                      for v, leaf in zip(leaf_views, leaf_nps)]
+            for sc in scratch.values():
+                sc.fill(i, n)
+            leaves = [scratch[v.store.id].window(v, n) if v.store.id in scratch
+                      else leaf[i - r0:i - r0 + n] for v, leaf in zip(leaf_views, leaf_nps)]
             run([o[i - r0:i - r0 + n] for o in out_nps], leaves)
-            if up:  # old rows the next chunk reads above it
-                scratch[:up] = scratch[n:n + up]
+            for sc in scratch.values():
+                sc.carry(n)
     return kernel
-
-
-def _split_halos(halos: list[np.ndarray], up: int, down: int):
-    top = halos[0] if up else None
-    bottom = halos[-1] if down else None
-    return top, bottom
