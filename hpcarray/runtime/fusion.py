@@ -184,15 +184,22 @@ class Fuser:
         (the stencil's center[:] = work), tiled otherwise than the group's results (an
         interior's tiles start a row off those of a fresh array of its shape). Where
         every store the group writes is fresh (first written by this group: `work` and
-        its temporaries), they take v's tiles, and the group runs over them."""
+        its temporaries), they take v's tiles, and the group runs over them; fresh
+        results joining it later take them too (Gray-Scott's second grid's update)."""
+        if g.inplace:  # already retiled: fresh results join it on its tiles
+            tiling = Tiling.from_tiles(v.shape, g.tiles, self.rt.nranks) \
+                if _fresh(v.store) and v.is_whole else None
+            if tiling is not None:
+                v.store.tiling = tiling
+            return tiling is not None
         r = g.reads.get(id(v.store.accesses))
-        if g.inplace or r is None or r[1] <= {_key(v)}:
+        if r is None or r[1] <= {_key(v)}:
             return False
         tiles = v.launch_tiles()
         written = [(n.out(), n.mapping) for n in g.nodes]
         if not inplace.applies(v, g.leaves, tiles) or any(
-                s is not None and (s.coherence is not None or s.is_alias or s.pinned
-                                   or not View(s, *m).is_whole) for s, m in written):
+                s is not None and not (_fresh(s) and View(s, *m).is_whole)
+                for s, m in written):
             return False
         tiling = Tiling.from_tiles(v.shape, tiles, self.rt.nranks)
         if tiling is None:
@@ -209,6 +216,12 @@ class Fuser:
             return
         self.group = None
         _launch(self.rt, g)
+
+
+def _fresh(store) -> bool:
+    """Several ranks: a root store no operation has touched yet (a result being
+    computed), whose tiling may still change."""
+    return store.coherence is None and not store.is_alias and not store.pinned
 
 
 def _launch(rt, g: Group) -> None:
