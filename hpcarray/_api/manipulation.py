@@ -5,6 +5,7 @@ Views are index maps and move no data; joins and casts are elementwise copies ov
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -232,7 +233,31 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         return _alias(x, np_view)
     if 0 in np_view.strides and x.size:
         return reshape(x.copy(), new_shape)
+    rows = _rows_of_whole_reshape(x, new_shape)
+    if rows is not None:
+        return rows
     return _alias(x, np_view)
+
+
+def _rows_of_whole_reshape(x, new_shape):
+    """Across ranks, a reshape of a run of whole rows of an array (`a[2:5].reshape(-1)`)
+    as rows of a reshape of the whole array, which keeps the array's tiles (an alias of
+    the run alone would be computed replicated, on gathered data). None where the run
+    does not start on a row of the whole reshape."""
+    v, store = x._v, x._v.store
+    if get_runtime().dist is None or store.is_alias or v.is_whole or v.dims != tuple(
+            (d, 1) for d in range(x.ndim)) or any(v.start[1:]) or \
+            v.shape[1:] != store.shape[1:]:
+        return None
+    inner = math.prod(new_shape[1:])
+    first = v.start[0] * math.prod(store.shape[1:])  # flat index of the run's start
+    total = math.prod(store.shape)
+    if not inner or first % inner or total % inner:
+        return None
+    from hpcarray._api.indexing import basic_view
+
+    whole = reshape(wrap(View.whole(store), store.buffer), (total // inner,) + new_shape[1:])
+    return basic_view(whole, (slice(first // inner, first // inner + new_shape[0]),))
 
 
 def _has_broadcast_unit(x) -> bool:

@@ -220,6 +220,14 @@ RESHAPES = """
         w.reshape(-1)[::3] = 5.0
         w0.reshape(-1)[::3] = 5.0
         assert numpy.array_equal(numpy.asarray(w.sum(axis=0)), w0.sum(axis=0))
+        # A run of rows reshaped: rows of the whole array's reshape, tiled like it.
+        lo, hi = n // 5, n - 3
+        for shape in ((-1,), (-1, n // 2) if n % 2 == 0 else (-1, n)):
+            part, part0 = w[lo:hi].reshape(shape), w0[lo:hi].reshape(shape)
+            assert not part._v.store.replicates, "not computed replicated"
+            part[1::2] = 3.0
+            part0[1::2] = 3.0
+            assert numpy.array_equal(numpy.asarray(w), w0)
 """
 
 
