@@ -19,8 +19,9 @@ stand-ins of the real shapes, so it raises its own exception (nothing is compute
 from tiled reductions, except matrix 2-norms and nuclear norms which gather (SVD).
 
 BLAS threads: each worker thread calls BLAS, so OpenBLAS threads x workers can exceed the
-cores. Before the first tiled product on more than one worker we cap BLAS threads at
-max(1, cores // workers) through threadpoolctl when it is installed (see `blas_threads`).
+cores. Before the first tiled product we cap BLAS threads at max(1, cores // (workers x
+ranks on the node)) through threadpoolctl when it is installed (see `blas_threads`): at 2
+ranks on 2 cores, two BLAS threads per rank spun against the other rank's work.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def blas_threads(workers: int | None = None) -> int | None:
     except AttributeError:  # pragma: no cover
         cores = os.cpu_count() or 1
     env = os.environ.get("HPCARRAY_BLAS_THREADS")
-    n = int(env) if env else max(1, cores // max(1, workers))
+    # The node's cores are shared by its ranks' workers (each rank sees all of them).
+    users = max(1, workers) * get_runtime().comm.local_size
+    n = int(env) if env else max(1, cores // users)
     threadpool_limits(limits=n, user_api="blas")
     _blas_state["limits"] = n
     return n
@@ -148,6 +151,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     if rt.idle and rt.is_small(res.size) and rt.is_small(a.size) and rt.is_small(b.size):
         np.matmul(anp, bnp, out=onp, **kwargs)
         return
+    if not _blas_state["done"] and (rt.settings.workers > 1 or rt.comm.local_size > 1):
+        blas_threads(rt.settings.workers)
     if ops.needs_replication([av, bv, o._v]):
         ops.replicated("matmul", lambda: np.matmul(anp, bnp, out=onp, **kwargs), [o._v],
                        [av, bv])
@@ -160,8 +165,6 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     if len(out_tiles) == 1 and len(kblocks) == 1 and rt.dist is None and \
             rt.settings.workers > 1:  # (with k blocks, the product is split along k)
         out_tiles = _split_rows(out_tiles[0], len(batch), rt.settings.workers, n * k * m)
-    if rt.settings.workers > 1 and not _blas_state["done"]:
-        blas_threads(rt.settings.workers)
     op = rt.operation("matmul", [av.store, bv.store], [o._v.store])
     nb = len(batch)
     split_k = len(out_tiles) < rt.processors and len(kblocks) > 1

@@ -26,6 +26,7 @@ class LocalComm:
 
     rank = 0
     size = 1
+    local_size = 1  # ranks on this node
     is_mpi = False
 
     def allgather_obj(self, obj) -> list:
@@ -51,6 +52,9 @@ class MPIComm:
         self.size = world.Get_size()
         self.p2p = world.Dup()
         self.coll = world.Dup()
+        node = world.Split_type(MPI.COMM_TYPE_SHARED)
+        self.local_size = node.Get_size()  # ranks on this node (they share its cores)
+        node.Free()
 
     # -- collectives on the main thread ------------------------------------------------
 
