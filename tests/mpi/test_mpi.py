@@ -91,30 +91,23 @@ def test_two_grids_update_in_place_across_ranks(mpiexec):
     """Gray-Scott's step writes both grids over what it reads of them: across ranks, one
     group writes both in place (its fresh results tiled like the interiors), with
     NumPy's values."""
-    code = """
-        import numpy, hpcarray as hp
+    code = f"""
+        import sys, numpy, hpcarray as hp
         from hpcarray.runtime import inplace
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from programs import gray_scott_step
         frames = []
         write = inplace.write_kernel
         inplace.write_kernel = lambda plan, f, *a: frames.append(len(f)) or write(plan, f, *a)
-        def step(xp, U, V):
-            def lap(A):
-                return A[:-2, 1:-1] + A[2:, 1:-1] + A[1:-1, :-2] + A[1:-1, 2:] - 4 * A[1:-1, 1:-1]
-            u, v = U[1:-1, 1:-1], V[1:-1, 1:-1]
-            uvv = u * v * v
-            du = 0.16 * lap(U) - uvv + 0.06 * (1 - u)
-            dv = 0.08 * lap(V) + uvv - 0.122 * v
-            U[1:-1, 1:-1] = u + du
-            V[1:-1, 1:-1] = v + dv
         rng = numpy.random.default_rng(3)
         U0, V0 = rng.random((230, 170)), rng.random((230, 170))
         U, V = hp.asarray(U0) * 1.0, hp.asarray(V0) * 1.0
         for _ in range(6):
-            step(hp, U, V)
-            step(numpy, U0, V0)
+            gray_scott_step(hp, U, V)
+            gray_scott_step(numpy, U0, V0)
         assert numpy.array_equal(numpy.asarray(U), U0)
         assert numpy.array_equal(numpy.asarray(V), V0)
-        assert frames and set(frames) == {2}, frames
+        assert frames and set(frames) == {{2}}, frames
     """
     r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
     assert r.returncode == 0, r.stderr
