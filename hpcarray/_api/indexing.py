@@ -35,6 +35,15 @@ from hpcarray._api.elements import (
     push,
     spread,
 )
+from hpcarray._api.masks import (
+    compact,
+    compacts,
+    in_rows,
+    leading_mask,
+    nonzero_runs,
+    rows_like,
+    rowwise,
+)
 from hpcarray.runtime import get_runtime, ops, runs
 from hpcarray.runtime.partition import ALL
 
@@ -140,8 +149,8 @@ def getitem(a, key):
         if view.ndim == 0 and Ellipsis not in key and None not in key:
             return to_numpy(view)[()]
         return view
-    if len(key) == 1 and _compacts(a, key[0]):
-        return _compact(a, key[0])
+    if len(key) == 1 and compacts(a, key[0]):
+        return compact(a, key[0])
     if key and all(is_array(k) for k in key) and len({k.shape for k in key}) == 1:
         out = new_array(key[0].shape, a.dtype)
         if index_tiled_like(a, list(key), out):
@@ -162,130 +171,6 @@ def getitem(a, key):
     return out
 
 
-def _compacts(a, mask) -> bool:
-    """Several ranks and `a[mask]` with a boolean hpcarray mask of a's shape or of its
-    leading axes (rows of a): each rank compacts its own rows and nothing is gathered,
-    not even the mask."""
-    return _leading_mask(a, mask) and _rowwise(a)
-
-
-def _leading_mask(a, mask) -> bool:
-    """A boolean hpcarray array of the shape of a's leading axes (all of them, or rows)."""
-    return (is_array(mask) and mask.dtype == bool and 0 < mask.ndim <= a.ndim
-            and mask.shape == a.shape[:mask.ndim])
-
-
-def _by_rows(*arrays) -> bool:
-    """Whole arrays of their own (no alias), tiled alike and spread over the ranks so
-    that each rank owns a run of whole rows (a run of C order)."""
-    rt = get_runtime()
-    first = arrays[0]
-    tiling = first._v.store.tiling
-    for x in arrays:
-        store = x._v.store
-        if not x._v.is_whole or store.is_alias or store.tiling.edges != tiling.edges or \
-                store.tiling.owners != tiling.owners:
-            return False
-    return tiling.owners[0] != ALL and all(
-        runs.owned_rows(first._v.store, r) is not None for r in range(rt.nranks))
-
-
-def _rowwise(x) -> bool:
-    """Several ranks, and x can be laid out with each rank owning a run of whole rows
-    (not where it has too few rows to spread)."""
-    rt = get_runtime()
-    if rt.dist is None or x.ndim == 0:
-        return False
-    return _by_rows(x) or rt.tiling_rows(x.shape).owners[0] != ALL
-
-
-def _in_rows(*arrays) -> list:
-    """Arrays of one shape (`_rowwise`) laid out alike with each rank owning a run of
-    whole rows. Arrays tiled otherwise (blocks, views) are copied into such a layout: each
-    element moves at most once, nothing is gathered."""
-    if _by_rows(*arrays):
-        return list(arrays)
-    from hpcarray._api.manipulation import assign
-
-    tiling = get_runtime().tiling_rows(arrays[0].shape)
-    laid = []
-    for x in arrays:
-        y = new_array(x.shape, x.dtype, tiling=tiling)
-        assign(y, x)
-        laid.append(y)
-    return laid
-
-
-def _compact(a, mask):
-    """a[mask] across ranks: each rank's selected elements (in C order) form one run of
-    the result, placed onto the result's tiles."""
-    if mask.ndim == a.ndim:
-        a, mask = _in_rows(a, mask)
-    else:
-        (a,) = _in_rows(a)
-        mask = _rows_like(mask, a)
-    rt = get_runtime()
-    sa, sm = a._v.store, mask._v.store
-    op = rt.operation("getitem", [sa, sm], [])  # the SPMD check; flushes fusion
-    with rt.collective("compaction", op):
-        rt.settle(sa)
-        rt.settle(sm)
-        lo, hi = runs.owned_rows(sa, rt.rank)
-        picked_rows = sa.buffer[lo:hi][sm.buffer[lo:hi]]
-        flat = _place(rt, [picked_rows.reshape(-1)], a.dtype)[0]
-    if mask.ndim == a.ndim:
-        return flat
-    from hpcarray._api.manipulation import reshape
-
-    return reshape(flat, (-1,) + a.shape[mask.ndim:])
-
-
-def _rows_like(mask, a):
-    """The mask of a's leading axes tiled along them like `a` (laid out by rows): each
-    rank then holds the mask of its own rows."""
-    from hpcarray._api.manipulation import assign
-    from hpcarray.runtime.partition import Tiling
-
-    rows = a._v.store.tiling
-    k = mask.ndim
-    tiling = Tiling(mask.shape, rows.counts[:k], get_runtime().nranks, edges=rows.edges[:k])
-    store = mask._v.store
-    if mask._v.is_whole and not store.is_alias and store.tiling.edges == tiling.edges \
-            and store.tiling.owners == tiling.owners:
-        return mask
-    laid = new_array(mask.shape, bool, tiling=tiling)
-    assign(laid, mask)
-    return laid
-
-
-def _nonzero_runs(name: str, a, flat: bool = False) -> list:
-    """Across ranks (see `_rowwise`): the indices of a's nonzero elements (one array per
-    axis, or flat indices), each rank finding those of its own rows."""
-    (a,) = _in_rows(a)
-    rt = get_runtime()
-    store = a._v.store
-    op = rt.operation(name, [store], [])
-    with rt.collective("compaction", op):
-        rt.settle(store)
-        lo, hi = runs.owned_rows(store, rt.rank)
-        found = np.nonzero(store.buffer[lo:hi])
-        found[0][...] += lo
-        if flat:
-            found = (np.asarray(np.ravel_multi_index(found, a.shape), np.intp),)
-        return _place(rt, list(found), np.intp)
-
-
-def _place(rt, parts: list[np.ndarray], dtype) -> list:
-    """One result per part: every rank's part, one after the other in rank order."""
-    sizes = rt.comm.allgather_obj(parts[0].size)
-    outs = []
-    for part in parts:
-        out = new_array((sum(sizes),), dtype)
-        runs.place_runs(rt, out._v.store, part, sizes)
-        outs.append(out)
-    return outs
-
-
 def _scatter(name: str, a, where: list[np.ndarray], value) -> None:
     """a's elements at `where` (view coordinates, one array per axis) = value, broadcast
     to the coordinates' shape, in order (the last of repeats wins)."""
@@ -303,10 +188,10 @@ def setitem(a, key, value) -> None:
 
         assign(basic_view(a, key), value)
         return
-    if len(key) == 1 and _leading_mask(a, key[0]) and _is_scalar(value):
+    if len(key) == 1 and leading_mask(a, key[0]) and _is_scalar(value):
         _set_where(a, key[0], value)
         return
-    if len(key) == 1 and _compacts(a, key[0]) and spread(a, value):
+    if len(key) == 1 and compacts(a, key[0]) and spread(a, value):
         _expand_into(a, key[0], value)
         return
     np_key = _np_key(key)
@@ -345,14 +230,14 @@ def _set_where(a, mask, value) -> None:
 
 
 def _expand_into(a, mask, value) -> None:
-    """a[mask] = values across ranks (the inverse of `_compact`): each rank writes the
+    """a[mask] = values across ranks (the inverse of `compact`): each rank writes the
     selected elements of its own rows, taking from the values' owners the run of values
     that its rows' selections correspond to. Neither the mask nor the values are gathered.
     """
     from hpcarray._api.manipulation import assign
 
-    (laid,) = _in_rows(a)
-    mask = _rows_like(mask, laid)
+    (laid,) = in_rows(a)
+    mask = rows_like(mask, laid)
     value = _real_if_needed(operand(value), a.dtype)
     rest = a.shape[mask.ndim:]
     rt = get_runtime()
@@ -371,7 +256,7 @@ def _expand_into(a, mask, value) -> None:
     rows_of_values = is_array(value) and value.ndim == 1 + len(rest) and \
         value.shape[0] == total and total > 1 and value._v.store.tiling.owners[0] != ALL
     if rows_of_values:
-        (value,) = _in_rows(value)
+        (value,) = in_rows(value)
         with rt.collective("expansion", op):
             rt.settle(value._v.store)
             vals = runs.take_runs(rt, value._v.store, start, counts[rt.rank])
@@ -605,14 +490,14 @@ def _diagonal_positions(shape, wrap: bool) -> np.ndarray:
 
 def nonzero(a):
     x = asarray(a)
-    if _rowwise(x):  # each rank finds its own rows' nonzeros: nothing gathered
-        return tuple(_nonzero_runs("nonzero", x))
+    if rowwise(x):  # each rank finds its own rows' nonzeros: nothing gathered
+        return tuple(nonzero_runs("nonzero", x))
     return tuple(from_numpy(i) for i in np.nonzero(to_numpy(x)))
 
 
 def argwhere(a):
     x = asarray(a)
-    if _rowwise(x):
+    if rowwise(x):
         from hpcarray._api.joining import stack
 
         return stack(nonzero(x), axis=1)
@@ -621,8 +506,8 @@ def argwhere(a):
 
 def flatnonzero(a):
     x = asarray(a)
-    if _rowwise(x):
-        return _nonzero_runs("flatnonzero", x, flat=True)[0]
+    if rowwise(x):
+        return nonzero_runs("flatnonzero", x, flat=True)[0]
     return from_numpy(np.flatnonzero(to_numpy(x)))
 
 
@@ -643,8 +528,8 @@ def extract(condition, arr):
     from hpcarray._api.manipulation import ravel
 
     x = asarray(arr)
-    if is_array(condition) and condition.shape == x.shape and _rowwise(x):
-        return _compact(x, condition if condition.dtype == bool else condition != 0)
+    if is_array(condition) and condition.shape == x.shape and rowwise(x):
+        return compact(x, condition if condition.dtype == bool else condition != 0)
     cond = np.asarray(numpy_args(condition)).ravel()
     return take(ravel(x), np.nonzero(cond)[0])
 
