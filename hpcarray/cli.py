@@ -46,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from hpcarray.launch import profile_before_script
+
     parser = build_parser()
+    argv = profile_before_script(list(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
     if extra:
         if not getattr(args, "passthrough", False):

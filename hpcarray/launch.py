@@ -37,6 +37,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_command)
 
 
+def profile_before_script(argv: list[str]) -> list[str]:
+    """`hpcarray run --profile script.py`: the optional DIR of --profile would take the
+    script for itself. A Python file right after --profile is the script (the profile
+    goes to the default directory); `--profile DIR script.py` still names a directory."""
+    out = list(argv)
+    if out[:1] != ["run"]:
+        return out
+    for i, tok in enumerate(out[1:], start=1):
+        if tok == "--profile" and i + 1 < len(out) and _is_script(out[i + 1]):
+            out[i] = "--profile=hpcarray_prof"
+            break
+        if _is_script(tok):  # the script: what follows is its own arguments
+            break
+    return out
+
+
+def _is_script(token: str) -> bool:
+    return token.endswith(".py") or os.path.isfile(token)
+
+
 def settings_env(args: argparse.Namespace) -> dict[str, str]:
     """The HPCARRAY_* variables that carry the command line's settings to the ranks."""
     env = {"HPCARRAY_RUN": "1"}

@@ -49,6 +49,20 @@ def test_bare_profile_before_script(cli, workdir: Path) -> None:
     assert got["argv"] == ["x"] and got["hpcarray"]["HPCARRAY_PROFILE"] == "hpcarray_prof"
 
 
+def test_run_profile_before_script_runs_the_script(cli, workdir: Path) -> None:
+    """The README's first command: ``hpcarray run --profile stencil.py`` profiles into the
+    default directory and runs the script with its arguments; ``--profile DIR`` still
+    names the directory."""
+    stencil = str(Path(__file__).resolve().parents[2] / "examples" / "stencil.py")
+    res = cli("run", "--profile", stencil, "--size", "40", "--iters", "2", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert "checksum:" in res.stdout
+    assert (workdir / "hpcarray_prof" / "timeline.html").exists()
+    res = cli("run", "--profile", "mine", stencil, "--size", "40", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert (workdir / "mine" / "timeline.html").exists()
+
+
 def test_local_failure_surfaces_traceback(cli, workdir: Path) -> None:
     res = cli(
         "submit", "--machine", "local", "--wait", "--poll", "0.2", "--env", "SLURM_PROCID=1",
