@@ -38,11 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def profile_before_script(argv: list[str]) -> list[str]:
-    """`hpcarray run --profile script.py`: the optional DIR of --profile would take the
-    script for itself. A Python file right after --profile is the script (the profile
+    """`hpcarray run|submit --profile script.py`: the optional DIR of --profile would take
+    the script for itself. A Python file right after --profile is the script (the profile
     goes to the default directory); `--profile DIR script.py` still names a directory."""
     out = list(argv)
-    if out[:1] != ["run"]:
+    if out[:1] not in (["run"], ["submit"]):
         return out
     for i, tok in enumerate(out[1:], start=1):
         if tok == "--profile" and i + 1 < len(out) and _is_script(out[i + 1]):

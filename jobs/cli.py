@@ -48,16 +48,6 @@ def _one_line_error(parser: argparse.ArgumentParser) -> None:
     parser.parse_known_args = strict  # type: ignore[method-assign]
 
 
-class _ProfileAction(argparse.Action):
-    """``--profile [DIR]``; a bare ``--profile stencil.py`` means profile *and* run it."""
-
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None):
-        if isinstance(values, str) and values.endswith(".py"):
-            namespace.profile_swallowed = values
-            values = self.const
-        setattr(namespace, self.dest, values)
-
-
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from hpcarray.jobs import commands
@@ -114,7 +104,6 @@ def _add_submit(sub: Any) -> None:
         "--profile",
         nargs="?",
         const=DEFAULT_PROFILE_DIR,
-        action=_ProfileAction,
         metavar="DIR",
         help=f"record a trace per rank in DIR (default {DEFAULT_PROFILE_DIR})",
     )
@@ -127,7 +116,7 @@ def _add_submit(sub: Any) -> None:
     a.add_argument("--poll", type=float, default=2.0, help=argparse.SUPPRESS)
     p.add_argument("script", nargs="?", metavar="SCRIPT", help="the Python program")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
-    p.set_defaults(func=_handler("submit"), profile_swallowed=None)
+    p.set_defaults(func=_handler("submit"))
 
 
 def _add_jobs(sub: Any) -> None:

@@ -59,9 +59,6 @@ def follow(job: Job, poll: float = 2.0, stream: TextIO | None = None) -> JobStat
 
 def submit(args: argparse.Namespace) -> int:
     script, rest = args.script, list(args.args)
-    if args.profile_swallowed:  # `--profile stencil.py ARGS`: the .py was the script
-        rest = ([script] if script else []) + rest
-        script = args.profile_swallowed
     if not script:
         raise JobError("no SCRIPT given (hpcarray submit [options] SCRIPT [ARGS...])")
     spec = build_spec(
