@@ -85,12 +85,8 @@ def index_tiled_like(a, arrays: list, out) -> bool:
         return False
     tiling = out._v.store.tiling
     return all(is_array(i) and i.dtype.kind in "iu" and i.shape == out.shape and i._v.is_whole
-               and not i._v.store.is_alias and _same_tiles(i._v.store.tiling, tiling)
+               and not i._v.store.is_alias and i._v.store.tiling.same_as(tiling)
                for i in arrays)
-
-
-def _same_tiles(t1, t2) -> bool:
-    return t1.edges == t2.edges and t1.owners == t2.owners
 
 
 def pull_by_index(name: str, out, a, arrays: list, mode: str = "raise") -> None:

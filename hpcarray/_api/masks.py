@@ -35,8 +35,7 @@ def by_rows(*arrays) -> bool:
     tiling = first._v.store.tiling
     for x in arrays:
         store = x._v.store
-        if not x._v.is_whole or store.is_alias or store.tiling.edges != tiling.edges or \
-                store.tiling.owners != tiling.owners:
+        if not x._v.is_whole or store.is_alias or not store.tiling.same_as(tiling):
             return False
     return tiling.owners[0] != ALL and all(
         runs.owned_rows(first._v.store, r) is not None for r in range(rt.nranks))
@@ -101,8 +100,7 @@ def rows_like(mask, a):
     k = mask.ndim
     tiling = Tiling(mask.shape, rows.counts[:k], get_runtime().nranks, edges=rows.edges[:k])
     store = mask._v.store
-    if mask._v.is_whole and not store.is_alias and store.tiling.edges == tiling.edges \
-            and store.tiling.owners == tiling.owners:
+    if mask._v.is_whole and not store.is_alias and store.tiling.same_as(tiling):
         return mask
     laid = new_array(mask.shape, bool, tiling=tiling)
     assign(laid, mask)

@@ -193,7 +193,7 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
         return _result(target, out)
     if uf in _REDUCE_IS_LAST_OF_ACCUMULATE and len(axes) == 1 and not ins and \
             set(red_kwargs) == {"dtype"}:
-        # An order-dependent reduction (subtract, divide, arctan2, ...) is the last slice of
+        # An order-dependent reduction (subtract, divide, fmod, ...) is the last slice of
         # the accumulation, which runs tile by tile along the axis in NumPy's order.
         acc = ufunc_accumulate(uf, x, axes[0], red_kwargs["dtype"])
         if acc.dtype == kd.dtype:

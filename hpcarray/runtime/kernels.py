@@ -125,6 +125,7 @@ class Plan:
         self.steps = steps
         self.leaves = leaves  # indices of the group's leaves the steps read
         self.slots = slots  # dtype per scratch slot
+        self._sources: dict[tuple[int, bool], str] = {}  # (ndim, flat) -> kernel source
         # Every step compiles: the whole plan is one compiled loop nest.
         self.whole = Segment(self, 0, len(steps) - 1) if steps and all(
             st.jit_ok for st in steps) else None
@@ -206,7 +207,6 @@ class Plan:
         if whole is None or not compile_it or not 1 <= ndim <= 4:
             return lambda outs, leaves: self._run_blocked(
                 outs, leaves, compile_it and bool(self.segments))
-        sources = {flat: whole.source_for(self, ndim, "o", flat) for flat in (False, True)}
         stored = [self.steps[s].dest[1] for s in whole.stored]
         inputs = [k for _, k in whole.inputs]
         scalars = whole.scalars
@@ -214,7 +214,7 @@ class Plan:
         def run(outs, leaves):
             arrays = [outs[k] for k in stored] + [leaves[k] for k in inputs]
             flat = _flat_args(arrays)
-            source = sources[flat is not None]
+            source = self._source(ndim, flat is not None)
             fn = _compiled_source(source)
             if fn is not None:
                 try:
@@ -228,6 +228,14 @@ class Plan:
                     _compiled_cache[source] = None
             self._run_blocked(outs, leaves)
         return run
+
+    def _source(self, ndim: int, flat: bool) -> str:
+        """The whole plan's kernel source, made once per plan and variant (every tile of
+        a launch asks for it)."""
+        key = (ndim, flat)
+        if key not in self._sources:
+            self._sources[key] = self.whole.source_for(self, ndim, "o", flat)
+        return self._sources[key]
 
     # -- blocked NumPy ------------------------------------------------------------------
 

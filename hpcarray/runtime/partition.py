@@ -172,6 +172,10 @@ class Tiling:
         tiling.owners = tuple(owner for _, owner in tiles)
         return tiling
 
+    def same_as(self, other: Tiling) -> bool:
+        """The same tiles with the same owners."""
+        return self.edges == other.edges and self.owners == other.owners
+
     @property
     def is_slabs(self) -> bool:
         return all(c == 1 for c in self.counts[1:])
