@@ -170,6 +170,31 @@ def test_index_arrays_of_the_result_shape(shape, ishape, seed):
             raises_same(lambda: np.take(a, bad[0]), lambda: hp.take(h, hp.array(bad[0])))
 
 
+@given(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6),
+       hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=5), st.data())
+def test_index_arrays_among_slices(shape, ishape, data):
+    """Adjacent hpcarray index arrays among slices (`x[perm]` of an N-D x, `x[:, cols]`,
+    `x[::2, i, j, ...]`): across ranks the result is tiled like the index arrays and each
+    rank reads just its own index tiles. NumPy's values and errors."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 99)))
+    a = rng.random(shape)
+    h = hp.array(a)
+    at = data.draw(st.integers(0, a.ndim - 1))
+    nb = data.draw(st.integers(1, a.ndim - at))
+    idx = [rng.integers(-n, n, ishape) for n in shape[at:at + nb]]
+    pre = [data.draw(st.slices(n)) for n in shape[:at]]
+    post = [data.draw(st.slices(n)) for n in shape[at + nb:]]
+    if post and data.draw(st.booleans()):
+        post = [Ellipsis]
+    key = (*pre, *idx, *post)
+    assert_same(h[(*pre, *(hp.array(i) for i in idx), *post)], a[key])
+    if idx[0].size:
+        bad = [i.copy() for i in idx]
+        bad[-1].flat[-1] = shape[at + nb - 1] + 1
+        raises_same(lambda: a[(*pre, *bad, *post)],
+                    lambda: h[(*pre, *(hp.array(i) for i in bad), *post)])
+
+
 def test_advanced_mixed_and_values():
     a = np.arange(24).reshape(2, 3, 4)
     h = hp.array(a)
@@ -231,6 +256,8 @@ def test_take_and_along_axis(a, data):
         m = a.shape[ax]
         ind = data.draw(hnp.arrays(np.intp, tuple(ishape), elements=st.integers(-m, m - 1)))
         assert_same(hp.take_along_axis(h, ind, axis=ax), np.take_along_axis(a, ind, axis=ax))
+        assert_same(hp.take_along_axis(h, hp.array(ind), axis=ax),
+                    np.take_along_axis(a, ind, axis=ax))
         b = a.copy()
         np.put_along_axis(b, ind, a.flat[0], axis=ax)
         hp.put_along_axis(h, hp.array(ind), a.flat[0], axis=ax)

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._api.convert import is_array
 from hpcarray.runtime import get_runtime, index_exchange
-from hpcarray.runtime.partition import ALL, Rect, tile_index
+from hpcarray.runtime.partition import ALL, Rect, Tiling, tile_index
 
 CoordsOf = Callable[[Rect], list[np.ndarray]]
 
@@ -77,45 +77,149 @@ def push(name: str, a, where: list[np.ndarray], value, apply=None) -> None:
         index_exchange.scatter_elements(rt, a, points, value, apply)
 
 
-def index_tiled_like(a, arrays: list, out) -> bool:
-    """Several ranks, a spread over them, and one integer hpcarray index array per axis
-    of a, all whole arrays tiled like `out`: then each rank reads just its own part of
-    the index (`pull_by_index`), which is never gathered."""
-    if not spread(a) or len(arrays) != a.ndim or out._v.store.tiling.owners[0] == ALL:
-        return False
-    tiling = out._v.store.tiling
-    return all(is_array(i) and i.dtype.kind in "iu" and i.shape == out.shape and i._v.is_whole
-               and not i._v.store.is_alias and i._v.store.tiling.same_as(tiling)
-               for i in arrays)
+class IndexLayout:
+    """How a result built from integer index arrays maps onto the source `a`: the index
+    arrays (whole hpcarray arrays of one shape, spread over the ranks and tiled alike) give
+    the result's axes `at .. at + their ndim` and the result is tiled like them there,
+    whole along its other axes. Each axis of `a` takes its coordinates either from index
+    array j (`("index", j)`) or from result axis k (`("axis", k, coords)`: coords[i] for
+    position i along k). Each rank then reads just its own index tiles: nothing gathered.
+    """
+
+    def __init__(self, a, arrays: list, at: int, sources: list, shape: tuple[int, ...]):
+        self.a, self.arrays, self.at, self.sources, self.shape = a, arrays, at, sources, shape
+        itiling = arrays[0]._v.store.tiling
+        nb = arrays[0].ndim
+        whole = lambda axes: tuple((0, n) for n in axes)  # noqa: E731
+        edges = whole(shape[:at]) + itiling.edges + whole(shape[at + nb:])
+        self.tiling = Tiling(shape, tuple(len(e) - 1 for e in edges), get_runtime().nranks,
+                             edges=edges)
+        self.tiling.owners = itiling.owners
+
+    @classmethod
+    def of(cls, a, arrays: list, at: int, sources: list, shape) -> IndexLayout | None:
+        """The layout, or None where the index arrays do not qualify (then they are
+        gathered: small or replicated ones cost nothing to gather)."""
+        if not spread(a) or 0 in shape:
+            return None
+        first = arrays[0]
+        tiling = first._v.store.tiling if is_array(first) else None
+        if tiling is None or tiling.owners[0] == ALL:
+            return None
+        if not all(is_array(i) and i.dtype.kind in "iu" and i.shape == first.shape
+                   and i._v.is_whole and not i._v.store.is_alias
+                   and i._v.store.tiling.same_as(tiling) for i in arrays):
+            return None
+        return cls(a, arrays, at, sources, tuple(shape))
+
+    def index_rect(self, rect: Rect) -> Rect:
+        return rect[self.at:self.at + self.arrays[0].ndim]
+
+    def pull(self, name: str, mode: str = "raise"):
+        """A new array: a's elements the index arrays pick (NumPy's modes)."""
+        from hpcarray._api.convert import new_array
+
+        rt = get_runtime()
+        out = new_array(self.shape, self.a.dtype, tiling=self.tiling)
+        for i in self.arrays:
+            rt.settle(i._v.store)
+        bufs = [i._v.store.buffer for i in self.arrays]
+        sizes = [self.a.shape[d] for d, _ in self._index_axes()]
+        if mode == "raise":
+            mine = [self.index_rect(rect) for rect, owner in out._v.launch_tiles()
+                    if owner in (rt.rank, ALL)]
+            _check_bounds(rt, [d for d, _ in self._index_axes()], sizes, bufs, mine,
+                          self.arrays[0].shape)
+
+        def coords_of(rect: Rect) -> list[np.ndarray]:
+            shape = tuple(hi - lo for lo, hi in rect)
+            nb = self.arrays[0].ndim
+            irect = self.index_rect(rect)
+            got = []
+            for src in self.sources:
+                if src[0] == "index":
+                    i = bufs[src[1]][tile_index(irect)].astype(np.intp)
+                    n = sizes[src[1]]
+                    i = (i % n if mode == "wrap" else np.clip(i, 0, n - 1) if mode == "clip"
+                         else np.where(i < 0, i + n, i))
+                    i = i.reshape((1,) * self.at + i.shape + (1,) * (len(shape) - self.at - nb))
+                else:
+                    _, k, along = src
+                    lo, hi = rect[k]
+                    i = along[lo:hi].reshape(tuple(-1 if d == k else 1
+                                                   for d in range(len(shape))))
+                got.append(np.broadcast_to(i, shape))
+            return got
+
+        pull(name, out, self.a, coords_of)
+        return out
+
+    def _index_axes(self) -> list[tuple[int, int]]:
+        """(axis of a, index array) for the axes the index arrays give, in array order."""
+        return sorted(((d, src[1]) for d, src in enumerate(self.sources)
+                       if src[0] == "index"), key=lambda t: t[1])
 
 
-def pull_by_index(name: str, out, a, arrays: list, mode: str = "raise") -> None:
-    """out[...] = a[arrays[0][...], arrays[1][...], ...] where every index array is tiled
-    like out (see `index_tiled_like`): each rank checks and reads its own index tiles."""
-    rt = get_runtime()
-    for i in arrays:
-        rt.settle(i._v.store)
-    bufs = [i._v.store.buffer for i in arrays]
-    mine = [rect for rect, owner in out._v.launch_tiles() if owner in (rt.rank, ALL)]
-    if mode == "raise":
-        _check_bounds(rt, a.shape, bufs, mine, out.shape)
+def basic_index_layout(a, key: tuple) -> IndexLayout | None:
+    """`a[key]` where key is slices (and one Ellipsis) around one run of adjacent integer
+    index arrays: `x[perm]` of an N-D x, `x[i, j]`, `x[:, cols]`, `take(x, idx, axis)`."""
+    if not spread(a):
+        return None
+    pos = [p for p, k in enumerate(key) if is_array(k)]
+    if not pos or pos != list(range(pos[0], pos[-1] + 1)):
+        return None
+    if any(not (isinstance(k, slice) or k is Ellipsis) for p, k in enumerate(key)
+           if p not in pos) or sum(k is Ellipsis for k in key) > 1:
+        return None
+    if Ellipsis in [k for k in key if not is_array(k)]:
+        e = next(p for p, k in enumerate(key) if not is_array(k) and k is Ellipsis)
+        fill = a.ndim - (len(key) - 1)
+        if fill < 0:
+            return None
+        key = key[:e] + (slice(None),) * fill + key[e + 1:]
+        pos = [p for p, k in enumerate(key) if is_array(k)]
+    if len(key) > a.ndim:
+        return None
+    key = key + (slice(None),) * (a.ndim - len(key))
+    arrays = [key[p] for p in pos]
+    at, nb = pos[0], arrays[0].ndim
+    sources: list = []
+    shape: list[int] = []
+    for d, k in enumerate(key):
+        if d in pos:
+            sources.append(("index", d - at))
+            continue
+        along = np.arange(a.shape[d], dtype=np.intp)[k]
+        out_axis = len(shape) if d < at else len(shape) + nb
+        sources.append(("axis", out_axis, along))
+        shape.append(along.size)
+    shape[at:at] = arrays[0].shape
+    return IndexLayout.of(a, arrays, at, sources, tuple(shape))
 
-    def coords_of(rect: Rect) -> list[np.ndarray]:
-        got = []
-        for buf, n in zip(bufs, a.shape):
-            i = buf[tile_index(rect)].astype(np.intp)
-            got.append(i % n if mode == "wrap" else np.clip(i, 0, n - 1) if mode == "clip"
-                       else np.where(i < 0, i + n, i))
-        return got
 
-    pull(name, out, a, coords_of)
+def along_axis_layout(a, indices, axis: int) -> IndexLayout | None:
+    """`take_along_axis(a, indices, axis)` where the indices have the result's shape (an
+    argsort's output): each element's other coordinates are its own."""
+    if not (is_array(indices) and indices.ndim == a.ndim and a.ndim > 0
+            and -a.ndim <= axis < a.ndim):
+        return None
+    axis %= a.ndim
+    sources: list = []
+    for d, (n, m) in enumerate(zip(a.shape, indices.shape)):
+        if d == axis:
+            sources.append(("index", 0))
+        elif n == m or n == 1:
+            sources.append(("axis", d, np.arange(m, dtype=np.intp) * (n != 1)))
+        else:
+            return None
+    return IndexLayout.of(a, [indices], 0, sources, indices.shape)
 
 
-def _check_bounds(rt, sizes, bufs, rects, shape) -> None:
+def _check_bounds(rt, axes, sizes, bufs, rects, shape) -> None:
     """NumPy's IndexError for the first index out of bounds (first axis, then C order), the
     same on every rank: each rank checks its own tiles, and they agree on the first."""
     first = None
-    for axis, (buf, n) in enumerate(zip(bufs, sizes)):
+    for axis, buf, n in zip(axes, bufs, sizes):
         for rect in rects:
             i = buf[tile_index(rect)]
             bad = np.flatnonzero((i < -n) | (i >= n))

@@ -27,11 +27,11 @@ from hpcarray._api.convert import (
     wrap,
 )
 from hpcarray._api.elements import (
+    along_axis_layout,
+    basic_index_layout,
     coords,
-    index_tiled_like,
     picked,
     pull,
-    pull_by_index,
     push,
     spread,
 )
@@ -151,11 +151,9 @@ def getitem(a, key):
         return view
     if len(key) == 1 and compacts(a, key[0]):
         return compact(a, key[0])
-    if key and all(is_array(k) for k in key) and len({k.shape for k in key}) == 1:
-        out = new_array(key[0].shape, a.dtype)
-        if index_tiled_like(a, list(key), out):
-            pull_by_index("getitem", out, a, list(key))
-            return out
+    layout = basic_index_layout(a, key)
+    if layout is not None:
+        return layout.pull("getitem")
     np_key = _np_key(key)
     probe = _read_probe(a.shape)[np_key]  # NumPy's errors and the result's shape
     if not isinstance(probe, np.ndarray):
@@ -275,13 +273,12 @@ def _expand_into(a, mask, value) -> None:
 
 def take(a, indices, axis=None, out=None, mode="raise"):
     x = asarray(a)
-    if x.ndim == 1 and is_array(indices) and out is None and mode in ("raise", "wrap", "clip"):
-        if axis is not None:
-            normalize_axis_index(axis, 1)
-        res = new_array(indices.shape, x.dtype)
-        if index_tiled_like(x, [indices], res):
-            pull_by_index("take", res, x, [indices], mode)
-            return res
+    if is_array(indices) and out is None and mode in ("raise", "wrap", "clip") and \
+            (axis is not None or x.ndim == 1):
+        ax = normalize_axis_index(0 if axis is None else axis, x.ndim)
+        layout = basic_index_layout(x, (slice(None),) * ax + (indices,))
+        if layout is not None:
+            return layout.pull("take", mode)
     idx = _frozen(numpy_args(indices))
     probe = np.take(_read_probe(x.shape), idx, axis=axis, mode=mode)
     if not isinstance(probe, np.ndarray):
@@ -305,12 +302,15 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 
 def take_along_axis(arr, indices, axis=-1):
     x = asarray(arr)
-    idx = np.array(numpy_args(indices))
     if axis is None and x.ndim != 1:
         from hpcarray._api.manipulation import ravel
 
         x = ravel(x)
         axis = 0
+    layout = along_axis_layout(x, indices, axis)
+    if layout is not None:
+        return layout.pull("take_along_axis")
+    idx = np.array(numpy_args(indices))
     probe = np.take_along_axis(_read_probe(x.shape), idx, axis)
     res = new_array(probe.shape, x.dtype)
     if res.size and spread(x):

@@ -275,6 +275,18 @@ def test_data_movement_operations_move_only_what_they_need(mpiexec):
         numpy.add.at(a0, (i, j), v)
         same(a, a0)
         assert cost["add.at"] == 0, cost
+        before = rt.sent[1]
+        xs = x[perm]  # a 2-D shuffle of samples: the index is read where it lives
+        float(xs[0, 0])
+        cost["rows"] = rt.sent[1] - before
+        x0 = numpy.asarray(x)
+        assert numpy.array_equal(numpy.asarray(xs), x0[perm0])
+        before = rt.sent[1]
+        order = np.argsort(x, axis=1)
+        s = np.take_along_axis(x, order, axis=1)  # whole rows on each rank: nothing moves
+        float(s[0, 0])
+        cost["along"] = rt.sent[1] - before
+        assert numpy.array_equal(numpy.asarray(s), numpy.sort(x0, axis=1))
         sys.stderr.write(f"COST {rt.rank} {cost}\\n")
         whole = a0.nbytes  # what a gather brings every rank
         assert cost["wrap"] <= 0.3 * whole, cost  # the 400 wrapped rows and halos
@@ -468,6 +480,18 @@ def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
         float(y[0])
         cost["perm"] = rt.sent[1] - before
         assert numpy.array_equal(numpy.asarray(y), labels0[perm0])
+        before = rt.sent[1]
+        xs = x[perm]  # a 2-D shuffle of samples: the index is read where it lives
+        float(xs[0, 0])
+        cost["rows"] = rt.sent[1] - before
+        x0 = numpy.asarray(x)
+        assert numpy.array_equal(numpy.asarray(xs), x0[perm0])
+        before = rt.sent[1]
+        order = np.argsort(x, axis=1)
+        s = np.take_along_axis(x, order, axis=1)  # whole rows on each rank: nothing moves
+        float(s[0, 0])
+        cost["along"] = rt.sent[1] - before
+        assert numpy.array_equal(numpy.asarray(s), numpy.sort(x0, axis=1))
         sys.stderr.write(f"COST {rt.rank} {cost}\\n")
         share = x0.nbytes / rt.nranks
         assert all(cost[k] <= 0.5 * share for k in range(4)), cost  # the picked rows
@@ -475,6 +499,10 @@ def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
         assert cost["values"] <= 0.5 * share, cost  # a quarter of the rows, there and back
         # asks and answers for the 2/3 of a rank's elements held elsewhere (8 + 8 bytes)
         assert cost["perm"] <= 16 * 30000 / rt.nranks * 1.1, cost
+        # the same for the 2/3 of x[perm]'s elements held elsewhere; gathering perm would
+        # add 8 bytes per row held elsewhere, more than the 15 % margin
+        assert cost["rows"] <= 16 * x0.size / rt.nranks * 2 / 3 * 1.15, cost
+        assert cost["along"] <= 16, cost
     """
     r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
     assert r.returncode == 0, r.stderr
