@@ -147,6 +147,7 @@ from hpcarray._api.reductions import (  # noqa: E402
     var,
 )
 from hpcarray._api.sorting import argsort, sort  # noqa: E402
+from hpcarray._api.statistics import median  # noqa: E402
 from hpcarray._api.ufuncs import all_ufuncs as _all_ufuncs  # noqa: E402
 from hpcarray._api.ufuncs import ufunc  # noqa: E402
 from hpcarray._array import ndarray  # noqa: E402

@@ -564,8 +564,16 @@ def _as_pairs(value, ndim, as_index=False):
 
 # Modes whose padding copies elements of the array (with reflect_type "even").
 _INDEX_PAD = ("edge", "wrap", "reflect", "symmetric")
-# Statistics padded natively; "median" is gathered (hpcarray's median is NumPy's own).
-_STATS = {"maximum": reductions.max, "minimum": reductions.min, "mean": reductions.mean}
+
+def _median(*args, **kwargs):
+    from hpcarray._api.statistics import median  # (statistics imports this module's users)
+
+    return median(*args, **kwargs)
+
+
+# Statistics padded from slices and reductions of the output.
+_STATS = {"maximum": reductions.max, "minimum": reductions.min, "mean": reductions.mean,
+          "median": _median}
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
@@ -604,8 +612,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
         if x.size and mode != "mean" and any(0 in pair for pair in lengths):
             raise ValueError("stat_length of 0 yields no value for padding")
     out = new_array(shape, x.dtype)
-    if mode == "median" or (mode == "mean" and x.size and any(0 in p for p in lengths)):
-        # A median would gather anyway; a mean of no values is NumPy's NaN and warnings.
+    if mode == "mean" and x.size and any(0 in p for p in lengths):
+        # A mean of no values is NumPy's NaN and warnings.
         kw = numpy_args(kwargs)
         ops.whole("pad", lambda o, i: np.copyto(o[0], np.pad(i[0], pairs, mode, **kw)),
                   [out], [x])
