@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcarray.runtime import inplace, kernels
+from hpcarray.runtime import chain, inplace, kernels
 from hpcarray.runtime.partition import Tiling, rect_size, tile_index
 from hpcarray.runtime.view import View
 
@@ -97,6 +97,12 @@ class Group:
         # id(root accesses) -> an output written over what the group reads of its store
         self.inplace: dict[int, View] = {}
 
+    @property
+    def name(self) -> str:
+        nodes = self.nodes
+        return nodes[0].func.name if len(nodes) == 1 else \
+            "fused(" + ",".join(n.func.name for n in nodes) + ")"
+
     def ref(self, x):
         """The node argument for array or scalar `x`, or None if reading it here would
         not see NumPy's values (another mapping of something the group writes)."""
@@ -147,6 +153,8 @@ class Fuser:
     def __init__(self, runtime):
         self.rt = runtime
         self.group: Group | None = None
+        # Closed groups waiting to run with the pending one as a chain (chain.py).
+        self.chain: list[Group] = []
 
     def record(self, func: Func, out, ins) -> bool:
         """Add `out[...] = func(*ins)` to the pending group; False if it cannot be fused
@@ -158,7 +166,7 @@ class Fuser:
         g = self.group
         if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES or not (
                 self._same_tiles(g, v) or self._retile_for(g, v))):
-            self.flush()
+            self._close(v)
             g = None
         for _ in range(2):
             if g is None:
@@ -170,9 +178,18 @@ class Fuser:
             if not g.nodes:  # conflicts with itself: NumPy semantics need a copy first
                 self.group = None
                 return False
-            self.flush()
+            self._close(v)
             g = None
         return False
+
+    def _close(self, v: View) -> None:
+        """The pending group takes no more nodes: it waits to run as part of a chain with
+        the next group, which writes `v`, or is launched now (with the chain before it)."""
+        if chain.may_follow(self.rt, self.chain + [self.group], v):
+            self.chain.append(self.group)
+            self.group = None
+        else:
+            self.flush()
 
     def _same_tiles(self, g: Group, v: View) -> bool:
         # One rank: any tiling of the domain is correct. Several: tasks run where the
@@ -211,11 +228,12 @@ class Fuser:
         return True
 
     def flush(self) -> None:
-        g = self.group
-        if g is None:
+        groups = self.chain + ([self.group] if self.group is not None else [])
+        self.chain, self.group = [], None
+        if len(groups) > 1 and chain.launch(self.rt, groups, _built):
             return
-        self.group = None
-        _launch(self.rt, g)
+        for g in groups:
+            _launch(self.rt, g)
 
 
 def _fresh(store) -> bool:
@@ -224,9 +242,9 @@ def _fresh(store) -> bool:
     return store.coherence is None and not store.is_alias and not store.pinned
 
 
-def _launch(rt, g: Group) -> None:
-    from hpcarray.runtime import ops
-
+def _built(rt, g: Group):
+    """The group's kernel plan and what it touches: (plan, live output views, their
+    arrays, leaf views, their arrays); None when one rank has nothing alive to write."""
     nodes = g.nodes
     outs = []  # (node index, View)
     for j, n in enumerate(nodes):
@@ -235,7 +253,7 @@ def _launch(rt, g: Group) -> None:
             rt.reuse_buffer(store, n.array())
             outs.append((j, View(store, *n.mapping)))
     if not outs and rt.dist is None:
-        return
+        return None
     plan = kernels.Plan.build(nodes, [j for j, _ in outs], [a.dtype for a in g.leaf_nps])
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     # Which results are alive decides what is computed, but it may differ between ranks
@@ -243,9 +261,17 @@ def _launch(rt, g: Group) -> None:
     # and its tasks must not, so several ranks read every leaf whatever is computed.
     leaves = g.leaves if rt.dist is not None else [g.leaves[i] for i in plan.leaves]
     out_views = [v for _, v in outs]
-    out_nps = [v.to_numpy() for v in out_views]
-    name = nodes[0].func.name if len(nodes) == 1 else \
-        "fused(" + ",".join(n.func.name for n in nodes) + ")"
+    return plan, out_views, [v.to_numpy() for v in out_views], leaves, leaf_nps
+
+
+def _launch(rt, g: Group) -> None:
+    from hpcarray.runtime import ops
+
+    built = _built(rt, g)
+    if built is None:
+        return
+    plan, out_views, out_nps, leaves, leaf_nps = built
+    name = g.name
     itemsize = sum(a.itemsize for a in out_nps)
     jit = rt.settings.jit
     if g.inplace:
@@ -256,7 +282,7 @@ def _launch(rt, g: Group) -> None:
         sl = tile_index(rect)
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        kernel = _kernel(plan, out_nps, leaf_nps, sl, jit) if outs else _nothing
+        kernel = _kernel(plan, out_nps, leaf_nps, sl, jit) if out_views else _nothing
         ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
                    nbytes=rect_size(rect) * itemsize)
     ops.note_writes(out_views)
