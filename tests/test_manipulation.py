@@ -30,11 +30,8 @@ def check_write_through(h_view, n_view, h_base, n_base):
     assert np.shares_memory(n_view, n_base)
 
 
-@st.composite
-def reshape_case(draw):
-    a = draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)))
-    # a new shape with the same size: factor it, maybe with -1 and unit axes
-    n = a.size
+def new_shape(draw, n: int) -> tuple[int, ...]:
+    """A shape of size n: n factored, maybe with -1 and unit axes."""
     dims = []
     rest = n
     for f in (2, 3, 2, 5, 7):
@@ -42,13 +39,27 @@ def reshape_case(draw):
             dims.append(f)
             rest //= f
     dims.append(rest)
-    dims = draw(st.permutations(dims))
-    dims = list(dims)
+    dims = list(draw(st.permutations(dims)))
     for _ in range(draw(st.integers(0, 2))):
         dims.insert(draw(st.integers(0, len(dims))), 1)
     if n and draw(st.booleans()):
         dims[draw(st.integers(0, len(dims) - 1))] = -1
-    return a, tuple(dims)
+    return tuple(dims)
+
+
+@st.composite
+def reshape_case(draw):
+    a = draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)))
+    return a, new_shape(draw, a.size)
+
+
+@st.composite
+def window_reshape_case(draw):
+    """A window of an array (slices of step 1) and a new shape for it."""
+    a = draw(arrays(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=8)))
+    key = tuple(slice(*sorted(draw(st.tuples(st.integers(0, n), st.integers(0, n)))))
+                for n in a.shape)
+    return a, key, new_shape(draw, a[key].size)
 
 
 @given(reshape_case(), st.sampled_from(["C", "F", "A"]), st.booleans())
@@ -63,6 +74,35 @@ def test_reshape(case, order, transposed):
     base_n = a.copy() if not np.shares_memory(e, a) else a
     if np.shares_memory(e, a):
         check_write_through(r, e, h, base_n)
+
+
+@given(window_reshape_case())
+def test_reshape_of_a_window(case):
+    """A window reshaped: across ranks, where NumPy makes a view (axes split, or merged
+    across whole inner axes), a window of the whole array's reshape, tiled like it;
+    values and write-through as NumPy's."""
+    a, key, shape = case
+    h = hp.array(a)
+    r, e = h[key].reshape(shape), a[key].reshape(shape)
+    assert_same(r, e)
+    if np.shares_memory(e, a):
+        check_write_through(r, e, h, a)
+
+
+@pytest.mark.parametrize("key,shape", [
+    ((slice(2, 10), slice(2, 6)), (8, 2, 2)),  # columns split in pairs
+    ((slice(4, 8), slice(None)), (-1,)),  # whole rows merged
+    ((slice(4, 8), slice(None)), (2, 2, 4, 2)),  # rows merged, then split
+    ((slice(0, 12), slice(4, 8)), (12, 1, 4, 1)),  # unit axes added
+    ((slice(3, 4), slice(2, 6)), (2, 2)),  # a unit axis dropped, the other split
+    ((slice(1, 5), slice(2, 6)), (2, 2, 4)),  # a view NumPy makes that is no window
+])
+def test_reshape_of_a_window_cases(key, shape):
+    a = np.arange(96.0).reshape(12, 8)
+    h = hp.array(a)
+    r, e = h[key].reshape(shape), a[key].reshape(shape)
+    assert_same(r, e)
+    check_write_through(r, e, h, a)
 
 
 @given(arrays(), st.sampled_from(["C", "F", "A", "K"]))

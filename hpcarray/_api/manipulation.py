@@ -233,31 +233,81 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         return _alias(x, np_view)
     if 0 in np_view.strides and x.size:
         return reshape(x.copy(), new_shape)
-    rows = _rows_of_whole_reshape(x, new_shape)
-    if rows is not None:
-        return rows
+    window = _window_of_whole_reshape(x, new_shape)
+    if window is not None:
+        return window
     return _alias(x, np_view)
 
 
-def _rows_of_whole_reshape(x, new_shape):
-    """Across ranks, a reshape of a run of whole rows of an array (`a[2:5].reshape(-1)`)
-    as rows of a reshape of the whole array, which keeps the array's tiles (an alias of
-    the run alone would be computed replicated, on gathered data). None where the run
-    does not start on a row of the whole reshape."""
+def _window_of_whole_reshape(x, new_shape):
+    """Across ranks, a reshape that NumPy makes as a view of a window of an array
+    (`a[2:5].reshape(-1)`, `a[:, 2:6].reshape(n, 2, 2)`) as a window of a reshape of the
+    whole array, which keeps the array's tiles (an alias of the window alone would be
+    computed replicated, on gathered data). None where the window's edges do not fall
+    on the whole reshape's axes."""
     v, store = x._v, x._v.store
     if get_runtime().dist is None or store.is_alias or v.is_whole or v.dims != tuple(
-            (d, 1) for d in range(x.ndim)) or any(v.start[1:]) or \
-            v.shape[1:] != store.shape[1:]:
+            (d, 1) for d in range(x.ndim)) or not x.size:
         return None
-    inner = math.prod(new_shape[1:])
-    first = v.start[0] * math.prod(store.shape[1:])  # flat index of the run's start
-    total = math.prod(store.shape)
-    if not inner or first % inner or total % inner:
+    groups = _reshape_groups(x.shape, new_shape)
+    if groups is None:
         return None
+    base_shape: list[int] = []
+    key: list = []
+    for (i0, i1), (j0, j1) in groups:
+        if j0 == j1:  # a unit axis of x that the reshape drops: its index in the base
+            base_shape.append(store.shape[i0])
+            key.append(v.start[i0])
+            continue
+        if i0 == i1:  # a unit axis the reshape adds
+            base_shape.append(1)
+            key.append(slice(None))
+            continue
+        # x's axes i0..i1 become new axes j0..j1: the inner ones must be whole, then the
+        # merged base axis splits where the new axes do.
+        if any(v.start[i] or v.shape[i] != store.shape[i] for i in range(i0 + 1, i1)):
+            return None
+        inner = math.prod(store.shape[i0 + 1:i1])
+        merged, first = store.shape[i0] * inner, v.start[i0] * inner
+        sizes = new_shape[j0:j1]
+        q = math.prod(sizes[1:])
+        if merged % q or first % q:
+            return None
+        base_shape += [merged // q, *sizes[1:]]
+        key += [slice(first // q, first // q + sizes[0])] + [slice(None)] * (len(sizes) - 1)
     from hpcarray._api.indexing import basic_view
 
-    whole = reshape(wrap(View.whole(store), store.buffer), (total // inner,) + new_shape[1:])
-    return basic_view(whole, (slice(first // inner, first // inner + new_shape[0]),))
+    whole = reshape(wrap(View.whole(store), store.buffer), tuple(base_shape))
+    return basic_view(whole, tuple(key))
+
+
+def _reshape_groups(old: tuple[int, ...], new: tuple[int, ...]):
+    """Runs of axes of `old` and `new` whose sizes multiply alike, [((i0, i1), (j0, j1))],
+    unit axes on their own; None if the sizes do not pair up."""
+    groups: list = []
+    i = j = 0
+    while i < len(old) or j < len(new):
+        if i < len(old) and old[i] == 1:
+            groups.append(((i, i + 1), (j, j)))
+            i += 1
+            continue
+        if j < len(new) and new[j] == 1:
+            groups.append(((i, i), (j, j + 1)))
+            j += 1
+            continue
+        if i == len(old) or j == len(new):
+            return None
+        i0, j0, po, pn = i, j, old[i], new[j]
+        i, j = i + 1, j + 1
+        while po != pn:
+            if po < pn and i < len(old):
+                po, i = po * old[i], i + 1
+            elif pn < po and j < len(new):
+                pn, j = pn * new[j], j + 1
+            else:
+                return None
+        groups.append(((i0, i), (j0, j)))
+    return groups
 
 
 def _has_broadcast_unit(x) -> bool:

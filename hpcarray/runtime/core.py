@@ -159,8 +159,9 @@ class Runtime:
     @property
     def idle(self) -> bool:
         """Nothing pending, nothing recorded, one rank: an operation may run inline now."""
+        fusion = self.fusion
         return (self.scheduler.pending == 0 and self.recorder is None and self.dist is None
-                and (self.fusion is None or self.fusion.group is None))
+                and (fusion is None or (fusion.group is None and not fusion.chain)))
 
     def flush(self) -> None:
         """Launch the pending fused group, if any (before anything else is issued)."""

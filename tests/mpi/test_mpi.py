@@ -221,6 +221,17 @@ RESHAPES = """
             part[1::2] = 3.0
             part0[1::2] = 3.0
             assert numpy.array_equal(numpy.asarray(w), w0)
+        # A window of columns split in pairs: a window of the whole array's reshape.
+        if n % 2 == 0:
+            part, part0 = w[lo:hi, 2:6].reshape(hi - lo, 2, 2), w0[lo:hi, 2:6].reshape(
+                hi - lo, 2, 2)
+            assert not part._v.store.replicates, "not computed replicated"
+            before = rt.sent[1]
+            part[:, 1] += 7.0
+            part0[:, 1] += 7.0
+            float(w[lo, 4])
+            assert rt.sent[1] - before <= 8 * (rt.nranks - 1), "nothing moves"
+            assert numpy.array_equal(numpy.asarray(w), w0)
 """
 
 
