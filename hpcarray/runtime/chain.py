@@ -38,9 +38,13 @@ def may_follow(rt, groups: list, v) -> bool:
     """Whether the group being closed (the last of `groups`) may wait for the next one,
     which writes `v`, to run with it as a chain (checked fully at launch)."""
     acc_id = id(v.store.accesses)
+    windows = [_window(g, acc_id) for g in groups]
+    # A chain starts at a window: a group writing the whole array (`Au = d * u`, a fresh
+    # result) runs at once, so that its buffer is taken over from last iteration's result
+    # when that one's tasks are done (pool.py) instead of waiting for the chain.
     return (rt.dist is None and len(groups) < MAX_GROUPS and len(v.shape) > 0
-            and not any(g.inplace for g in groups)
-            and all(_window(g, acc_id) is not None for g in groups))
+            and not any(g.inplace for g in groups) and None not in windows
+            and windows[0] != ((0,) * len(v.store.shape), v.store.shape))
 
 
 def _store_of(groups) -> int | None:
