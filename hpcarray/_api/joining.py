@@ -34,7 +34,7 @@ from hpcarray._api.manipulation import (
     transpose,
 )
 from hpcarray._dtypes import check_dtype
-from hpcarray.runtime import ops
+from hpcarray.runtime import get_runtime, ops
 
 __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block",
@@ -107,6 +107,9 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
         res = out
     else:
         res = new_array(shape, check_dtype(probe.dtype))
+        # Written window by window, never whole: take the buffer of a dropped result of
+        # this shape now (a loop's last one, once its tasks are done), not fresh pages.
+        get_runtime().reuse_buffer(res._v.store, res)
     start = 0
     for x in xs:
         n = x.shape[axis]
