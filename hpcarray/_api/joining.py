@@ -53,6 +53,15 @@ def _copy_into(target, src, name="copy") -> None:
     ops.elementwise(name, _UNSAFE_COPY, [target], [src], copy_aliased=copy)
 
 
+def _pieced(shape, dtype):
+    """A new array to be written piece by piece (never whole, so fusion cannot give it a
+    dropped result's buffer at launch): it takes one now, a loop's last result of this
+    shape once that one's tasks are done, rather than fault in fresh pages."""
+    res = new_array(shape, dtype)
+    get_runtime().reuse_buffer(res._v.store, res)
+    return res
+
+
 def _slice_key(ndim, axis, sl) -> tuple:
     return (slice(None),) * axis + (sl,)
 
@@ -106,10 +115,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                 f"to the rule {casting!r}")
         res = out
     else:
-        res = new_array(shape, check_dtype(probe.dtype))
-        # Written window by window, never whole: take the buffer of a dropped result of
-        # this shape now (a loop's last one, once its tasks are done), not fresh pages.
-        get_runtime().reuse_buffer(res._v.store, res)
+        res = _pieced(shape, check_dtype(probe.dtype))
     start = 0
     for x in xs:
         n = x.shape[axis]
@@ -614,7 +620,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
                    zip(x.shape, _as_pairs(kwargs.get("stat_length"), x.ndim, as_index=True))]
         if x.size and mode != "mean" and any(0 in pair for pair in lengths):
             raise ValueError("stat_length of 0 yields no value for padding")
-    out = new_array(shape, x.dtype)
+    out = _pieced(shape, x.dtype)
     if mode == "mean" and x.size and any(0 in p for p in lengths):
         # A mean of no values is NumPy's NaN and warnings.
         kw = numpy_args(kwargs)
