@@ -19,6 +19,7 @@ from hpcarray._api.convert import (
     from_numpy,
     is_array,
     new_array,
+    new_result,
     numpy_args,
     to_numpy,
 )
@@ -34,7 +35,7 @@ from hpcarray._api.manipulation import (
     transpose,
 )
 from hpcarray._dtypes import check_dtype
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import ops
 
 __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block",
@@ -51,15 +52,6 @@ def _stand(x, shape=None):
 
 def _copy_into(target, src, name="copy") -> None:
     ops.elementwise(name, _UNSAFE_COPY, [target], [src], copy_aliased=copy)
-
-
-def _pieced(shape, dtype):
-    """A new array to be written piece by piece (never whole, so fusion cannot give it a
-    dropped result's buffer at launch): it takes one now, a loop's last result of this
-    shape once that one's tasks are done, rather than fault in fresh pages."""
-    res = new_array(shape, dtype)
-    get_runtime().reuse_buffer(res._v.store, res)
-    return res
 
 
 def _slice_key(ndim, axis, sl) -> tuple:
@@ -115,7 +107,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                 f"to the rule {casting!r}")
         res = out
     else:
-        res = _pieced(shape, check_dtype(probe.dtype))
+        res = new_result(shape, check_dtype(probe.dtype))
     start = 0
     for x in xs:
         n = x.shape[axis]
@@ -620,7 +612,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
                    zip(x.shape, _as_pairs(kwargs.get("stat_length"), x.ndim, as_index=True))]
         if x.size and mode != "mean" and any(0 in pair for pair in lengths):
             raise ValueError("stat_length of 0 yields no value for padding")
-    out = _pieced(shape, x.dtype)
+    out = new_result(shape, x.dtype)
     if mode == "mean" and x.size and any(0 in p for p in lengths):
         # A mean of no values is NumPy's NaN and warnings.
         kw = numpy_args(kwargs)

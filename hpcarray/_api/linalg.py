@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from hpcarray._api.convert import asarray, is_array, new_array, to_numpy, wrap
+from hpcarray._api.convert import asarray, is_array, new_array, new_result, to_numpy, wrap
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.partition import ALL, rect_size, rect_slices
 
@@ -286,7 +286,7 @@ def _out_target(out, shape, dtype, ins):
     if out is not None and out.dtype == dtype and out.shape == shape and all(
             out._v.store.root is not x._v.store.root for x in ins):
         return out
-    return new_array(shape, dtype)
+    return new_result(shape, dtype)
 
 
 def _finish(res, out):
