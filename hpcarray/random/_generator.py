@@ -277,9 +277,9 @@ class Generator(_Wrapper):
             assign(out, _call(self._g.random, (out.shape,), {"dtype": dtype}))
             return out
         if self._parallel_ok(shape, dtype):
-            from hpcarray._api.convert import new_array
+            from hpcarray._api.convert import new_result
 
-            res = new_array(shape, np.float64)
+            res = new_result(shape, np.float64)
             return self._parallel_fill(res, lambda g, k: g.random(k), "random", True)
         return _call(self._g.random, (size,), {"dtype": dtype, "out": out})
 
@@ -291,9 +291,9 @@ class Generator(_Wrapper):
             # NumPy's checks (finite range etc.) without touching the stream.
             np.random.Generator(np.random.PCG64(0)).uniform(low, high, size=0)
             lo, hi = float(low), float(high)
-            from hpcarray._api.convert import new_array
+            from hpcarray._api.convert import new_result
 
-            res = new_array(shape, np.float64)
+            res = new_result(shape, np.float64)
             return self._parallel_fill(res, lambda g, k: g.uniform(lo, hi, k), "uniform")
         return _call(self._g.uniform, (low, high, size), {})
 
