@@ -507,6 +507,29 @@ def test_row_masks_and_masked_assignment_move_no_mask(mpiexec):
     assert r.returncode == 0, r.stderr
 
 
+def test_a_loop_at_several_ranks_reuses_its_result_buffers(mpiexec):
+    """At several ranks too, a new result takes the buffer of the one it replaces once
+    that one's tasks are done (before: fresh pages every iteration, zeroed by the kernel:
+    29 % of logistic regression's CPU time at 2 ranks)."""
+    code = """
+        import numpy, hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        X = np.random.rand(400000, 8)
+        w, y = np.ones(8) * 0.1, np.random.rand(400000)
+        start = rt.pool.reused
+        for k in range(20):
+            p = 1.0 / (1.0 + np.exp(-(X @ w)))
+            w = w - 1e-6 * (X.T @ (p - y))
+            rt.flush()
+        float(np.sum(w))
+        reused = rt.pool.reused - start
+        assert reused >= 30, f"rank {rt.rank}: {reused} buffers reused in 20 iterations"
+    """
+    r = run_code(mpiexec, 2, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1")
+    assert r.returncode == 0, r.stderr
+
+
 def test_failing_rank_ends_the_job_quickly(mpiexec):
     code = """
         import hpcarray as np

@@ -279,3 +279,25 @@ def test_a_stencil_loop_writes_one_result_buffer_not_a_new_one_every_iteration()
                                           + expected[1:-1, 2:] + expected[1:-1, :-2]
                                           + expected[2:, 1:-1])
         assert_same(grid, expected)
+
+
+def test_results_written_at_once_reuse_the_buffers_of_dropped_ones():
+    """`A @ B`, `concatenate` and `pad` results are not fused: they take a dropped result's
+    buffer when they are made (waiting for its tasks), so a loop cycles through two
+    buffers instead of faulting in fresh pages every iteration."""
+    with runtime_with(test_mode=False):
+        a, b = hp.ones((600, 600)), hp.ones((600, 600)) * 0.5
+        u = hp.ones((1000, 1000))
+        seen: dict[str, set] = {"matmul": set(), "concatenate": set(), "pad": set()}
+        c = e = p = None
+        for i in range(8):
+            c = a @ b
+            e = hp.concatenate([u[:, 1:], u[:, :1]], axis=1)
+            p = hp.pad(u[1:-1, 1:-1], 1, mode="edge")
+            if i >= 2:
+                for name, x in (("matmul", c), ("concatenate", e), ("pad", p)):
+                    seen[name].add(x._np.ctypes.data)
+        # Two live results of one shape (e and p) and their replacements: at most four
+        # buffers over six iterations (fresh ones would be twelve).
+        assert len(seen["matmul"]) <= 2 and len(seen["concatenate"] | seen["pad"]) <= 4, seen
+        assert_same(c, np.ones((600, 600)) @ (np.ones((600, 600)) * 0.5))
