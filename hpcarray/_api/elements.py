@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from hpcarray._api.convert import is_array
+from hpcarray._api.convert import is_array, new_array
 from hpcarray.runtime import get_runtime, index_exchange
 from hpcarray.runtime.partition import ALL, Rect, Tiling, tile_index
 
@@ -117,19 +117,17 @@ class IndexLayout:
 
     def pull(self, name: str, mode: str = "raise"):
         """A new array: a's elements the index arrays pick (NumPy's modes)."""
-        from hpcarray._api.convert import new_array
-
         rt = get_runtime()
         out = new_array(self.shape, self.a.dtype, tiling=self.tiling)
         for i in self.arrays:
             rt.settle(i._v.store)
         bufs = [i._v.store.buffer for i in self.arrays]
-        sizes = [self.a.shape[d] for d, _ in self._index_axes()]
+        axes = self._index_axes()  # the axes of `a` the index arrays give, in their order
+        sizes = [self.a.shape[d] for d in axes]
         if mode == "raise":
             mine = [self.index_rect(rect) for rect, owner in out._v.launch_tiles()
                     if owner in (rt.rank, ALL)]
-            _check_bounds(rt, [d for d, _ in self._index_axes()], sizes, bufs, mine,
-                          self.arrays[0].shape)
+            _check_bounds(rt, axes, sizes, bufs, mine, self.arrays[0].shape)
 
         def coords_of(rect: Rect) -> list[np.ndarray]:
             shape = tuple(hi - lo for lo, hi in rect)
@@ -154,10 +152,10 @@ class IndexLayout:
         pull(name, out, self.a, coords_of)
         return out
 
-    def _index_axes(self) -> list[tuple[int, int]]:
-        """(axis of a, index array) for the axes the index arrays give, in array order."""
-        return sorted(((d, src[1]) for d, src in enumerate(self.sources)
-                       if src[0] == "index"), key=lambda t: t[1])
+    def _index_axes(self) -> list[int]:
+        """The axes of `a` that index arrays 0, 1, ... give."""
+        return [d for _, d in sorted((src[1], d) for d, src in enumerate(self.sources)
+                                     if src[0] == "index")]
 
 
 def basic_index_layout(a, key: tuple) -> IndexLayout | None:
@@ -168,12 +166,12 @@ def basic_index_layout(a, key: tuple) -> IndexLayout | None:
     pos = [p for p, k in enumerate(key) if is_array(k)]
     if not pos or pos != list(range(pos[0], pos[-1] + 1)):
         return None
-    if any(not (isinstance(k, slice) or k is Ellipsis) for p, k in enumerate(key)
-           if p not in pos) or sum(k is Ellipsis for k in key) > 1:
+    ellipses = [p for p, k in enumerate(key) if k is Ellipsis]
+    if len(ellipses) > 1 or any(not isinstance(k, slice) for p, k in enumerate(key)
+                                if p not in pos and p not in ellipses):
         return None
-    if Ellipsis in [k for k in key if not is_array(k)]:
-        e = next(p for p, k in enumerate(key) if not is_array(k) and k is Ellipsis)
-        fill = a.ndim - (len(key) - 1)
+    if ellipses:
+        e, fill = ellipses[0], a.ndim - (len(key) - 1)
         if fill < 0:
             return None
         key = key[:e] + (slice(None),) * fill + key[e + 1:]

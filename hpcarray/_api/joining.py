@@ -34,6 +34,7 @@ from hpcarray._api.manipulation import (
     round_,
     transpose,
 )
+from hpcarray._api.statistics import median
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import ops
 
@@ -565,16 +566,9 @@ def _as_pairs(value, ndim, as_index=False):
 
 # Modes whose padding copies elements of the array (with reflect_type "even").
 _INDEX_PAD = ("edge", "wrap", "reflect", "symmetric")
-
-def _median(*args, **kwargs):
-    from hpcarray._api.statistics import median  # (statistics imports this module's users)
-
-    return median(*args, **kwargs)
-
-
 # Statistics padded from slices and reductions of the output.
 _STATS = {"maximum": reductions.max, "minimum": reductions.min, "mean": reductions.mean,
-          "median": _median}
+          "median": median}
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
