@@ -37,6 +37,11 @@ def assign(target, value) -> None:
     if not target._np.flags.writeable:
         raise ValueError("assignment destination is read-only")
     value = operand(value)
+    if is_array(value) and value.dtype == target.dtype and value._v.same_mapping(target._v):
+        # `a[k] = a[k]`, as Python ends `a[k] -= b`: nothing to copy. (Copying would also
+        # make a fused kernel write one array through two pointers, which LLVM cannot
+        # vectorize.)
+        return
     if is_array(value):
         if value.shape != target.shape:
             try:

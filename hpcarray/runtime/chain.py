@@ -15,11 +15,14 @@ results are alive could differ between ranks, whose operations must not).
 
 from __future__ import annotations
 
-from hpcarray.runtime import inplace
+import math
+
+from hpcarray.runtime import inplace, kernels
 from hpcarray.runtime.partition import rect_size, tile_index
 from hpcarray.runtime.view import View
 
 MAX_GROUPS = 8
+DRIVER_CHUNK_BYTES = 256 << 10  # what one chunk of every part touches: the core's L2
 
 
 def _window(g, acc_id):
@@ -43,8 +46,7 @@ def may_follow(rt, groups: list, v) -> bool:
     # result) runs at once, so that its buffer is taken over from last iteration's result
     # when that one's tasks are done (pool.py) instead of waiting for the chain.
     return (rt.dist is None and len(groups) < MAX_GROUPS and len(v.shape) > 0
-            and not any(g.inplace for g in groups) and None not in windows
-            and windows[0] != ((0,) * len(v.store.shape), v.store.shape))
+            and not any(g.inplace for g in groups) and None not in windows)
 
 
 def _store_of(groups) -> int | None:
@@ -139,12 +141,64 @@ def launch(rt, groups: list, build) -> bool:
 
 def _kernel(mine, rows, chunk: int, jit: str):
     def kernel():
+        tiles = [(p, tile_index(d), p.start[0] + d[0][0], p.start[0] + d[0][1])
+                 for p, d in mine]
+        calls = [p.plan.flat_call([o[sl] for o in p.out_nps], [a[sl] for a in p.leaf_nps],
+                                  jit) for p, sl, _, _ in tiles]
+        if None not in calls and _run_compiled(calls, tiles, rows):
+            return
+        # Each part's loop is set up once for the tile, then run chunk by chunk.
+        runs = [(first, end, p.plan.rows_runner([o[sl] for o in p.out_nps],
+                                                [a[sl] for a in p.leaf_nps], jit))
+                for p, sl, first, end in tiles]
         for r0 in range(rows[0], rows[1], chunk):
             r1 = min(r0 + chunk, rows[1])
-            for p, d in mine:
-                lo, hi = max(r0 - p.start[0], d[0][0]), min(r1 - p.start[0], d[0][1])
-                if lo >= hi:
-                    continue
-                sl = tile_index(((lo, hi),) + d[1:])
-                p.plan.run([o[sl] for o in p.out_nps], [a[sl] for a in p.leaf_nps], jit)
+            for first, end, run in runs:
+                lo, hi = max(r0, first), min(r1, end)
+                if lo < hi:
+                    run(lo - first, hi - first)
     return kernel
+
+
+def _run_compiled(calls: list[kernels.FlatCall], tiles, rows) -> bool:
+    """Run every part's compiled loop chunk by chunk inside one compiled driver, so that a
+    chunk can be small enough for the core's own cache (a call from Python per chunk and
+    part costs ~10 us). False if the driver does not compile (before any write)."""
+    source = _driver_source(calls)
+    fn = kernels._compiled_source(source)
+    if fn is None:
+        return False
+    row_bytes = sum(f.itemsize * max(1, math.prod(c.rest)) for c in calls for f in c.firsts)
+    args = []
+    for c, (_, _, first, end) in zip(calls, tiles):
+        args += [*c.firsts, *c.row_steps, *c.scalars, *c.strides, *c.rest, first, end]
+    try:
+        fn(*args, rows[0], rows[1], max(1, DRIVER_CHUNK_BYTES // row_bytes))
+    except Exception:  # noqa: BLE001 - compiling failed
+        kernels._compiled_cache[source] = None
+        return False
+    return True
+
+
+def _driver_source(calls: list[kernels.FlatCall]) -> str:
+    """`kernel(per part: arrays, row steps, scalars, strides, extents after the first, its
+    first and end row of S; then rows lo, hi of S and the chunk)`: for each chunk of rows,
+    each part's flat kernel (defined alongside, jitted) on its rows of the chunk."""
+    defs, params, loop = ["import numba", ""], [], []
+    for k, c in enumerate(calls):
+        defs += ["@numba.njit(nogil=True, error_model='numpy')",
+                 c.source.replace("def kernel(", f"def part{k}(", 1)]
+        arrays = [f"k{k}_a{j}" for j in range(len(c.firsts))]
+        steps = [f"k{k}_r{j}" for j in range(len(c.firsts))]
+        rest = ([f"k{k}_s{j}" for j in range(len(c.scalars))]
+                + [f"k{k}_t{j}" for j in range(len(c.strides))])
+        extents = [f"k{k}_n{d}" for d in range(len(c.rest))]
+        params += arrays + steps + rest + extents + [f"k{k}_lo", f"k{k}_hi"]
+        sliced = [f"{a}[(lo - k{k}_lo) * {r}:]" for a, r in zip(arrays, steps)]
+        loop += [f"lo = max(c0, k{k}_lo)", f"hi = min(c1, k{k}_hi)", "if lo < hi:",
+                 f"    part{k}({', '.join(sliced + rest + ['hi - lo'] + extents)})"]
+    lines = [f"def kernel({', '.join(params + ['r_lo', 'r_hi', 'chunk'])}):",
+             "    for c0 in range(r_lo, r_hi, chunk):",
+             "        c1 = min(c0 + chunk, r_hi)"]
+    lines += ["        " + line for line in loop]
+    return "\n".join(defs + lines) + "\n"

@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -69,17 +70,24 @@ class Segment:
                     self.inputs.append((kind, val))
         self.source = None
 
-    def source_for(self, plan: Plan, ndim: int, prefix: str = "d", flat: bool = False) -> str:
+    def source_for(self, plan: Plan, ndim: int, prefix: str = "d", flat: bool = False,
+                   same: tuple[int, ...] = ()) -> str:
         """The kernel's source: stored values go to `prefix`0, 1, ... (outputs `o` for a
         whole plan, `d` for a segment of a hybrid one).
+
+        `same[k] = j >= 0`: input k is stored value j's very array (an in-place update,
+        `x += y`), read through it: LLVM cannot vectorize a loop that reads one pointer and
+        writes another that may overlap it (3x slower where the data is in cache).
 
         `flat`: every array comes as a 1-D contiguous array from its first element on,
         with its strides in elements along all axes but the last (where it is 1), and
         the extents as n0, n1, ...: the inner loop then runs over contiguous memory, which
         LLVM vectorizes (numba's arrays of any layout hide that the step there is 1)."""
         dest = {s: f"{prefix}{k}" for k, s in enumerate(self.stored)}
-        arg = {key: f"a{k}" for k, key in enumerate(self.inputs)}
-        arrays = list(dest.values()) + list(arg.values())
+        same = same or (-1,) * len(self.inputs)
+        arg = {key: f"a{k}" if j < 0 else f"{prefix}{j}"
+               for k, (key, j) in enumerate(zip(self.inputs, same))}
+        arrays = list(dest.values()) + [f"a{k}" for k, j in enumerate(same) if j < 0]
         params = arrays + [f"s{k}" for k in range(len(self.scalars))]
         idx = ", ".join(f"i{d}" for d in range(ndim))
         rows: list[str] = []  # flat: each array's current row, a contiguous 1-D slice
@@ -117,6 +125,23 @@ class Segment:
         return _loop_nest(params, body, extents, rows)
 
 
+class FlatCall(NamedTuple):
+    """A flat kernel's call on one tile's arrays (see Segment.source_for), for rows lo:hi
+    of them: each array from its first element on and its step per row, then the scalars,
+    the strides, and the extents after the first."""
+
+    source: str
+    firsts: list[np.ndarray]
+    row_steps: list[int]
+    scalars: list
+    strides: list[int]
+    rest: tuple[int, ...]
+
+    def args(self, lo: int, hi: int) -> list:
+        return [*[f[lo * st:] for f, st in zip(self.firsts, self.row_steps)],
+                *self.scalars, *self.strides, hi - lo, *self.rest]
+
+
 class Plan:
     """The steps of a fused kernel: needed nodes in order, each writing an output or a
     scratch slot (slots are reused once a value is dead)."""
@@ -125,7 +150,7 @@ class Plan:
         self.steps = steps
         self.leaves = leaves  # indices of the group's leaves the steps read
         self.slots = slots  # dtype per scratch slot
-        self._sources: dict[tuple[int, bool], str] = {}  # (ndim, flat) -> kernel source
+        self._sources: dict[tuple, str] = {}  # (ndim, flat, same) -> kernel source
         # Every step compiles: the whole plan is one compiled loop nest.
         self.whole = Segment(self, 0, len(steps) - 1) if steps and all(
             st.jit_ok for st in steps) else None
@@ -212,9 +237,12 @@ class Plan:
         scalars = whole.scalars
 
         def run(outs, leaves):
-            arrays = [outs[k] for k in stored] + [leaves[k] for k in inputs]
+            stored_arrays = [outs[k] for k in stored]
+            inputs_arrays = [leaves[k] for k in inputs]
+            same = _same_arrays(stored_arrays, inputs_arrays)
+            arrays = stored_arrays + [a for a, j in zip(inputs_arrays, same) if j < 0]
             flat = _flat_args(arrays)
-            source = self._source(ndim, flat is not None)
+            source = self._source(ndim, flat is not None, same)
             fn = _compiled_source(source)
             if fn is not None:
                 try:
@@ -229,12 +257,53 @@ class Plan:
             self._run_blocked(outs, leaves)
         return run
 
-    def _source(self, ndim: int, flat: bool) -> str:
+    def flat_call(self, outs: list[np.ndarray], leaves: list[np.ndarray],
+                  jit: str) -> FlatCall | None:
+        """The compiled loop's call on these arrays (one tile's), flattened once so that
+        rows of it can be run cheaply; None where the plan runs otherwise (blocked NumPy,
+        a tile too small to compile, arrays a flat kernel cannot take)."""
+        whole, ndim = self.whole, outs[0].ndim
+        if whole is None or jit == "off" or not 1 <= ndim <= 4 or (
+                jit != "always" and outs[0].size < JIT_MIN):
+            return None
+        stored = [outs[self.steps[s].dest[1]] for s in whole.stored]
+        inputs = [leaves[k] for _, k in whole.inputs]
+        same = _same_arrays(stored, inputs)
+        arrays = stored + [a for a, j in zip(inputs, same) if j < 0]
+        flat = _flat_args(arrays)
+        if flat is None:
+            return None
+        return FlatCall(self._source(ndim, True, same), flat[:len(arrays)],
+                        [a.strides[0] // a.itemsize for a in arrays], list(whole.scalars),
+                        flat[len(arrays):], arrays[0].shape[1:])
+
+    def rows_runner(self, outs: list[np.ndarray], leaves: list[np.ndarray],
+                    jit: str) -> Callable[[int, int], None]:
+        """`run(lo, hi)`: the plan on rows lo:hi of these arrays (one tile's), for running a
+        tile chunk by chunk: the loop is chosen and its arguments flattened once."""
+        run = self.runner(outs[0].ndim, jit, outs[0].size)
+
+        def sliced(lo: int, hi: int) -> None:
+            run([o[lo:hi] for o in outs], [a[lo:hi] for a in leaves])
+        call = self.flat_call(outs, leaves, jit)
+        fn = _compiled_source(call.source) if call is not None else None
+        if fn is None:
+            return sliced
+
+        def run_rows(lo: int, hi: int) -> None:
+            try:
+                fn(*call.args(lo, hi))
+            except Exception:  # noqa: BLE001 - compiling failed (before any write)
+                _compiled_cache[call.source] = None
+                sliced(lo, hi)
+        return run_rows
+
+    def _source(self, ndim: int, flat: bool, same: tuple[int, ...]) -> str:
         """The whole plan's kernel source, made once per plan and variant (every tile of
         a launch asks for it)."""
-        key = (ndim, flat)
+        key = (ndim, flat, same)
         if key not in self._sources:
-            self._sources[key] = self.whole.source_for(self, ndim, "o", flat)
+            self._sources[key] = self.whole.source_for(self, ndim, "o", flat, same)
         return self._sources[key]
 
     # -- blocked NumPy ------------------------------------------------------------------
@@ -401,6 +470,21 @@ def _loop_nest(params: list[str], body: list[str], extents: list[str],
         lines.append("    " * (d + 1) + f"for i{d} in range({n}):")
     lines += ["    " * (depth + 1) + line for line in body]
     return "\n".join(lines) + "\n"
+
+
+def _same_arrays(stored: list[np.ndarray], inputs: list[np.ndarray]) -> tuple[int, ...]:
+    """For each input, the index of the stored array that is the very same array (same
+    first element, dtype, shape and strides), or -1 (see Segment.source_for)."""
+    found = []
+    for a in inputs:
+        j = -1
+        for k, o in enumerate(stored):
+            if (a.shape == o.shape and a.strides == o.strides and a.dtype == o.dtype
+                    and a.__array_interface__["data"][0] == o.__array_interface__["data"][0]):
+                j = k
+                break
+        found.append(j)
+    return tuple(found)
 
 
 def _flat_args(arrays: list[np.ndarray]) -> list | None:
