@@ -4,9 +4,8 @@ of rows by chunk of rows in one pass, with NumPy's values bit for bit."""
 from __future__ import annotations
 
 import numpy as np
-from compare import assert_same
 import pytest
-from compare import runtime_with
+from compare import assert_same, runtime_with
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_scheduler import run_traced
