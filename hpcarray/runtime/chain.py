@@ -42,9 +42,9 @@ def may_follow(rt, groups: list, v) -> bool:
     which writes `v`, to run with it as a chain (checked fully at launch)."""
     acc_id = id(v.store.accesses)
     windows = [_window(g, acc_id) for g in groups]
-    # A chain starts at a window: a group writing the whole array (`Au = d * u`, a fresh
-    # result) runs at once, so that its buffer is taken over from last iteration's result
-    # when that one's tasks are done (pool.py) instead of waiting for the chain.
+    # A chain may start with the whole array (`Au = d * u`): its buffer is still taken
+    # over from last iteration's result at launch (pool.py), and the updates then find
+    # each chunk in cache.
     return (rt.dist is None and len(groups) < MAX_GROUPS and len(v.shape) > 0
             and not any(g.inplace for g in groups) and None not in windows)
 
