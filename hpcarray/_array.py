@@ -299,11 +299,15 @@ class ndarray:
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
             where=True):
-        return reductions.sum(self, axis, dtype, out, keepdims, initial, where)
+        temporary = reductions.only_here(self)
+        return reductions.ufunc_reduce(np.add, self, axis, dtype, out, keepdims, initial,
+                                       where, temporary)
 
     def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
              where=True):
-        return reductions.prod(self, axis, dtype, out, keepdims, initial, where)
+        temporary = reductions.only_here(self)
+        return reductions.ufunc_reduce(np.multiply, self, axis, dtype, out, keepdims,
+                                       initial, where, temporary)
 
     def max(self, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
         return reductions.max(self, axis, out, keepdims, initial, where)

@@ -14,6 +14,7 @@ dtypes, in-place unsafe division, warnings, scalar-vs-array results).
 from __future__ import annotations
 
 import builtins
+import sys
 
 import numpy as np
 
@@ -149,7 +150,9 @@ def _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where):
 
 
 def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_NOVALUE,
-                 where=True):
+                 where=True, temporary: bool = False):
+    """`uf.reduce`. `temporary`: nothing but this call holds `a` (see only_here), so a
+    pending fused computation of it may reduce it without storing it."""
     res = _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where)
     if res is not None:
         return res
@@ -233,7 +236,8 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     if uf in (np.add, np.multiply) and not ins and "where" not in red_kwargs and \
             np.dtype(red_kwargs["dtype"]).kind in "fc":
         blocked = BlockedReduction(uf, part_kwargs, red_kwargs)
-    ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine, blocked)
+    ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine, blocked,
+                  temporary=temporary and x is a)
     return _result(target, out)
 
 
@@ -284,11 +288,31 @@ def _accumulate_step(uf, axis: int, kwargs: dict):
 
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
-    return ufunc_reduce(np.add, a, axis, dtype, out, keepdims, initial, where)
+    temporary = only_here(a)  # first, alone: counted references are exact
+    return ufunc_reduce(np.add, a, axis, dtype, out, keepdims, initial, where, temporary)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
-    return ufunc_reduce(np.multiply, a, axis, dtype, out, keepdims, initial, where)
+    temporary = only_here(a)  # first, alone: counted references are exact
+    return ufunc_reduce(np.multiply, a, axis, dtype, out, keepdims, initial, where, temporary)
+
+
+# Python >= 3.11 moves a call's arguments into the callee's frame, so inside `np.sum(a*b)`
+# the product is held by sum's parameter alone; older versions keep the caller's
+# reference too (then nothing is ever found temporary). Free-threaded builds count
+# references otherwise: not relied on there.
+_COUNTS_MOVED = sys.version_info >= (3, 11) and getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+def only_here(a) -> bool:
+    """Whether the calling function's parameter `a` is the only reference to the hpcarray
+    array `a`, to its view and to its store: a temporary (`np.sum(a * b)`) whose values
+    nobody can read after the call. Call it as a statement of its own, first thing (an
+    argument list being built holds references too). References counted: the caller's
+    parameter, ours and getrefcount's argument for the array; the array's and the
+    argument for its view and its store."""
+    return (_COUNTS_MOVED and is_array(a) and sys.getrefcount(a) == 3
+            and sys.getrefcount(a._v) == 2 and sys.getrefcount(a._v.store) == 2)
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
@@ -367,6 +391,7 @@ def _any_true(cond) -> bool:
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     import warnings
 
+    temporary = only_here(a)  # np.mean((a - b) ** 2): see sum
     x = asarray(a)
     normalize_axes(axis, x.ndim)
     count = _count_items(x, axis, keepdims, where)
@@ -379,7 +404,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
             dtype = np.dtype(np.float64)
         elif x.dtype == np.float16:
             dtype, is_f16 = np.dtype(np.float32), True
-    total = sum(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
+    total = ufunc_reduce(np.add, x, axis, dtype, out, keepdims, _NOVALUE, where,
+                         temporary)
     if is_array(total):
         res = _divide(total, count)
         if is_f16 and out is None:

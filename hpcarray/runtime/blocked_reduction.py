@@ -45,11 +45,26 @@ class BlockedReduction:
             starts = range(0, rect[a][1] - rect[a][0], q)
             if a == tile.ndim - 1:  # contiguous: one call for all blocks
                 res = uf.reduceat(res, list(starts), axis=a, **kw)
-            else:  # one call per block, each summing whole rows in order
-                lead = (slice(None),) * a
-                res = np.concatenate([uf.reduce(res[lead + (slice(s, s + q),)], axis=a,
-                                                keepdims=True, **kw) for s in starts], axis=a)
+            else:  # each block sums whole rows in order
+                res = self._reduce_blocks(res, a, q, kw)
         return res
+
+    def _reduce_blocks(self, x: np.ndarray, a: int, q: int, kw: dict) -> np.ndarray:
+        """Each block of q along axis a (not the last) reduced to one entry: the whole
+        blocks in one call over a reshape (same order of operations as block by block:
+        rows added in order, elementwise), the shorter last block on its own."""
+        n = x.shape[a]
+        whole = n - n % q
+        lead = (slice(None),) * a
+        parts = []
+        if whole:
+            blocks = x[lead + (slice(0, whole),)]
+            parts.append(self.uf.reduce(blocks.reshape(
+                x.shape[:a] + (whole // q, q) + x.shape[a + 1:]), axis=a + 1, **kw))
+        if whole < n:
+            parts.append(self.uf.reduce(x[lead + (slice(whole, n),)], axis=a,
+                                        keepdims=True, **kw))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=a)
 
     def combine(self, parts, positions, shape, axes, out: np.ndarray) -> None:
         """Place every tile's block partials in the grid of blocks; reduce the grid."""

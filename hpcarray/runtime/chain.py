@@ -46,7 +46,8 @@ def may_follow(rt, groups: list, v) -> bool:
     # over from last iteration's result at launch (pool.py), and the updates then find
     # each chunk in cache.
     return (rt.dist is None and len(groups) < MAX_GROUPS and len(v.shape) > 0
-            and not any(g.inplace for g in groups) and None not in windows)
+            and not any(g.inplace or g.sink for g in groups)
+            and None not in windows)
 
 
 def _store_of(groups) -> int | None:

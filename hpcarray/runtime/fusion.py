@@ -26,6 +26,9 @@ from hpcarray.runtime.view import View
 
 # Nodes per group: bounds the kernel's size (and numba's compile time).
 MAX_NODES = 256
+# Rows of a reducing group's chunk (Sink): about this many bytes of the reduced values,
+# reduced while in cache (smaller chunks cost more per call than they save).
+SINK_CHUNK_BYTES = 2 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +81,22 @@ def _key(v: View) -> tuple:
     return (id(v.store), v.start, v.shape, v.dims)
 
 
+@dataclass
+class Sink:
+    """A reduction of one node's values that the group's tasks do as they compute them:
+    chunks of rows (`rows` a multiple of the reduction's block along the first axis)
+    through `partial(chunk, rect)`, joined along the first axis into the tile's box;
+    `finish(tasks, boxes)` (both by tile) submits the combining tasks after the group's.
+    `temporary`: nothing will read the node's result array (only the reduction held it),
+    so it is computed in a scratch chunk, never stored."""
+
+    node: int
+    rows: int
+    partial: Callable
+    finish: Callable
+    temporary: bool = False
+
+
 class Group:
     """Nodes over one domain, with what they read and write per store (by root)."""
 
@@ -96,6 +115,7 @@ class Group:
         self.writes: dict[int, tuple] = {}
         # id(root accesses) -> an output written over what the group reads of its store
         self.inplace: dict[int, View] = {}
+        self.sink: Sink | None = None  # a reduction of a node's values, done by its tasks
 
     @property
     def name(self) -> str:
@@ -164,7 +184,8 @@ class Fuser:
                 hasattr(x, "_v") and x._v.store.replicates for x in ins)):
             return False  # several ranks: unmatched alias stores run replicated (ops.py)
         g = self.group
-        if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES or not (
+        if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES
+                              or g.sink is not None or not (
                 self._same_tiles(g, v) or self._retile_for(g, v))):
             self._close(v)
             g = None
@@ -181,6 +202,21 @@ class Fuser:
             self._close(v)
             g = None
         return False
+
+    def reduce_pending(self, x, tiles: list, rows: int, partial: Callable,
+                       finish: Callable, temporary: bool = False) -> bool:
+        """Let the pending group reduce `x`, which it computes over its whole domain
+        (np.sum(p * Ap)), chunk by chunk in its own tasks (Sink); False if it does not
+        compute x so. The group then takes no more nodes: one may read the reduction."""
+        g, v = self.group, x._v
+        if g is None or g.inplace or g.sink is not None or g.tiles != tiles or \
+                not v.is_whole:
+            return False
+        w = g.writes.get(id(v.store.accesses))
+        if w is None or w[1] != _key(v):
+            return False
+        g.sink = Sink(w[2], rows, partial, finish, temporary)
+        return True
 
     def _close(self, v: View) -> None:
         """The pending group takes no more nodes: it waits to run as part of a chain with
@@ -230,10 +266,16 @@ class Fuser:
     def flush(self) -> None:
         groups = self.chain + ([self.group] if self.group is not None else [])
         self.chain, self.group = [], None
+        if groups and groups[-1].sink is not None:  # runs on its own (_launch_reducing)
+            *groups, last = groups
+        else:
+            last = None
         if len(groups) > 1 and chain.launch(self.rt, groups, _built):
-            return
+            groups = []
         for g in groups:
             _launch(self.rt, g)
+        if last is not None:
+            _launch_reducing(self.rt, last)
 
 
 def _fresh(store) -> bool:
@@ -246,12 +288,7 @@ def _built(rt, g: Group):
     """The group's kernel plan and what it touches: (plan, live output views, their
     arrays, leaf views, their arrays); None when one rank has nothing alive to write."""
     nodes = g.nodes
-    outs = []  # (node index, View)
-    for j, n in enumerate(nodes):
-        store = n.out()
-        if store is not None:
-            rt.reuse_buffer(store, n.array())
-            outs.append((j, View(store, *n.mapping)))
+    outs = _live_outputs(rt, g)
     if not outs and rt.dist is None:
         return None
     plan = kernels.Plan.build(nodes, [j for j, _ in outs], [a.dtype for a in g.leaf_nps])
@@ -262,6 +299,71 @@ def _built(rt, g: Group):
     leaves = g.leaves if rt.dist is not None else [g.leaves[i] for i in plan.leaves]
     out_views = [v for _, v in outs]
     return plan, out_views, [v.to_numpy() for v in out_views], leaves, leaf_nps
+
+
+def _live_outputs(rt, g: Group, dead: int = -1) -> list[tuple[int, View]]:
+    """(node index, view) of the results still alive (but node `dead`), each taking a
+    dropped result's buffer where one is dying (pool.py)."""
+    outs = []
+    for j, n in enumerate(g.nodes):
+        store = n.out()
+        if store is not None and j != dead:
+            rt.reuse_buffer(store, n.array())
+            outs.append((j, View(store, *n.mapping)))
+    return outs
+
+
+def _launch_reducing(rt, g: Group) -> None:
+    """The group with its sink: each task computes its tile chunk by chunk and reduces
+    the sink's node from the chunk while it is in cache. A node nobody holds (the
+    `p * Ap` of np.sum(p * Ap)) goes to a scratch chunk, not to memory."""
+    from hpcarray.runtime import ops
+
+    sink = g.sink
+    outs = _live_outputs(rt, g, sink.node if sink.temporary else -1)
+    live = [j for j, _ in outs]
+    at = live.index(sink.node) if sink.node in live else len(live)
+    plan = kernels.Plan.build(g.nodes, live if at < len(live) else live + [sink.node],
+                              [a.dtype for a in g.leaf_nps])
+    leaves = [g.leaves[i] for i in plan.leaves]
+    leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
+    out_views = [v for _, v in outs]
+    out_nps = [v.to_numpy() for v in out_views]
+    dtype = g.nodes[sink.node].dtype
+    op = rt.operation(g.name, [v.store for v in leaves], [v.store for v in out_views])
+    tasks, boxes = {}, {}
+    for rect, owner in g.tiles:
+        sl = tile_index(rect)
+        boxes[rect] = box = [None]
+        in_reqs = [(v.store, v.image(rect), False) for v in leaves]
+        out_reqs = [(v.store, v.image(rect), True) for v in out_views]
+        kernel = _reducing_kernel(plan, [o[sl] for o in out_nps], [a[sl] for a in leaf_nps],
+                                  at, dtype, sink, rect, box, rt.settings.jit)
+        tasks[rect] = ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
+                                 nbytes=rect_size(rect) * dtype.itemsize)
+    ops.note_writes(out_views)
+    sink.finish(tasks, boxes)
+
+
+def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, box: list,
+                     jit: str):
+    def kernel():
+        shape = tuple(hi - lo for lo, hi in rect)
+        row = max(1, rect_size(((0, 1),) + rect[1:])) * dtype.itemsize
+        chunk = max(1, SINK_CHUNK_BYTES // row // sink.rows) * sink.rows
+        all_outs, still = outs, ()
+        if at == len(outs):  # scratch for the chunk
+            all_outs = outs + [np.empty((min(chunk, shape[0]),) + shape[1:], dtype)]
+            still = (at,)
+        run = plan.rows_runner(all_outs, leaves, jit, still)
+        parts = []
+        for lo in range(0, shape[0], chunk):
+            hi = min(lo + chunk, shape[0])
+            run(lo, hi)
+            value = all_outs[at][:hi - lo] if still else all_outs[at][lo:hi]
+            parts.append(sink.partial(value, ((rect[0][0] + lo, rect[0][0] + hi),) + rect[1:]))
+        box[0] = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    return kernel
 
 
 def _launch(rt, g: Group) -> None:

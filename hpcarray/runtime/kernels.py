@@ -257,35 +257,41 @@ class Plan:
             self._run_blocked(outs, leaves)
         return run
 
-    def flat_call(self, outs: list[np.ndarray], leaves: list[np.ndarray],
-                  jit: str) -> FlatCall | None:
+    def flat_call(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str,
+                  still: tuple[int, ...] = ()) -> FlatCall | None:
         """The compiled loop's call on these arrays (one tile's), flattened once so that
         rows of it can be run cheaply; None where the plan runs otherwise (blocked NumPy,
-        a tile too small to compile, arrays a flat kernel cannot take)."""
+        a tile too small to compile, arrays a flat kernel cannot take). Outputs in `still`
+        are scratch for one chunk: rows lo:hi of the tile go to their rows 0:hi-lo."""
         whole, ndim = self.whole, outs[0].ndim
         if whole is None or jit == "off" or not 1 <= ndim <= 4 or (
-                jit != "always" and outs[0].size < JIT_MIN):
+                jit != "always" and max(o.size for o in outs) < JIT_MIN):
             return None
-        stored = [outs[self.steps[s].dest[1]] for s in whole.stored]
+        out_index = [self.steps[s].dest[1] for s in whole.stored]
+        stored = [outs[k] for k in out_index]
         inputs = [leaves[k] for _, k in whole.inputs]
         same = _same_arrays(stored, inputs)
         arrays = stored + [a for a, j in zip(inputs, same) if j < 0]
         flat = _flat_args(arrays)
         if flat is None:
             return None
+        moving = [k not in still for k in out_index] + [True] * (len(arrays) - len(stored))
         return FlatCall(self._source(ndim, True, same), flat[:len(arrays)],
-                        [a.strides[0] // a.itemsize for a in arrays], list(whole.scalars),
-                        flat[len(arrays):], arrays[0].shape[1:])
+                        [a.strides[0] // a.itemsize if m else 0
+                         for a, m in zip(arrays, moving)],
+                        list(whole.scalars), flat[len(arrays):], arrays[0].shape[1:])
 
-    def rows_runner(self, outs: list[np.ndarray], leaves: list[np.ndarray],
-                    jit: str) -> Callable[[int, int], None]:
+    def rows_runner(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str,
+                    still: tuple[int, ...] = ()) -> Callable[[int, int], None]:
         """`run(lo, hi)`: the plan on rows lo:hi of these arrays (one tile's), for running a
-        tile chunk by chunk: the loop is chosen and its arguments flattened once."""
-        run = self.runner(outs[0].ndim, jit, outs[0].size)
+        tile chunk by chunk: the loop is chosen and its arguments flattened once. Outputs
+        in `still` are one chunk's scratch (see flat_call)."""
+        run = self.runner(outs[0].ndim, jit, max(o.size for o in outs))
 
         def sliced(lo: int, hi: int) -> None:
-            run([o[lo:hi] for o in outs], [a[lo:hi] for a in leaves])
-        call = self.flat_call(outs, leaves, jit)
+            run([o[:hi - lo] if k in still else o[lo:hi] for k, o in enumerate(outs)],
+                [a[lo:hi] for a in leaves])
+        call = self.flat_call(outs, leaves, jit, still)
         fn = _compiled_source(call.source) if call is not None else None
         if fn is None:
             return sliced

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from hpcarray.runtime.core import get_runtime
-from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size, tile_index
+from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size, reduction_block, tile_index
 
 
 def _is_array(x) -> bool:
@@ -324,7 +324,8 @@ def update_in_place(a, fn: Callable) -> None:
 
 
 def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
-              partial: Callable, combine: Callable, blocked=None) -> None:
+              partial: Callable, combine: Callable, blocked=None,
+              temporary: bool = False) -> None:
     """Reduce `x` over `axes` into `out` (shaped like x with the axes kept at extent 1).
 
     `partial(x_tile, *in_tiles)` returns a partial result shaped like the tile with the
@@ -333,6 +334,7 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     `ins` are further arrays broadcast to x's shape (e.g. `where=`).
     `blocked` (a BlockedReduction) replaces partial and combine where the tiles allow, so
     that float sums do not depend on the tiling (blocked_reduction.py).
+    `temporary`: nothing can read x after this (reductions.only_here).
     """
     rt = get_runtime()
     shape = x._v.shape
@@ -363,11 +365,25 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
             reqs += [(v.store, v.image(full_rect(shape)), False) for v in in_views]
         rt.submit(rt.task(op, whole_kernel, full_rect(shape)), reqs)
         return
-    op = rt.operation(name, [x._v.store] + [v.store for v in in_views], [out._v.store])
     groups: dict[Rect, list[tuple[Rect, int]]] = {}
     for rect, owner in tiles:
         out_rect = tuple((0, 1) if d in axes else iv for d, iv in enumerate(rect))
         groups.setdefault(out_rect, []).append((rect, owner))
+    if blocked is not None and rt.dist is None and rt.fusion is not None and shape:
+        # `x` still to be computed by the pending fused group (np.sum(p * Ap)): its tasks
+        # reduce it chunk by chunk as they compute it, so it never goes to memory.
+        def finish(tasks: dict, boxes: dict) -> None:
+            op = rt.operation(name, [], [out._v.store])
+            for out_rect, members in groups.items():
+                _combine_task(rt, op, out, out_rect, [boxes[r] for r, _ in members],
+                              [tasks[r] for r, _ in members], combine, blocked, shape, axes,
+                              [r for r, _ in members])
+
+        rows = reduction_block(shape[0]) if 0 in axes else 1
+        if rt.fusion.reduce_pending(x, tiles, rows, lambda chunk, rect: blocked.partial(
+                chunk, shape, axes, rect), finish, temporary):
+            return
+    op = rt.operation(name, [x._v.store] + [v.store for v in in_views], [out._v.store])
     itemsize = x_np.itemsize
     dist, me = rt.dist, rt.rank
     out_store = out._v.store
@@ -408,24 +424,30 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
                         recv_task, box = got
                         waits.append(recv_task)
                         slots[i] = box
-        if me not in combiners:
-            continue
-        out_sl = tile_index(out_rect)
-
-        positions = [blocked.grid_position(shape, axes, rect) for rect, _ in members] \
-            if blocked is not None else None
-
-        def combine_kernel(slots=slots, out_sl=out_sl, positions=positions):
-            parts = [s[0] if isinstance(s, list) else s for s in slots]
-            if positions is None:
-                combine(parts, out_np[out_sl])
-            else:
-                blocked.combine(parts, positions, shape, axes, out_np[out_sl])
-
-        task = rt.task(op, combine_kernel, out_rect)
-        rt.submit(task, [(out_store, out_img, True)], after=waits)
+        if me in combiners:
+            _combine_task(rt, op, out, out_rect, slots, waits, combine, blocked, shape, axes,
+                          [rect for rect, _ in members])
     if dist is not None:
         dist.note_write(out_store, out._v.image(full_rect(out._v.shape)))
+
+
+def _combine_task(rt, op, out, out_rect: Rect, slots: list, waits: list, combine: Callable,
+                  blocked, shape, axes, rects: list[Rect]) -> None:
+    """Submit the task combining one output tile's partials (slots: each a partial or a
+    box, a one-element list, filled by the task or message it comes from)."""
+    out_np, out_sl = out._np, tile_index(out_rect)
+    positions = [blocked.grid_position(shape, axes, rect) for rect in rects] \
+        if blocked is not None else None
+
+    def combine_kernel():
+        parts = [s[0] if isinstance(s, list) else s for s in slots]
+        if positions is None:
+            combine(parts, out_np[out_sl])
+        else:
+            blocked.combine(parts, positions, shape, axes, out_np[out_sl])
+
+    rt.submit(rt.task(op, combine_kernel, out_rect),
+              [(out._v.store, out._v.image(out_rect), True)], after=waits)
 
 
 def _slot_getter(slots, i):
