@@ -85,14 +85,16 @@ def _key(v: View) -> tuple:
 class Sink:
     """A reduction of one node's values that the group's tasks do as they compute them:
     chunks of rows (`rows` a multiple of the reduction's block along the first axis)
-    through `partial(chunk, rect)`, joined along the first axis into the tile's box;
-    `finish(tasks, boxes)` (both by tile) submits the combining tasks after the group's.
+    through `partial(chunk, rect)`, joined along the first axis into the tile's partial,
+    handed to `keep(tile, partial)`; `finish(tasks by tile)` then submits what combines
+    the partials (after those tasks; None for tiles another rank computes).
     `temporary`: nothing will read the node's result array (only the reduction held it),
     so it is computed in a scratch chunk, never stored."""
 
     node: int
     rows: int
     partial: Callable
+    keep: Callable
     finish: Callable
     temporary: bool = False
 
@@ -203,7 +205,7 @@ class Fuser:
             g = None
         return False
 
-    def reduce_pending(self, x, tiles: list, rows: int, partial: Callable,
+    def reduce_pending(self, x, tiles: list, rows: int, partial: Callable, keep: Callable,
                        finish: Callable, temporary: bool = False) -> bool:
         """Let the pending group reduce `x`, which it computes over its whole domain
         (np.sum(p * Ap)), chunk by chunk in its own tasks (Sink); False if it does not
@@ -215,7 +217,7 @@ class Fuser:
         w = g.writes.get(id(v.store.accesses))
         if w is None or w[1] != _key(v):
             return False
-        g.sink = Sink(w[2], rows, partial, finish, temporary)
+        g.sink = Sink(w[2], rows, partial, keep, finish, temporary)
         return True
 
     def _close(self, v: View) -> None:
@@ -325,28 +327,27 @@ def _launch_reducing(rt, g: Group) -> None:
     at = live.index(sink.node) if sink.node in live else len(live)
     plan = kernels.Plan.build(g.nodes, live if at < len(live) else live + [sink.node],
                               [a.dtype for a in g.leaf_nps])
-    leaves = [g.leaves[i] for i in plan.leaves]
+    # Several ranks read every leaf whatever is computed (see _built).
+    leaves = g.leaves if rt.dist is not None else [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     out_views = [v for _, v in outs]
     out_nps = [v.to_numpy() for v in out_views]
     dtype = g.nodes[sink.node].dtype
     op = rt.operation(g.name, [v.store for v in leaves], [v.store for v in out_views])
-    tasks, boxes = {}, {}
+    tasks = {}
     for rect, owner in g.tiles:
         sl = tile_index(rect)
-        boxes[rect] = box = [None]
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
         kernel = _reducing_kernel(plan, [o[sl] for o in out_nps], [a[sl] for a in leaf_nps],
-                                  at, dtype, sink, rect, box, rt.settings.jit)
+                                  at, dtype, sink, rect, rt.settings.jit)
         tasks[rect] = ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
                                  nbytes=rect_size(rect) * dtype.itemsize)
     ops.note_writes(out_views)
-    sink.finish(tasks, boxes)
+    sink.finish(tasks)
 
 
-def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, box: list,
-                     jit: str):
+def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, jit: str):
     def kernel():
         shape = tuple(hi - lo for lo, hi in rect)
         row = max(1, rect_size(((0, 1),) + rect[1:])) * dtype.itemsize
@@ -362,7 +363,7 @@ def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, box: 
             run(lo, hi)
             value = all_outs[at][:hi - lo] if still else all_outs[at][lo:hi]
             parts.append(sink.partial(value, ((rect[0][0] + lo, rect[0][0] + hi),) + rect[1:]))
-        box[0] = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        sink.keep(rect, parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0))
     return kernel
 
 

@@ -369,66 +369,74 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     for rect, owner in tiles:
         out_rect = tuple((0, 1) if d in axes else iv for d, iv in enumerate(rect))
         groups.setdefault(out_rect, []).append((rect, owner))
-    if blocked is not None and rt.dist is None and rt.fusion is not None and shape:
+    # Partials by output tile, in tile order; each tile's place among them.
+    slots = {out_rect: [None] * len(members) for out_rect, members in groups.items()}
+    place = {rect: (slots[out_rect], i) for out_rect, members in groups.items()
+             for i, (rect, _) in enumerate(members)}
+
+    def combine_all(op, tasks: dict) -> None:
+        """After each tile's partial (tasks: by tile; None where another rank makes it),
+        bring the partials to the ranks combining each output tile, and combine."""
+        dist, me, out_store = rt.dist, rt.rank, out._v.store
+        for out_rect, members in groups.items():
+            if dist is not None:
+                owners = {out_store.tiling.owners[t]
+                          for t in out_store.tiling.tiles_in(out._v.image(out_rect))}
+                combiners = range(rt.nranks) if ALL in owners else sorted(owners)
+            else:
+                combiners = (me,)
+            box, waits = slots[out_rect], []
+            for i, (rect, owner) in enumerate(members):
+                task = tasks.get(rect)
+                if task is not None and me in combiners:
+                    waits.append(task)
+                for rank in combiners if dist is not None else ():
+                    if rank == owner:
+                        continue
+                    got = rt.send_object(op, _slot_getter(box, i), owner, rank,
+                                         after=[task] if task is not None else ())
+                    if got is not None:
+                        recv_task, box[i] = got
+                        waits.append(recv_task)
+            if me in combiners:
+                _combine_task(rt, op, out, out_rect, box, waits, combine, blocked, shape, axes,
+                              [rect for rect, _ in members])
+        if dist is not None:
+            dist.note_write(out_store, out._v.image(full_rect(out._v.shape)))
+
+    if blocked is not None and rt.fusion is not None and shape and not in_views:
         # `x` still to be computed by the pending fused group (np.sum(p * Ap)): its tasks
         # reduce it chunk by chunk as they compute it, so it never goes to memory.
-        def finish(tasks: dict, boxes: dict) -> None:
-            op = rt.operation(name, [], [out._v.store])
-            for out_rect, members in groups.items():
-                _combine_task(rt, op, out, out_rect, [boxes[r] for r, _ in members],
-                              [tasks[r] for r, _ in members], combine, blocked, shape, axes,
-                              [r for r, _ in members])
+        def keep(rect: Rect, value) -> None:
+            box, i = place[rect]
+            box[i] = value
 
         rows = reduction_block(shape[0]) if 0 in axes else 1
-        if rt.fusion.reduce_pending(x, tiles, rows, lambda chunk, rect: blocked.partial(
-                chunk, shape, axes, rect), finish, temporary):
+        if rt.fusion.reduce_pending(
+                x, tiles, rows, lambda chunk, rect: blocked.partial(chunk, shape, axes, rect),
+                keep, lambda tasks: combine_all(rt.operation(name, [], [out._v.store]), tasks),
+                temporary):
             return
     op = rt.operation(name, [x._v.store] + [v.store for v in in_views], [out._v.store])
     itemsize = x_np.itemsize
-    dist, me = rt.dist, rt.rank
-    out_store = out._v.store
-    for out_rect, members in groups.items():
-        out_img = out._v.image(out_rect)
-        if dist is not None:
-            owners = {out_store.tiling.owners[t] for t in out_store.tiling.tiles_in(out_img)}
-            combiners = range(rt.nranks) if ALL in owners else sorted(owners)
-        else:
-            combiners = (me,)
-        slots: list = [None] * len(members)
-        waits = []
-        for i, (rect, owner) in enumerate(members):
-            sl = tile_index(rect)
-            in_reqs = [(v.store, v.image(rect), False) for v in in_views]
-            if dist is not None:
-                for store, img, _ in in_reqs:
-                    for piece, src in dist.missing(store, img, owner):
-                        rt.message(op, store, piece, src, owner)
-            task = None
-            if dist is None or owner == me:
-                reqs = [(x._v.store, x._v.image(rect), False)] + in_reqs
-                if blocked is not None:
-                    kernel = _block_kernel(blocked, slots, i, x_np, sl, shape, axes, rect)
-                else:
-                    kernel = _partial_kernel(partial, slots, i, x_np, in_nps, sl)
-                task = rt.task(op, kernel, rect, rect_size(rect) * itemsize)
-                rt.submit(task, reqs)
-                if me in combiners:
-                    waits.append(task)
-            if dist is not None:
-                for rank in combiners:
-                    if rank == owner:
-                        continue
-                    got = rt.send_object(op, _slot_getter(slots, i), owner, rank,
-                                         after=[task] if task is not None else ())
-                    if got is not None:
-                        recv_task, box = got
-                        waits.append(recv_task)
-                        slots[i] = box
-        if me in combiners:
-            _combine_task(rt, op, out, out_rect, slots, waits, combine, blocked, shape, axes,
-                          [rect for rect, _ in members])
-    if dist is not None:
-        dist.note_write(out_store, out._v.image(full_rect(out._v.shape)))
+    tasks = {}
+    for rect, owner in tiles:
+        sl = tile_index(rect)
+        in_reqs = [(v.store, v.image(rect), False) for v in in_views]
+        if rt.dist is not None:
+            for store, img, _ in in_reqs:
+                for piece, src in rt.dist.missing(store, img, owner):
+                    rt.message(op, store, piece, src, owner)
+        if rt.dist is None or owner == rt.rank:
+            reqs = [(x._v.store, x._v.image(rect), False)] + in_reqs
+            box, i = place[rect]
+            if blocked is not None:
+                kernel = _block_kernel(blocked, box, i, x_np, sl, shape, axes, rect)
+            else:
+                kernel = _partial_kernel(partial, box, i, x_np, in_nps, sl)
+            tasks[rect] = rt.task(op, kernel, rect, rect_size(rect) * itemsize)
+            rt.submit(tasks[rect], reqs)
+    combine_all(op, tasks)
 
 
 def _combine_task(rt, op, out, out_rect: Rect, slots: list, waits: list, combine: Callable,

@@ -657,3 +657,34 @@ def test_results_alive_on_some_ranks_only_do_not_desynchronize_messages(mpiexec)
     r = run_code(mpiexec, 3, code, HPCARRAY_MIN_SPLIT="100")
     assert r.returncode == 0, r.stderr
     assert "ok" in r.stdout
+
+
+def test_fused_reductions_give_the_same_bits_at_3_ranks_as_unfused_at_1(mpiexec):
+    """np.sum(a * b) and its kin are reduced by the tasks computing the product
+    (fusion.Sink), at several ranks too: the partials cross ranks as unfused ones do, and
+    the bits are those of the unfused reduction at one rank."""
+    code = """
+        import hashlib, pickle, sys, numpy
+        import hpcarray as np
+        import hpcarray.runtime.fusion as fusion
+        launched = []
+        launch = fusion._launch_reducing
+        fusion._launch_reducing = lambda rt, g: launched.append(1) or launch(rt, g)
+        rng = numpy.random.default_rng(0)
+        a, b = np.asarray(rng.random((3000, 500))), np.asarray(rng.random((3000, 500)))
+        held = a - b
+        res = [float(np.sum(a * b)), numpy.asarray(np.sum(a * b, axis=0)),
+               numpy.asarray(np.sum(a * b, axis=1)), float(np.mean((a - b) ** 2)),
+               float((a * 2.0).sum()), float(np.prod(a * 0.01 + 0.995)), float(held.sum()),
+               numpy.asarray(held)]
+        print("digest", hashlib.sha1(pickle.dumps(res)).hexdigest(), len(launched))
+    """
+    digests = []
+    for n, fused in ((3, "1"), (1, "0")):
+        r = run_code(mpiexec, n, code, HPCARRAY_MIN_SPLIT="1000", HPCARRAY_WORKERS="1",
+                     HPCARRAY_FUSION=fused)
+        assert r.returncode == 0, r.stderr
+        _, digest, launched = r.stdout.split()
+        assert int(launched) == (6 if fused == "1" else 0), r.stdout  # held.sum(): ran
+        digests.append(digest)
+    assert digests[0] == digests[1]
