@@ -9,8 +9,11 @@ order, gives NumPy's values: every element sees the same updates in the same ord
 the same operands. The chunk stays in cache from one group to the next, so the run costs
 one pass over memory instead of one per window.
 
-One rank for now: several ranks launch the groups one by one (a chain decided by which
-results are alive could differ between ranks, whose operations must not).
+Several ranks: which results are alive may differ between ranks (garbage cycles die when
+each rank's collector runs), and their operations and messages must not. So there a chain
+is decided on what every rank has alike: every group writes S alone (no temporaries of
+its own), and S is found among what the groups read; each task then fetches the halos
+its windows reach, as any other task does.
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ def may_follow(rt, groups: list, v) -> bool:
     # A chain may start with the whole array (`Au = d * u`): its buffer is still taken
     # over from last iteration's result at launch (pool.py), and the updates then find
     # each chunk in cache.
-    return (rt.dist is None and len(groups) < MAX_GROUPS and len(v.shape) > 0
-            and not any(g.inplace or g.sink for g in groups)
-            and None not in windows)
+    return (len(groups) < MAX_GROUPS and len(v.shape) > 0
+            and not any(g.inplace or g.sink for g in groups) and None not in windows
+            and (rt.dist is None or all(len(g.writes) == 1 for g in groups)))
 
 
 def _store_of(groups) -> int | None:
@@ -105,11 +108,17 @@ def launch(rt, groups: list, build) -> bool:
     from hpcarray.runtime import ops
 
     s_id = _store_of(groups)
-    if rt.dist is not None or s_id is None or not _independent(groups, s_id):
+    if s_id is None or not _independent(groups, s_id):
         return False
-    store = next((st for g in groups for n in g.nodes
-                  if (st := n.out()) is not None and id(st.accesses) == s_id), None)
-    if store is None:  # S itself is gone: the groups run one by one
+    if rt.dist is None:
+        store = next((st for g in groups for n in g.nodes
+                      if (st := n.out()) is not None and id(st.accesses) == s_id), None)
+    elif all(len(g.writes) == 1 for g in groups):
+        store = next((v.store for g in groups for v in g.leaves
+                      if id(v.store.accesses) == s_id and not v.store.is_alias), None)
+    else:
+        store = None
+    if store is None:  # S is gone (or, several ranks, not read): run one by one
         return False
     parts, names = [], []
     for g in groups:

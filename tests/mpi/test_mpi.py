@@ -688,3 +688,44 @@ def test_fused_reductions_give_the_same_bits_at_3_ranks_as_unfused_at_1(mpiexec)
         assert int(launched) == (6 if fused == "1" else 0), r.stdout  # held.sum(): ran
         digests.append(digest)
     assert digests[0] == digests[1]
+
+
+def test_window_updates_chain_at_3_ranks_with_the_bits_of_1(mpiexec):
+    """CG's operator (a fresh result, then four window updates) runs as one chained
+    operation at several ranks too, each task fetching the halos its windows reach."""
+    code = """
+        import hashlib, numpy
+        import hpcarray as np
+        import hpcarray.runtime.chain as chain
+        chained = []
+        launch = chain.launch
+        chain.launch = lambda rt, gs, b: chained.append(launch(rt, gs, b)) or chained[-1]
+        rng = numpy.random.default_rng(0)
+        d, u = np.asarray(4.0 + rng.random((600, 600))), np.asarray(rng.random((600, 600)))
+        digest = hashlib.sha1()
+        for _ in range(3):
+            Au = d * u
+            Au[1:, :] -= u[:-1, :]
+            Au[:-1, :] -= u[1:, :]
+            Au[:, 1:] -= u[:, :-1]
+            Au[:, :-1] -= u[:, 1:]
+            u = Au * 0.25
+            digest.update(numpy.asarray(Au).tobytes())
+        print("digest", digest.hexdigest(), sum(chained))
+    """
+    outs = []
+    for n in (1, 3):
+        r = run_code(mpiexec, n, code, HPCARRAY_MIN_SPLIT="1000")
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout.split())
+    assert outs[0][1] == outs[1][1], outs
+    assert outs[0][2] == outs[1][2] == "3", outs
+
+
+def test_random_window_update_programs_at_3_ranks(mpiexec):
+    """runtime/test_chain.py's random programs (tiny tiles), run by 3 ranks."""
+    cmd = [mpiexec, "-n", "3", sys.executable, "-m", "pytest", "-q", "-x", "-p",
+           "no:cacheprovider", "tests/runtime/test_chain.py", "-k", "match_numpy"]
+    r = subprocess.run(cmd, cwd=ROOT, env=clean_env(HPCARRAY_TEST="1", PYTHONHASHSEED="0"),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
