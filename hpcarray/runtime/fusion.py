@@ -303,13 +303,14 @@ def _built(rt, g: Group):
     return plan, out_views, [v.to_numpy() for v in out_views], leaves, leaf_nps
 
 
-def _live_outputs(rt, g: Group, dead: int = -1) -> list[tuple[int, View]]:
-    """(node index, view) of the results still alive (but node `dead`), each taking a
-    dropped result's buffer where one is dying (pool.py)."""
+def _live_outputs(rt, g: Group, dead: int | None = None) -> list[tuple[int, View]]:
+    """(node index, view) of the results still alive (but those written to the store of
+    node `dead`), each taking a dropped result's buffer where one is dying (pool.py)."""
+    dead_store = g.nodes[dead].out() if dead is not None else None
     outs = []
     for j, n in enumerate(g.nodes):
         store = n.out()
-        if store is not None and j != dead:
+        if store is not None and store is not dead_store:
             rt.reuse_buffer(store, n.array())
             outs.append((j, View(store, *n.mapping)))
     return outs
@@ -322,7 +323,7 @@ def _launch_reducing(rt, g: Group) -> None:
     from hpcarray.runtime import ops
 
     sink = g.sink
-    outs = _live_outputs(rt, g, sink.node if sink.temporary else -1)
+    outs = _live_outputs(rt, g, sink.node if sink.temporary else None)
     live = [j for j, _ in outs]
     at = live.index(sink.node) if sink.node in live else len(live)
     plan = kernels.Plan.build(g.nodes, live if at < len(live) else live + [sink.node],

@@ -307,3 +307,30 @@ def test_results_written_at_once_reuse_the_buffers_of_dropped_ones():
         # buffers over six iterations (fresh ones would be twelve).
         assert len(seen["matmul"]) <= 2 and len(seen["concatenate"] | seen["pad"]) <= 4, seen
         assert_same(c, np.ones((600, 600)) @ (np.ones((600, 600)) * 0.5))
+
+
+def test_an_update_of_a_window_is_one_node_not_also_a_copy_onto_itself():
+    # Python ends `a[k] -= b` with `a[k] = a[k]`: nothing to copy (a second output of the
+    # same memory would also keep LLVM from vectorizing the kernel).
+    a0, b0 = np.arange(100.0), np.linspace(0.0, 1.0, 40)
+    a, b = hp.asarray(a0), hp.asarray(b0)
+    a[10:50] -= b
+    assert [n.func.name for n in get_runtime().fusion.group.nodes] == ["subtract"]
+    a0[10:50] -= b0
+    assert_same(a, a0)
+    a[10:50] = a[10:50]
+    assert_same(a, a0)
+
+
+def test_an_in_place_update_reads_its_array_through_the_output(jit_always):
+    """`x += y`: the kernel reads x through the pointer it writes (LLVM cannot vectorize
+    a loop that reads one pointer and writes another that may overlap it)."""
+    x0, y0 = np.arange(64.0).reshape(8, 8), np.ones((8, 8))
+    x, y = hp.asarray(x0), hp.asarray(y0)
+    x += y
+    assert_same(x, x0 + y0)
+    assert any("= np.float64((np.float64(r_o0[i1]) + np.float64(r_a" in src
+               for src in kernels._compiled_cache), "no kernel read x through its output"
+    z = np.zeros((4, 5))
+    assert kernels._same_arrays([z], [z, np.ones((4, 5)), z[:, ::-1], z[1:], z.view()]) == \
+        (0, -1, -1, -1, 0)
