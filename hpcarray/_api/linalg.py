@@ -506,14 +506,15 @@ def _apply(uf, *args, **kw):
 
 
 def _sumsq(x, axis, keepdims):
-    from hpcarray._api.reductions import sum as _sum
+    from hpcarray._api.reductions import ufunc_reduce
 
     if x.dtype.kind == "c":
         re, im = x.real, x.imag
         s = _apply(np.add, _apply(np.multiply, re, re), _apply(np.multiply, im, im))
     else:
         s = _apply(np.multiply, x, x)
-    return _sum(s, axis=axis, keepdims=keepdims)
+    # `s` is ours and read by nothing else: reduced as it is computed, never stored.
+    return ufunc_reduce(np.add, s, axis, None, None, keepdims, temporary=True)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):

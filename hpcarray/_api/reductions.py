@@ -448,7 +448,9 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
     else:
         sq = ufuncs.apply(np.multiply, d, ufuncs.apply(np.conjugate, d), out=d)
         sq = sq.real if sq.dtype.kind == "c" else sq
-    total = sum(sq, axis=axes, dtype=dtype, out=out, keepdims=keepdims, where=where)
+    # `sq` is ours and read by nothing else: reduced as it is computed, never stored.
+    total = ufunc_reduce(np.add, sq, axes, dtype, out, keepdims, _NOVALUE, where,
+                         temporary=True)
     if isinstance(count, int):
         denom = builtins.max(count - ddof, 0)
     else:

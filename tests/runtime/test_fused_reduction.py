@@ -29,7 +29,8 @@ def program(xp, a, b, kind: str, reduce: str, axis, held: bool):
         expr = lambda: xp.sqrt(a * 0.5 + 1.0) - b / (a + 2.0)  # noqa: E731
     else:
         expr = lambda: (a - b).astype(np.float32) * 3.0  # noqa: E731
-    fn = {"sum": xp.sum, "prod": xp.prod, "mean": xp.mean, "method": xp.sum}[reduce]
+    fn = {"sum": xp.sum, "prod": xp.prod, "mean": xp.mean, "var": xp.var,
+          "norm": xp.linalg.norm, "method": xp.sum}[reduce]
     if held:
         t = expr()
         return fn(t, axis=axis), t
@@ -40,7 +41,8 @@ def program(xp, a, b, kind: str, reduce: str, axis, held: bool):
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(SHAPES), st.sampled_from(["product", "chain", "cast"]),
-       st.sampled_from(["sum", "prod", "mean", "method"]), st.integers(-1, 2), st.booleans(),
+       st.sampled_from(["sum", "prod", "mean", "var", "norm", "method"]), st.integers(-1, 2),
+       st.booleans(),
        st.sampled_from([1, 700, 1 << 21]), st.sampled_from(["auto", "always"]))
 def test_fused_reductions_give_the_unfused_bits(shape, kind, reduce, axis, held, chunk_bytes,
                                                  jit):
