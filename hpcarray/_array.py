@@ -310,10 +310,14 @@ class ndarray:
                                        initial, where, temporary)
 
     def max(self, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-        return reductions.max(self, axis, out, keepdims, initial, where)
+        temporary = reductions.only_here(self)
+        return reductions.ufunc_reduce(np.maximum, self, axis, None, out, keepdims, initial,
+                                       where, temporary)
 
     def min(self, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-        return reductions.min(self, axis, out, keepdims, initial, where)
+        temporary = reductions.only_here(self)
+        return reductions.ufunc_reduce(np.minimum, self, axis, None, out, keepdims, initial,
+                                       where, temporary)
 
     def mean(self, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
         return reductions.mean(self, axis, dtype, out, keepdims, where=where)

@@ -232,12 +232,20 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
         else:
             uf.reduce(np.stack(parts), axis=0, out=o, **red_kwargs)
 
-    blocked = None
+    blocked = join = None
     if uf in (np.add, np.multiply) and not ins and "where" not in red_kwargs and \
             np.dtype(red_kwargs["dtype"]).kind in "fc":
         blocked = BlockedReduction(uf, part_kwargs, red_kwargs)
+    elif not ins and "where" not in red_kwargs:
+        # Integer sums and products, max, min, logical and bitwise reductions come out the
+        # same however the elements are grouped: a tile's partial may be joined from the
+        # partials of its chunks of rows (a fused reduction, ops.reduction).
+        def join(parts):
+            rows = np.concatenate(parts, axis=0)
+            return uf.reduce(rows, axis=0, keepdims=True, **part_kwargs) if 0 in axes \
+                else rows
     ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine, blocked,
-                  temporary=temporary and x is a)
+                  temporary=temporary and x is a, join=join)
     return _result(target, out)
 
 
@@ -316,11 +324,13 @@ def only_here(a) -> bool:
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
-    return ufunc_reduce(np.maximum, a, axis, None, out, keepdims, initial, where)
+    temporary = only_here(a)  # np.max(np.abs(a - b)): see sum
+    return ufunc_reduce(np.maximum, a, axis, None, out, keepdims, initial, where, temporary)
 
 
 def min(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
-    return ufunc_reduce(np.minimum, a, axis, None, out, keepdims, initial, where)
+    temporary = only_here(a)  # np.min(np.abs(a - b)): see sum
+    return ufunc_reduce(np.minimum, a, axis, None, out, keepdims, initial, where, temporary)
 
 
 amax, amin = max, min

@@ -84,16 +84,17 @@ def _key(v: View) -> tuple:
 @dataclass
 class Sink:
     """A reduction of one node's values that the group's tasks do as they compute them:
-    chunks of rows (`rows` a multiple of the reduction's block along the first axis)
-    through `partial(chunk, rect)`, joined along the first axis into the tile's partial,
+    chunks of rows (a multiple of `rows`: the reduction's block along the first axis)
+    through `partial(chunk, rect)`, their partials joined by `join` into the tile's,
     handed to `keep(tile, partial)`; `finish(tasks by tile)` then submits what combines
     the partials (after those tasks; None for tiles another rank computes).
     `temporary`: nothing will read the node's result array (only the reduction held it),
     so it is computed in a scratch chunk, never stored."""
 
     node: int
-    rows: int
     partial: Callable
+    join: Callable
+    rows: int
     keep: Callable
     finish: Callable
     temporary: bool = False
@@ -205,8 +206,8 @@ class Fuser:
             g = None
         return False
 
-    def reduce_pending(self, x, tiles: list, rows: int, partial: Callable, keep: Callable,
-                       finish: Callable, temporary: bool = False) -> bool:
+    def reduce_pending(self, x, tiles: list, partial: Callable, join: Callable, rows: int,
+                       keep: Callable, finish: Callable, temporary: bool = False) -> bool:
         """Let the pending group reduce `x`, which it computes over its whole domain
         (np.sum(p * Ap)), chunk by chunk in its own tasks (Sink); False if it does not
         compute x so. The group then takes no more nodes: one may read the reduction."""
@@ -217,7 +218,7 @@ class Fuser:
         w = g.writes.get(id(v.store.accesses))
         if w is None or w[1] != _key(v):
             return False
-        g.sink = Sink(w[2], rows, partial, keep, finish, temporary)
+        g.sink = Sink(w[2], partial, join, rows, keep, finish, temporary)
         return True
 
     def _close(self, v: View) -> None:
@@ -364,7 +365,7 @@ def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, jit: 
             run(lo, hi)
             value = all_outs[at][:hi - lo] if still else all_outs[at][lo:hi]
             parts.append(sink.partial(value, ((rect[0][0] + lo, rect[0][0] + hi),) + rect[1:]))
-        sink.keep(rect, parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0))
+        sink.keep(rect, sink.join(parts))
     return kernel
 
 

@@ -325,7 +325,7 @@ def update_in_place(a, fn: Callable) -> None:
 
 def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
               partial: Callable, combine: Callable, blocked=None,
-              temporary: bool = False) -> None:
+              temporary: bool = False, join: Callable | None = None) -> None:
     """Reduce `x` over `axes` into `out` (shaped like x with the axes kept at extent 1).
 
     `partial(x_tile, *in_tiles)` returns a partial result shaped like the tile with the
@@ -335,6 +335,10 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     `blocked` (a BlockedReduction) replaces partial and combine where the tiles allow, so
     that float sums do not depend on the tiling (blocked_reduction.py).
     `temporary`: nothing can read x after this (reductions.only_here).
+    `join(partials of a tile's chunks of rows, in order)` gives the tile's partial, for a
+    reduction whose result does not depend on how elements are grouped (int sums, max).
+    A fused group computing x then reduces it as it computes it (fusion.Sink), with
+    `blocked` or `join`.
     """
     rt = get_runtime()
     shape = x._v.shape
@@ -404,17 +408,23 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
         if dist is not None:
             dist.note_write(out_store, out._v.image(full_rect(out._v.shape)))
 
-    if blocked is not None and rt.fusion is not None and shape and not in_views:
+    if blocked is not None:
+        chunked = (lambda chunk, rect: blocked.partial(chunk, shape, axes, rect),
+                   _join_rows, reduction_block(shape[0]) if 0 in axes else 1)
+    elif join is not None and not in_views:
+        chunked = (lambda chunk, rect: partial(chunk), join, 1)
+    else:
+        chunked = None
+    if chunked is not None and rt.fusion is not None and shape:
         # `x` still to be computed by the pending fused group (np.sum(p * Ap)): its tasks
         # reduce it chunk by chunk as they compute it, so it never goes to memory.
         def keep(rect: Rect, value) -> None:
             box, i = place[rect]
             box[i] = value
 
-        rows = reduction_block(shape[0]) if 0 in axes else 1
         if rt.fusion.reduce_pending(
-                x, tiles, rows, lambda chunk, rect: blocked.partial(chunk, shape, axes, rect),
-                keep, lambda tasks: combine_all(rt.operation(name, [], [out._v.store]), tasks),
+                x, tiles, *chunked, keep,
+                lambda tasks: combine_all(rt.operation(name, [], [out._v.store]), tasks),
                 temporary):
             return
     op = rt.operation(name, [x._v.store] + [v.store for v in in_views], [out._v.store])
@@ -437,6 +447,11 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
             tasks[rect] = rt.task(op, kernel, rect, rect_size(rect) * itemsize)
             rt.submit(tasks[rect], reqs)
     combine_all(op, tasks)
+
+
+def _join_rows(parts: list) -> np.ndarray:
+    """A tile's block partials from those of its chunks of rows (blocked_reduction.py)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
 def _combine_task(rt, op, out, out_rect: Rect, slots: list, waits: list, combine: Callable,

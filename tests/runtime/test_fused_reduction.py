@@ -1,8 +1,9 @@
 """Reductions of pending fused results (fusion.Sink): `np.sum(p * Ap)` is reduced by the
-tasks computing `p * Ap`, chunk by chunk, and a temporary product is never stored.
+tasks computing `p * Ap`, chunk by chunk, and a temporary product is never stored; so are
+integer sums and products, counts, max and min (exact however grouped).
 
-Results must be the bits of the unfused blocked reduction (fusion off), whatever the chunk,
-and arrays the program still holds must keep their values.
+Results must be the bits of the unfused reduction (fusion off), whatever the chunk, and
+arrays the program still holds must keep their values.
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ def program(xp, a, b, kind: str, reduce: str, axis, held: bool):
         expr = lambda: a * b  # noqa: E731
     elif kind == "chain":
         expr = lambda: xp.sqrt(a * 0.5 + 1.0) - b / (a + 2.0)  # noqa: E731
-    else:
+    elif kind == "cast":
         expr = lambda: (a - b).astype(np.float32) * 3.0  # noqa: E731
+    elif kind == "bool":  # counts: grouped any way, the same
+        expr = lambda: a * a + b * b <= 1.0  # noqa: E731
+    else:
+        expr = lambda: (a * 100.0).astype(np.int64) % 7 - 3  # noqa: E731
     fn = {"sum": xp.sum, "prod": xp.prod, "mean": xp.mean, "var": xp.var,
-          "norm": xp.linalg.norm, "method": xp.sum}[reduce]
+          "norm": xp.linalg.norm, "max": xp.max, "min": xp.min, "method": xp.sum}[reduce]
     if held:
         t = expr()
         return fn(t, axis=axis), t
@@ -39,9 +44,10 @@ def program(xp, a, b, kind: str, reduce: str, axis, held: bool):
     return fn(expr(), axis=axis), None
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.sampled_from(SHAPES), st.sampled_from(["product", "chain", "cast"]),
-       st.sampled_from(["sum", "prod", "mean", "var", "norm", "method"]), st.integers(-1, 2),
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(SHAPES), st.sampled_from(["product", "chain", "cast", "bool", "int"]),
+       st.sampled_from(["sum", "prod", "mean", "var", "norm", "max", "min", "method"]),
+       st.integers(-1, 2),
        st.booleans(),
        st.sampled_from([1, 700, 1 << 21]), st.sampled_from(["auto", "always"]))
 def test_fused_reductions_give_the_unfused_bits(shape, kind, reduce, axis, held, chunk_bytes,
