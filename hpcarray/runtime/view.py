@@ -21,6 +21,9 @@ from hpcarray.runtime.store import Store
 Dims = tuple[tuple[int, int], ...]
 
 
+_WHOLE_DIMS: dict[int, Dims] = {}
+
+
 class View:
     __slots__ = ("store", "start", "shape", "dims")
 
@@ -33,7 +36,10 @@ class View:
     @classmethod
     def whole(cls, store: Store) -> View:
         nd = len(store.shape)
-        return cls(store, (0,) * nd, store.shape, tuple((d, 1) for d in range(nd)))
+        dims = _WHOLE_DIMS.get(nd)
+        if dims is None:  # made once per ndim: every small result comes through here
+            dims = _WHOLE_DIMS[nd] = tuple((d, 1) for d in range(nd))
+        return cls(store, (0,) * nd, store.shape, dims)
 
     @property
     def is_whole(self) -> bool:
