@@ -481,12 +481,16 @@ def _loop_nest(params: list[str], body: list[str], extents: list[str],
 def _same_arrays(stored: list[np.ndarray], inputs: list[np.ndarray]) -> tuple[int, ...]:
     """For each input, the index of the stored array that is the very same array (same
     first element, dtype, shape and strides), or -1 (see Segment.source_for)."""
+    def owner(x: np.ndarray) -> np.ndarray:  # NumPy points a view's base at the owner
+        return x if x.base is None else x.base
+
     found = []
     for a in inputs:
         j = -1
         for k, o in enumerate(stored):
-            if (a.shape == o.shape and a.strides == o.strides and a.dtype == o.dtype
-                    and a.__array_interface__["data"][0] == o.__array_interface__["data"][0]):
+            if (owner(a) is owner(o) and a.shape == o.shape and a.strides == o.strides
+                    and a.dtype == o.dtype and a.__array_interface__["data"][0]
+                    == o.__array_interface__["data"][0]):
                 j = k
                 break
         found.append(j)
