@@ -143,8 +143,11 @@ class SrunLauncher(Launcher):
     def prefix(self) -> list[Arg]:
         res, launch = self.spec.resources, self.spec.launch
         plugin = launch.srun_mpi or SRUN_MPI_PLUGIN[launch.mpi]
+        # A rank that exits with an error (even in MPI_Init) ends the whole step at once,
+        # instead of leaving the others waiting for it until the time limit.
         argv: list[Arg] = [
             "srun",
+            "--kill-on-bad-exit=1",
             f"--mpi={plugin}",
             f"--nodes={res.nodes}",
             f"--ntasks={res.ranks}",

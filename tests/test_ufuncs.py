@@ -630,8 +630,12 @@ def test_view_operands(spec, other, name, dtype):
     (s1, k1, t1), (s2, k2, t2) = spec, other
     x, y = make(dtype, s1, 1), make(dtype, s2, 2)
     hx, hy = hp.array(x), hp.array(y)
+    # NumPy's own float32 arctan2 differs in the last bit between a contiguous operand
+    # (its SIMD loop) and a strided one (arctan2(x[::-1, ::-1], y) vs the same values
+    # copied); tiles of a view are laid out otherwise than the view, so compare to rtol.
     check(lambda m: getattr(m, name)(_take_view(arg(m, x, hx), k1, t1),
-                                     _take_view(arg(m, y, hy), k2, t2)))
+                                     _take_view(arg(m, y, hy), k2, t2)),
+          exact=name != "arctan2")
 
 
 @given(spec=view_of(), name=st.sampled_from(["negative", "sqrt", "square", "add"]))

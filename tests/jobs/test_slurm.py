@@ -67,7 +67,7 @@ def test_two_nodes_two_ranks_cli(slurm_cluster: Path, cli, workdir: Path) -> Non
         assert row["gpus"] == row["local"], out
     assert not list(workdir.glob("pwned"))
     script = (workdir / "hpcarray_jobs" / "rank_info.sbatch").read_text()
-    assert "srun --mpi=pmi2" in script and "--gpus-per-task=1" in script
+    assert "srun --kill-on-bad-exit=1 --mpi=pmi2" in script and "--gpus-per-task=1" in script
 
     listing = cli("jobs", "list", cwd=workdir).stdout
     assert re.search(rf"^{job_id}\s+slurm\s+rank_info\s+COMPLETED\s+0", listing, re.M), listing
