@@ -156,13 +156,20 @@ def test_stencil_on_two_nodes_over_mpi(slurm_cluster: Path, cli, workdir: Path) 
     for name in ("stencil.py", "_common.py"):
         shutil.copy(root / name, workdir / name)
     args = ["--package", "hpcarray", "-n", "60", "--iters", "5"]
-    res = cli(
-        "submit", "--machine", "generic-slurm", "--nodes", "2", "--ranks-per-node", "2",
-        "--time", "5", "--wait", "--poll", "0.5", "stencil.py", *args, cwd=workdir,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stdout + res.stderr
-    job_id = re.search(r"submitted job (\d+) \(slurm\)", res.stdout).group(1)
-    out = (workdir / "hpcarray_jobs" / f"stencil-{job_id}.out").read_text()
+    for attempt in range(2):
+        res = cli(
+            "submit", "--machine", "generic-slurm", "--nodes", "2", "--ranks-per-node", "2",
+            "--time", "5", "--wait", "--poll", "0.5", "stencil.py", *args, cwd=workdir,
+        )  # fmt: skip
+        job_id = re.search(r"submitted job (\d+) \(slurm\)", res.stdout).group(1)
+        out = (workdir / "hpcarray_jobs" / f"stencil-{job_id}.out").read_text()
+        # This emulated cluster's Slurm 22.05 pmi2 plugin now and then garbles the long
+        # MPI_Init key-value puts of the mpich wheel's UCX addresses when the host is busy
+        # ("mpi/pmi2: value not properly terminated in client request"; seen in 2 of 4
+        # full CI runs, never alone). That failure is before any hpcarray code: one retry.
+        if res.returncode == 0 or attempt or "mpi/pmi2: invalid client request" not in out:
+            break
+    assert res.returncode == 0, res.stdout + res.stderr + out
     assert out.count("checksum:") == 1, out
     got = float(re.search(r"checksum: (\S+)", out).group(1))
     ref = subprocess.run([sys.executable, str(workdir / "stencil.py"), "--package", "numpy",
