@@ -64,9 +64,21 @@ class ndarray:
 
     # -- attributes -------------------------------------------------------------------
 
+    def __getattr__(self, name: str):
+        # Only reached for an unset slot: a small result of the fast path gets its store
+        # and view on first use (ufuncs._adopt), so a chain of small operations never
+        # builds them.
+        if name == "_v":
+            from hpcarray._api.convert import whole_view
+
+            self._v = view = whole_view(self._np)
+            return view
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'",
+                             name=name, obj=self)
+
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._v.shape
+        return self._np.shape
 
     @shape.setter
     def shape(self, value) -> None:
@@ -82,7 +94,7 @@ class ndarray:
 
     @property
     def ndim(self) -> int:
-        return len(self._v.shape)
+        return self._np.ndim
 
     @property
     def size(self) -> int:

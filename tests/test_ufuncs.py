@@ -593,6 +593,35 @@ def test_fast_path_matches_numpy(untiled_runtime):
     assert np.asarray(h)[0, 0] == 0
 
 
+def _has_store(a) -> bool:
+    try:
+        type(a).__dict__["_v"].__get__(a, type(a))  # the slot itself, not __getattr__
+    except AttributeError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(UNDER_MPI, reason="the fast path runs only on one rank")
+def test_fast_path_results_get_their_store_on_first_use(untiled_runtime):
+    x, h = pair(np.arange(12.0).reshape(3, 4))
+    r, q = h * 2 + 1, x * 2 + 1
+    assert not _has_store(r)  # a chain of small operations builds no store
+    assert (r.shape, r.ndim, r.size, r.dtype) == (q.shape, q.ndim, q.size, q.dtype)
+    assert not _has_store(r)
+    v = r[1:, ::2]  # a view: now the store exists, and the view writes through to it
+    assert _has_store(r)
+    v += 10
+    q[1:, ::2] += 10
+    assert_same(r, q)
+    s = h - 1
+    assert float(np.sum(s * s)) == float(np.sum((x - 1) * (x - 1)))
+    s.shape = (4, 3)
+    assert_same(s, (x - 1).reshape(4, 3))
+    with pytest.raises(AttributeError, match="'ndarray' object has no attribute 'nope'"):
+        (h + 1).nope  # noqa: B018
+    assert not hasattr(h + 1, "nope")
+
+
 # -- operands and outputs that are views -----------------------------------------------------
 
 

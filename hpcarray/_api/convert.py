@@ -25,6 +25,20 @@ def wrap(view: View, np_view: np.ndarray | None = None):
     return a
 
 
+def whole_view(buffer: np.ndarray) -> View:
+    """The whole of a new store over `buffer` (already filled)."""
+    return View.whole(get_runtime().wrap_buffer(buffer))
+
+
+def adopt(buffer: np.ndarray):
+    """A new hpcarray array over a fresh C-contiguous NumPy buffer of a supported dtype. Its
+    store is built when something first asks for it (`ndarray.__getattr__`): until then the
+    array is its buffer alone, which is all the small-array fast path reads."""
+    a = object.__new__(_ndarray)
+    a._np = buffer
+    return a
+
+
 def new_array(shape, dtype, zero: bool = False, tiling=None):
     """A fresh array with its own store (contents undefined unless `zero`), tiled like
     every array of its shape unless `tiling` is given."""

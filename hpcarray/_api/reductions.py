@@ -146,7 +146,7 @@ def _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where):
             return None
         uf.reduce(a._np, out=o._np, **kw)
         return o
-    return _adopt(rt, uf.reduce(a._np, **kw))
+    return _adopt(uf.reduce(a._np, **kw))
 
 
 def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_NOVALUE,

@@ -18,11 +18,10 @@ import numbers
 
 import numpy as np
 
-from hpcarray._api.convert import is_array, new_array, operand, to_numpy, wrap
+from hpcarray._api.convert import adopt, is_array, new_array, operand, to_numpy
 from hpcarray._dtypes import SUPPORTED_SET
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.fusion import Func
-from hpcarray.runtime.view import View
 
 _NOVALUE = np._NoValue
 _probe_cache: dict = {}
@@ -320,11 +319,11 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
     if outs is not None:
         return outs[0] if len(outs) == 1 else outs
     if isinstance(res, tuple):
-        return tuple(_adopt(rt, r) for r in res)
-    return _adopt(rt, res)
+        return tuple(_adopt(r) for r in res)
+    return _adopt(res)
 
 
-def _adopt(rt, res):
+def _adopt(res):
     """A fresh NumPy result (or NumPy scalar) as an hpcarray result."""
     if not isinstance(res, np.ndarray):
         return res
@@ -334,7 +333,7 @@ def _adopt(rt, res):
         check_dtype(res.dtype)
     if not res.flags.c_contiguous:
         res = np.ascontiguousarray(res)
-    return wrap(View.whole(rt.wrap_buffer(res)), res)
+    return adopt(res)
 
 
 _NDARRAY = []
