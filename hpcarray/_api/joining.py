@@ -8,6 +8,7 @@ Result dtypes, shapes and errors come from NumPy itself, asked on cheap stand-in
 from __future__ import annotations
 
 import functools
+import math
 import operator
 
 import numpy as np
@@ -36,7 +37,8 @@ from hpcarray._api.manipulation import (
 )
 from hpcarray._api.statistics import median
 from hpcarray._dtypes import check_dtype
-from hpcarray.runtime import ops
+from hpcarray.runtime import get_runtime, ops, pieces
+from hpcarray.runtime.fusion import copy_func
 
 __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block",
@@ -108,7 +110,11 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                 f"to the rule {casting!r}")
         res = out
     else:
-        res = new_result(shape, check_dtype(probe.dtype))
+        dtype = check_dtype(probe.dtype)
+        res = _joined(xs, axis, shape, dtype, "concatenate")
+        if res is not None:
+            return res
+        res = new_result(shape, dtype)
     start = 0
     for x in xs:
         n = x.shape[axis]
@@ -117,6 +123,23 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                        x, "concatenate")
         start += n
     return res
+
+
+def _joined(xs, axis: int, shape: tuple, dtype, name: str):
+    """`xs` joined along `axis` by one fused copy that reads the pieces in place
+    (runtime/pieces.py), so that a joined temporary is never written; None where that does
+    not apply (small, dtypes to cast, fusion off, replicated pieces across ranks)."""
+    rt = get_runtime()
+    size = math.prod(shape)
+    if rt.fusion is None or not size or rt.is_small(size):
+        return None
+    if rt.dist is not None and any(x._v.store.replicates for x in xs):
+        return None
+    operand = pieces.join(axis, xs)
+    if operand is None or operand.dtype != dtype:
+        return None
+    res = new_array(shape, dtype)
+    return res if rt.fusion.record(copy_func(name, dtype), res, [operand]) else None
 
 
 def concat(arrays, /, *, axis=0):
@@ -398,6 +421,16 @@ def roll(a, shift, axis=None):
     shifts = {ax: 0 for ax in range(x.ndim)}
     for sh, ax in b:
         shifts[ax] += sh
+    moved = {ax: operator.index(sh) % x.shape[ax] for ax, sh in shifts.items()
+             if x.shape[ax] and operator.index(sh) % x.shape[ax]}
+    if len(moved) == 1:  # the last s, then the rest: a join of two windows
+        ((ax, sh),) = moved.items()
+        cut = x.shape[ax] - sh
+        res = _joined([basic_view(x, _slice_key(x.ndim, ax, slice(cut, None))),
+                       basic_view(x, _slice_key(x.ndim, ax, slice(None, cut)))],
+                      ax, x.shape, x.dtype, "roll")
+        if res is not None:
+            return res
     out = new_array(x.shape, x.dtype)
     _roll_into(out, x, shifts)
     return out

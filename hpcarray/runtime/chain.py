@@ -49,7 +49,8 @@ def may_follow(rt, groups: list, v) -> bool:
     # over from last iteration's result at launch (pool.py), and the updates then find
     # each chunk in cache.
     return (len(groups) < MAX_GROUPS and len(v.shape) > 0
-            and not any(g.inplace or g.sink for g in groups) and None not in windows
+            and not any(g.inplace or g.sink or g.pieces for g in groups)
+            and None not in windows
             and (rt.dist is None or all(len(g.writes) == 1 for g in groups)))
 
 
@@ -107,6 +108,8 @@ def launch(rt, groups: list, build) -> bool:
     their arrays), or None when nothing of it is alive."""
     from hpcarray.runtime import ops
 
+    if any(g.pieces for g in groups):  # (one joined arrays after the chain was begun)
+        return False
     s_id = _store_of(groups)
     if s_id is None or not _independent(groups, s_id):
         return False

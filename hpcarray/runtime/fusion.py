@@ -22,6 +22,7 @@ import numpy as np
 
 from hpcarray.runtime import chain, inplace, kernels
 from hpcarray.runtime.partition import Tiling, rect_size, tile_index
+from hpcarray.runtime.pieces import Pieces, split
 from hpcarray.runtime.view import View
 
 # Nodes per group: bounds the kernel's size (and numba's compile time).
@@ -119,6 +120,9 @@ class Group:
         # id(root accesses) -> an output written over what the group reads of its store
         self.inplace: dict[int, View] = {}
         self.sink: Sink | None = None  # a reduction of a node's values, done by its tasks
+        # Leaves that are arrays joined along an axis (pieces.py): tasks cut their tiles
+        # where pieces meet. Such a group runs on its own (no chain, sink or in place).
+        self.pieces: list[Pieces] = []
 
     @property
     def name(self) -> str:
@@ -129,6 +133,8 @@ class Group:
     def ref(self, x):
         """The node argument for array or scalar `x`, or None if reading it here would
         not see NumPy's values (another mapping of something the group writes)."""
+        if isinstance(x, Pieces):
+            return self._ref_pieces(x)
         if not hasattr(x, "_v"):
             return ("scalar", x)
         v, a = x._v, x._np
@@ -147,6 +153,24 @@ class Group:
             self.reads.setdefault(id(acc), (acc, set()))[1].add(k)
         return ("leaf", i)
 
+    def _ref_pieces(self, x: Pieces):
+        """The leaf for joined arrays `x`: None if the group writes any piece's store, or
+        writes in place (whose chunks read plain windows only)."""
+        if self.inplace or any(id(v.store.accesses) in self.writes for v in x.views):
+            return None
+        keys = tuple(_key(v) for v in x.views)
+        k = ("pieces", x.axis) + keys
+        i = self.leaf_index.get(k)
+        if i is None:
+            i = self.leaf_index[k] = len(self.leaves)
+            self.leaves.append(x)
+            self.leaf_nps.append(x)
+            self.pieces.append(x)
+            for v, key in zip(x.views, keys):
+                acc = v.store.accesses
+                self.reads.setdefault(id(acc), (acc, set()))[1].add(key)
+        return ("leaf", i)
+
     def may_write(self, v: View) -> bool:
         acc_id, k = id(v.store.accesses), _key(v)
         w = self.writes.get(acc_id)
@@ -157,7 +181,7 @@ class Group:
             return True
         # Reads of other windows of v's store (the stencil's center[:] = work): written in
         # place where that keeps NumPy's values (inplace.py).
-        if w is None and inplace.applies(v, self.leaves, self.tiles):
+        if w is None and not self.pieces and inplace.applies(v, self.leaves, self.tiles):
             self.inplace[acc_id] = v
             return True
         return False
@@ -212,8 +236,8 @@ class Fuser:
         (np.sum(p * Ap)), chunk by chunk in its own tasks (Sink); False if it does not
         compute x so. The group then takes no more nodes: one may read the reduction."""
         g, v = self.group, x._v
-        if g is None or g.inplace or g.sink is not None or g.tiles != tiles or \
-                not v.is_whole:
+        if g is None or g.inplace or g.pieces or g.sink is not None or g.tiles != tiles \
+                or not v.is_whole:
             return False
         w = g.writes.get(id(v.store.accesses))
         if w is None or w[1] != _key(v):
@@ -242,6 +266,8 @@ class Fuser:
         every store the group writes is fresh (first written by this group: `work` and
         its temporaries), they take v's tiles, and the group runs over them; fresh
         results joining it later take them too (Gray-Scott's second grid's update)."""
+        if g.pieces:
+            return False
         if g.inplace:  # already retiled: fresh results join it on its tiles
             tiling = Tiling.from_tiles(v.shape, g.tiles, self.rt.nranks) \
                 if _fresh(v.store) and v.is_whole else None
@@ -382,12 +408,12 @@ def _launch(rt, g: Group) -> None:
     if g.inplace:
         _launch_in_place(rt, g, name, plan, leaves, out_views, out_nps, itemsize)
         return
-    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
+    op = rt.operation(name, _stores(leaves), [v.store for v in out_views])
     for rect, owner in g.tiles:
-        sl = tile_index(rect)
-        in_reqs = [(v.store, v.image(rect), False) for v in leaves]
+        in_reqs = _reads(leaves, rect)
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        kernel = _kernel(plan, out_nps, leaf_nps, sl, jit) if out_views else _nothing
+        kernel = _kernel(plan, out_nps, leaf_nps, rect, g.pieces, jit) \
+            if out_views else _nothing
         ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
                    nbytes=rect_size(rect) * itemsize)
     ops.note_writes(out_views)
@@ -432,7 +458,36 @@ def _nothing() -> None:
     pass
 
 
-def _kernel(plan, out_nps, leaf_nps, sl, jit):
-    def kernel():
-        plan.run([o[sl] for o in out_nps], [a[sl] for a in leaf_nps], jit)
+def _kernel(plan, out_nps, leaf_nps, rect, pieces, jit):
+    if not pieces:
+        sl = tile_index(rect)
+
+        def kernel():
+            plan.run([o[sl] for o in out_nps], [a[sl] for a in leaf_nps], jit)
+        return kernel
+
+    def kernel():  # each part of the tile reads one piece of every joined leaf
+        # (compiled or not as for the whole tile: a thin part, the column where periodic
+        # neighbours wrap around, then costs one call, not one NumPy call per node)
+        run = plan.runner(len(rect), jit, rect_size(rect))
+        for part in split(rect, pieces):
+            sl = tile_index(part)
+            run([o[sl] for o in out_nps],
+                [a.window(part) if isinstance(a, Pieces) else a[sl] for a in leaf_nps])
     return kernel
+
+
+def _stores(leaves) -> list:
+    """The stores leaves read (every piece's of joined ones)."""
+    return [s for v in leaves for s in (v.stores if isinstance(v, Pieces) else (v.store,))]
+
+
+def _reads(leaves, rect) -> list[tuple]:
+    """What the task over domain tile `rect` reads of the leaves."""
+    reqs = []
+    for v in leaves:
+        if isinstance(v, Pieces):
+            reqs += [(store, r, False) for store, r in v.requests(rect)]
+        else:
+            reqs.append((v.store, v.image(rect), False))
+    return reqs
