@@ -22,8 +22,10 @@ from hpcarray.runtime.view import View
 class Part:
     lo: int  # where the piece starts along the axis, in the joined index space
     hi: int
-    view: View  # the piece: the joined shape but for the axis (hi - lo there)
-    array: np.ndarray  # its NumPy view
+    # The piece: the joined shape but for the axis (hi - lo there). Its NumPy view is
+    # taken by the tasks, not held: a held view of a fresh result's buffer would keep the
+    # runtime from giving that result a reused buffer at launch (Runtime.reuse_buffer).
+    view: View
 
     def local(self, rect: Rect, axis: int) -> Rect | None:
         """`rect` (joined coordinates) within this piece, in the piece's coordinates."""
@@ -68,7 +70,7 @@ class Pieces:
         for p in self.parts:
             local = p.local(rect, self.axis)
             if local is not None:
-                return p.array[tile_index(local)]
+                return p.view.to_numpy()[tile_index(local)]
         raise ValueError(f"{rect} lies in no piece")
 
 
@@ -97,6 +99,6 @@ def join(axis: int, arrays: list) -> Pieces | None:
     for a in arrays:
         n = a.shape[axis]
         if n:
-            parts.append(Part(start, start + n, a._v, a._np))
+            parts.append(Part(start, start + n, a._v))
         start += n
     return Pieces(axis, tuple(parts), dtype) if parts else None

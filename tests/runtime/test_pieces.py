@@ -18,7 +18,7 @@ from hpcarray.runtime.pieces import Part, Pieces, split
 
 def test_split_cuts_a_tile_where_pieces_meet():
     def pieces(axis, bounds):
-        parts = tuple(Part(lo, hi, None, None) for lo, hi in zip(bounds[:-1], bounds[1:]))
+        parts = tuple(Part(lo, hi, None) for lo, hi in zip(bounds[:-1], bounds[1:]))
         return Pieces(axis, parts, np.dtype(float))
 
     east = pieces(1, [0, 9, 10])
