@@ -149,16 +149,20 @@ def write_kernel(plan: kernels.Plan, frames: list[Frame], rect: Rect,
     chunk = max(1, CHUNK_BYTES // row_bytes - max(f.up + f.down for f in frames))
 
     def kernel():
-        run = plan.runner(len(rect), jit, rect_size(rect))  # chosen once for all chunks
         scratch = {f.store.id: _Scratch(f, rect, chunk, snap.pop(f.store.id))
                    for f in frames}
+        # The loop is chosen and its arguments set up once for the tile (a chunk then
+        # costs one call): the windows of the scratch are the same for every chunk.
+        first = min(chunk, r1 - r0)
+        leaves = [scratch[v.store.id].window(v, first) if v.store.id in scratch else leaf
+                  for v, leaf in zip(leaf_views, leaf_nps)]
+        in_scratch = tuple(j for j, v in enumerate(leaf_views) if v.store.id in scratch)
+        run = plan.rows_runner(out_nps, leaves, jit, still_leaves=in_scratch)
         for i in range(r0, r1, chunk):
             n = min(chunk, r1 - i)
             for sc in scratch.values():
                 sc.fill(i, n)
-            leaves = [scratch[v.store.id].window(v, n) if v.store.id in scratch
-                      else leaf[i - r0:i - r0 + n] for v, leaf in zip(leaf_views, leaf_nps)]
-            run([o[i - r0:i - r0 + n] for o in out_nps], leaves)
+            run(i - r0, i - r0 + n)
             for sc in scratch.values():
                 sc.carry(n)
     return kernel

@@ -258,11 +258,13 @@ class Plan:
         return run
 
     def flat_call(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str,
-                  still: tuple[int, ...] = ()) -> FlatCall | None:
+                  still: tuple[int, ...] = (), still_leaves: tuple[int, ...] = ()
+                  ) -> FlatCall | None:
         """The compiled loop's call on these arrays (one tile's), flattened once so that
         rows of it can be run cheaply; None where the plan runs otherwise (blocked NumPy,
         a tile too small to compile, arrays a flat kernel cannot take). Outputs in `still`
-        are scratch for one chunk: rows lo:hi of the tile go to their rows 0:hi-lo."""
+        are scratch for one chunk: rows lo:hi of the tile go to their rows 0:hi-lo; leaves
+        in `still_leaves` hold one chunk's values alike (inplace.py's scratch rows)."""
         whole, ndim = self.whole, outs[0].ndim
         if whole is None or jit == "off" or not 1 <= ndim <= 4 or (
                 jit != "always" and max(o.size for o in outs) < JIT_MIN):
@@ -275,23 +277,25 @@ class Plan:
         flat = _flat_args(arrays)
         if flat is None:
             return None
-        moving = [k not in still for k in out_index] + [True] * (len(arrays) - len(stored))
+        moving = [k not in still for k in out_index] + [
+            k not in still_leaves for (_, k), j in zip(whole.inputs, same) if j < 0]
         return FlatCall(self._source(ndim, True, same), flat[:len(arrays)],
                         [a.strides[0] // a.itemsize if m else 0
                          for a, m in zip(arrays, moving)],
                         list(whole.scalars), flat[len(arrays):], arrays[0].shape[1:])
 
     def rows_runner(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str,
-                    still: tuple[int, ...] = ()) -> Callable[[int, int], None]:
+                    still: tuple[int, ...] = (), still_leaves: tuple[int, ...] = ()
+                    ) -> Callable[[int, int], None]:
         """`run(lo, hi)`: the plan on rows lo:hi of these arrays (one tile's), for running a
         tile chunk by chunk: the loop is chosen and its arguments flattened once. Outputs
-        in `still` are one chunk's scratch (see flat_call)."""
+        in `still` and leaves in `still_leaves` are one chunk's (see flat_call)."""
         run = self.runner(outs[0].ndim, jit, max(o.size for o in outs))
 
         def sliced(lo: int, hi: int) -> None:
             run([o[:hi - lo] if k in still else o[lo:hi] for k, o in enumerate(outs)],
-                [a[lo:hi] for a in leaves])
-        call = self.flat_call(outs, leaves, jit, still)
+                [a[:hi - lo] if k in still_leaves else a[lo:hi] for k, a in enumerate(leaves)])
+        call = self.flat_call(outs, leaves, jit, still, still_leaves)
         fn = _compiled_source(call.source) if call is not None else None
         if fn is None:
             return sliced
