@@ -68,7 +68,6 @@ class Segment:
                     self.scalars.append(val if pos in func.keep else func.loop.type(val))
                 elif (kind == "leaf" or val not in inside) and (kind, val) not in self.inputs:
                     self.inputs.append((kind, val))
-        self.source = None
 
     def source_for(self, plan: Plan, ndim: int, prefix: str = "d", flat: bool = False,
                    same: tuple[int, ...] = ()) -> str:
@@ -151,6 +150,7 @@ class Plan:
         self.leaves = leaves  # indices of the group's leaves the steps read
         self.slots = slots  # dtype per scratch slot
         self._sources: dict[tuple, str] = {}  # (ndim, flat, same) -> kernel source
+        self._programs: dict[int, list] = {}  # ndim -> hybrid program (_hybrid_program)
         # Every step compiles: the whole plan is one compiled loop nest.
         self.whole = Segment(self, 0, len(steps) - 1) if steps and all(
             st.jit_ok for st in steps) else None
@@ -353,32 +353,38 @@ class Plan:
                 if isinstance(item, int):
                     run_step(item)
                     continue
-                seg, fn = item
+                seg, fn, source = item
                 try:
                     fn(*[dest(s) for s in seg.stored],
                        *[operand(kind, val) for kind, val in seg.inputs], *seg.scalars)
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
-                    _compiled_cache[seg.source] = None
+                    _compiled_cache[source] = None
                     for s in seg.steps:
                         run_step(s)
 
     def _hybrid_program(self, ndim: int) -> list:
-        """Steps and compiled segments in order (a segment that fails to compile runs as
-        its steps)."""
+        """Steps and (compiled segment, function, source) in order (a segment that fails
+        to compile runs as its steps); made once per ndim (tiles run in chunks ask often)."""
+        program = self._programs.get(ndim)
+        if program is None:
+            program = self._programs[ndim] = self._make_hybrid_program(ndim)
+        return program
+
+    def _make_hybrid_program(self, ndim: int) -> list:
         program: list = []
         covered: dict[int, Segment] = {seg.steps[0]: seg for seg in self.segments}
         s = 0
         while s < len(self.steps):
             seg = covered.get(s)
-            fn = None
+            fn = source = None
             if seg is not None:
-                seg.source = seg.source_for(self, ndim)
-                fn = _compiled_source(seg.source)
+                source = seg.source_for(self, ndim)
+                fn = _compiled_source(source)
             if fn is None:
                 program.append(s)
                 s += 1
                 continue
-            program.append((seg, fn))
+            program.append((seg, fn, source))
             s = seg.steps[-1] + 1
         return program
 
