@@ -12,11 +12,32 @@ import numpy as np
 from hpcarray._api import indexing, manipulation, reductions, ufuncs
 from hpcarray._api.convert import to_numpy
 
+# NumPy's `a ** e` calls another ufunc for these exact Python numbers (its
+# fast_scalar_power): square for `** 2` (bool ** 2 is int8), and for float and complex
+# arrays reciprocal for `** -1` and sqrt for `** 0.5`, which differ from power at complex
+# special values and for float16.
+_INEXACT_POWERS = {(int, -1): np.reciprocal, (float, 0.5): np.sqrt}
+
+
+def _scalar_power(a, exponent):
+    t = type(exponent)
+    if t is int and exponent == 2:
+        return np.square
+    if (t is int or t is float) and a.dtype.kind in "fc":
+        return _INEXACT_POWERS.get((t, exponent))
+    return None
+
 
 def _binary(uf):
+    fast = ufuncs.fast_binary if uf.nout == 1 else lambda uf, a, b, swap: None
+    power = uf is np.power
+
     def op(self, other):
         try:
-            return ufuncs.apply(uf, self, other)
+            if power and (f := _scalar_power(self, other)) is not None:
+                return ufuncs.apply(f, self)
+            res = fast(uf, self, other, False)
+            return res if res is not None else ufuncs.apply(uf, self, other)
         except TypeError:
             if not _is_operand(other):
                 return NotImplemented
@@ -24,13 +45,16 @@ def _binary(uf):
 
     def rop(self, other):
         try:
-            return ufuncs.apply(uf, other, self)
+            res = fast(uf, self, other, True)
+            return res if res is not None else ufuncs.apply(uf, other, self)
         except TypeError:
             if not _is_operand(other):
                 return NotImplemented
             raise
 
     def iop(self, other):
+        if power and (f := _scalar_power(self, other)) is not None:
+            return ufuncs.apply(f, self, out=self)
         return ufuncs.apply(uf, self, other, out=self)
 
     return op, rop, iop

@@ -230,6 +230,22 @@ def test_inplace_operators(op):
             check(fn)
 
 
+def test_power_operator_takes_numpys_shortcuts():
+    """`a ** -1`, `a ** 2`, `a ** 0.5` (exact Python int/float) on float and complex arrays
+    are NumPy's reciprocal, square and sqrt, not power (they differ at complex specials);
+    NumPy scalars and other exponents stay power."""
+    for da in DTYPES:
+        x = make(da, (6, 5), 4)
+        for e in (-1, 2, 0.5, -1.0, 2.0, np.float64(0.5), np.int64(-1), True, 3):
+            check(lambda m, e=e: arg(m, x, hp.array(x)) ** e)
+
+            def inplace(m, e=e):
+                a = m.array(x)
+                a **= e
+                return a
+            check(inplace)
+
+
 def test_inplace_same_kind_error_message():
     x, h = pair(np.arange(6))
     with pytest.raises(TypeError) as e_np:
@@ -591,6 +607,25 @@ def test_fast_path_matches_numpy(untiled_runtime):
     y = h + 0
     y[0, 0] = 99
     assert np.asarray(h)[0, 0] == 0
+
+
+@pytest.mark.skipif(UNDER_MPI, reason="the fast path runs only on one rank")
+def test_fast_path_operators_match_numpy(untiled_runtime):
+    """Operators take a shorter check (ufuncs.fast_binary): same results, dtypes and
+    errors as NumPy, with arrays and Python numbers on either side."""
+    import operator as op
+
+    ops_ = [op.add, op.sub, op.mul, op.truediv, op.floordiv, op.mod, op.pow, op.and_,
+            op.or_, op.xor, op.lshift, op.rshift, op.lt, op.le, op.eq, op.ne, op.gt, op.ge]
+    for dtype in DTYPES:
+        x, y = make(dtype, (3, 4), seed=1), make(dtype, (4,), seed=2)
+        h, g = hp.array(x), hp.array(y)
+        for f in ops_:
+            for scalar in (3, -1, 2.5, True, 300, 1j):
+                check(lambda m, f=f, s=scalar: f(arg(m, x, h), s))
+                check(lambda m, f=f, s=scalar: f(s, arg(m, x, h)))
+            check(lambda m, f=f: f(arg(m, x, h), arg(m, y, g)))  # broadcasting
+            check(lambda m, f=f: f(arg(m, y, g), arg(m, x, h)))
 
 
 def _has_store(a) -> bool:

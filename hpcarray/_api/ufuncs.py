@@ -323,6 +323,27 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
     return _adopt(res)
 
 
+def fast_binary(uf, a, b, swap: bool):
+    """An operator's `uf(a, b)` (`uf(b, a)` if swap) on hpcarray array `a` in _fast_call's
+    common case, checked in few steps: small operands, another array or a Python number,
+    nothing pending. None where apply() must decide."""
+    rt = get_runtime()
+    x = a._np
+    limit = rt.small_limit
+    if x.size >= limit or not rt.idle:
+        return None
+    t = type(b)
+    if t is type(a):
+        y = b._np
+        if y.size >= limit:
+            return None
+    elif t in _SCALAR_TYPES:
+        y = b
+    else:
+        return None
+    return _adopt(uf(y, x) if swap else uf(x, y))
+
+
 def _adopt(res):
     """A fresh NumPy result (or NumPy scalar) as an hpcarray result."""
     if not isinstance(res, np.ndarray):

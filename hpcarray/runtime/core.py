@@ -67,6 +67,8 @@ class Runtime:
                                else default_limit(self.nranks)) if settings.pool_bytes else None
         self.min_split = settings.min_split_elements
         self._test_tiles = settings.test_tiles if settings.test_mode else 0
+        # Sizes below this take the fast path (none in test mode: tiny tiles everywhere).
+        self.small_limit = 0 if self._test_tiles else self.min_split
         self._op_ids = itertools.count()
         self._task_ids = itertools.count()
         self._finalized = False
@@ -82,7 +84,7 @@ class Runtime:
 
     def is_small(self, size: int) -> bool:
         """Below the partitioning threshold: one tile, and the fast path may apply."""
-        return size < self.min_split and not self._test_tiles
+        return size < self.small_limit
 
     def cut(self, n: int, pieces: int) -> tuple[int, ...]:
         """Edges of `pieces` tiles along an axis of extent n, as tilings cut them."""
