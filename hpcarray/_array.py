@@ -10,7 +10,8 @@ import operator
 import numpy as np
 
 from hpcarray._api import indexing, manipulation, reductions, ufuncs
-from hpcarray._api.convert import to_numpy
+from hpcarray._api.convert import from_numpy, to_numpy
+from hpcarray._dtypes import SUPPORTED_SET
 
 # NumPy's `a ** e` calls another ufunc for these exact Python numbers (its
 # fast_scalar_power): square for `** 2` (bool ** 2 is int8), and for float and complex
@@ -28,7 +29,7 @@ def _scalar_power(a, exponent):
     return None
 
 
-def _binary(uf):
+def _binary(uf, name: str):
     fast = ufuncs.fast_binary if uf.nout == 1 else lambda uf, a, b, swap: None
     power = uf is np.power
 
@@ -40,7 +41,7 @@ def _binary(uf):
             return res if res is not None else ufuncs.apply(uf, self, other)
         except TypeError:
             if not _is_operand(other):
-                return NotImplemented
+                return _as_numpy_does(f"__{name}__", self, other)
             raise
 
     def rop(self, other):
@@ -49,7 +50,7 @@ def _binary(uf):
             return res if res is not None else ufuncs.apply(uf, other, self)
         except TypeError:
             if not _is_operand(other):
-                return NotImplemented
+                return _as_numpy_does(f"__r{name}__", self, other)
             raise
 
     def iop(self, other):
@@ -58,6 +59,16 @@ def _binary(uf):
         return ufuncs.apply(uf, self, other, out=self)
 
     return op, rop, iop
+
+
+def _as_numpy_does(method: str, a, other):
+    """An operator whose other operand hpcarray does not take (None, a string, any other
+    object): NumPy's own ndarray operator on a's values gives the answer (`a == None` is
+    all False, `a != "x"` all True), NumPy's error, or NotImplemented where NumPy defers."""
+    res = getattr(np.ndarray, method)(to_numpy(a), other)
+    if isinstance(res, np.ndarray) and res.dtype in SUPPORTED_SET:
+        return from_numpy(res, copy=False)
+    return res
 
 
 def _is_operand(x) -> bool:
@@ -279,24 +290,24 @@ class ndarray:
 
     # -- operators ----------------------------------------------------------------------
 
-    __add__, __radd__, __iadd__ = _binary(np.add)
-    __sub__, __rsub__, __isub__ = _binary(np.subtract)
-    __mul__, __rmul__, __imul__ = _binary(np.multiply)
-    __truediv__, __rtruediv__, __itruediv__ = _binary(np.true_divide)
-    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(np.floor_divide)
-    __mod__, __rmod__, __imod__ = _binary(np.remainder)
-    __pow__, __rpow__, __ipow__ = _binary(np.power)
-    __and__, __rand__, __iand__ = _binary(np.bitwise_and)
-    __or__, __ror__, __ior__ = _binary(np.bitwise_or)
-    __xor__, __rxor__, __ixor__ = _binary(np.bitwise_xor)
-    __lshift__, __rlshift__, __ilshift__ = _binary(np.left_shift)
-    __rshift__, __rrshift__, __irshift__ = _binary(np.right_shift)
-    __lt__ = _binary(np.less)[0]
-    __le__ = _binary(np.less_equal)[0]
-    __gt__ = _binary(np.greater)[0]
-    __ge__ = _binary(np.greater_equal)[0]
-    __eq__ = _binary(np.equal)[0]
-    __ne__ = _binary(np.not_equal)[0]
+    __add__, __radd__, __iadd__ = _binary(np.add, "add")
+    __sub__, __rsub__, __isub__ = _binary(np.subtract, "sub")
+    __mul__, __rmul__, __imul__ = _binary(np.multiply, "mul")
+    __truediv__, __rtruediv__, __itruediv__ = _binary(np.true_divide, "truediv")
+    __floordiv__, __rfloordiv__, __ifloordiv__ = _binary(np.floor_divide, "floordiv")
+    __mod__, __rmod__, __imod__ = _binary(np.remainder, "mod")
+    __pow__, __rpow__, __ipow__ = _binary(np.power, "pow")
+    __and__, __rand__, __iand__ = _binary(np.bitwise_and, "and")
+    __or__, __ror__, __ior__ = _binary(np.bitwise_or, "or")
+    __xor__, __rxor__, __ixor__ = _binary(np.bitwise_xor, "xor")
+    __lshift__, __rlshift__, __ilshift__ = _binary(np.left_shift, "lshift")
+    __rshift__, __rrshift__, __irshift__ = _binary(np.right_shift, "rshift")
+    __lt__ = _binary(np.less, "lt")[0]
+    __le__ = _binary(np.less_equal, "le")[0]
+    __gt__ = _binary(np.greater, "gt")[0]
+    __ge__ = _binary(np.greater_equal, "ge")[0]
+    __eq__ = _binary(np.equal, "eq")[0]
+    __ne__ = _binary(np.not_equal, "ne")[0]
 
     def __divmod__(self, other):
         return ufuncs.apply(np.divmod, self, other)

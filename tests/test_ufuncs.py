@@ -279,13 +279,27 @@ def test_unary_operators(op):
             check(lambda m: op(arg(m, x, h)))
 
 
-def test_operators_return_notimplemented_for_unknown():
-    h = hp.ones(3)
-    with pytest.raises(TypeError):
-        h + "abc"
-    with pytest.raises(TypeError):
-        h + object()
-    assert (h == "abc") is not NotImplemented
+def test_operators_with_other_objects_act_as_numpys():
+    """None, strings and other objects: NumPy's own answer (== None is all False, != "x"
+    all True), NumPy's own error, and NotImplemented where NumPy defers to the object."""
+    class Plain:
+        pass
+
+    class Deferring:
+        __array_ufunc__ = None
+
+        def __radd__(self, other):
+            return "radd"
+
+        def __rsub__(self, other):
+            return "rsub"
+
+    x = np.arange(6.0).reshape(2, 3)
+    for other in (None, "abc", Plain()):
+        for f in (operator.eq, operator.ne, operator.lt, operator.add, operator.mul):
+            check(lambda m, f=f, o=other: f(arg(m, x, hp.array(x)), o), message=True)
+            check(lambda m, f=f, o=other: f(o, arg(m, x, hp.array(x))), message=True)
+    assert hp.array(x) + Deferring() == "radd" and hp.array(x) - Deferring() == "rsub"
 
 
 # -- 0-d results are NumPy scalars ---------------------------------------------------------
