@@ -8,6 +8,7 @@ dtype, shape and scalar-vs-array, or the exception type (and message where pract
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import warnings
 
@@ -640,6 +641,32 @@ def test_fast_path_operators_match_numpy(untiled_runtime):
                 check(lambda m, f=f, s=scalar: f(s, arg(m, x, h)))
             check(lambda m, f=f: f(arg(m, x, h), arg(m, y, g)))  # broadcasting
             check(lambda m, f=f: f(arg(m, y, g), arg(m, x, h)))
+
+
+@pytest.mark.parametrize("tiles", ["tiny", "fast path"])
+def test_results_hpcarray_does_not_hold_come_from_numpy(tiles):
+    """A frompyfunc's object results: NumPy's own array (as every fallback gives a dtype
+    hpcarray does not hold), with the fallback's warning."""
+    from hpcarray._fallback import FallbackWarning
+
+    if tiles == "fast path" and UNDER_MPI:
+        pytest.skip("the fast path runs only on one rank")
+    x = np.arange(6.0).reshape(2, 3)
+    with runtime_with(test_mode=tiles == "tiny"):
+        h = hp.array(x)
+        def twice(v):
+            return v * 2
+
+        def thrice(v):
+            return v * 3
+
+        for f in (np.frompyfunc(twice, 1, 1), hp.frompyfunc(thrice, 1, 1)):
+            # (warned once per function name, and the fast path is NumPy's call anyway)
+            with pytest.warns(FallbackWarning) if tiles == "tiny" else contextlib.nullcontext():
+                got = f(h)
+            expected = f(x)
+            assert type(got) is np.ndarray and got.dtype == object
+            assert got.tolist() == expected.tolist()
 
 
 def _has_store(a) -> bool:

@@ -171,6 +171,12 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
     if dtype is None and signature is not None:
         dtype = signature if not isinstance(signature, tuple) else signature[-1]
     out_dtypes = result_dtypes(uf, args, outs, dtype, casting, where_given)
+    if all(o is None for o in outs) and any(dt not in SUPPORTED_SET for dt in out_dtypes):
+        from hpcarray._fallback import call_numpy  # a result hpcarray does not hold
+
+        kw = {k: v for k, v in (("dtype", dtype), ("signature", signature)) if v is not None}
+        kw |= {"where": where} if where_given else {}
+        return call_numpy(uf, uf.__name__, args, kw | {"casting": casting, "order": order})
     kwargs = {"casting": casting}
     if dtype is not None:
         kwargs["dtype"] = dtype
@@ -319,8 +325,8 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
     if outs is not None:
         return outs[0] if len(outs) == 1 else outs
     if isinstance(res, tuple):
-        return tuple(_adopt(r) for r in res)
-    return _adopt(res)
+        return tuple(_adopt(r, uf) for r in res)
+    return _adopt(res, uf)
 
 
 def fast_binary(uf, a, b, swap: bool):
@@ -341,20 +347,27 @@ def fast_binary(uf, a, b, swap: bool):
         y = b
     else:
         return None
-    return _adopt(uf(y, x) if swap else uf(x, y))
+    return _adopt(uf(y, x) if swap else uf(x, y), uf)
 
 
-def _adopt(res):
-    """A fresh NumPy result (or NumPy scalar) as an hpcarray result."""
+def _adopt(res, uf=None):
+    """A fresh NumPy result (or NumPy scalar) of `uf` as an hpcarray result."""
     if not isinstance(res, np.ndarray):
         return res
     if res.dtype not in SUPPORTED_SET:
-        from hpcarray._dtypes import check_dtype
-
-        check_dtype(res.dtype)
+        return _not_held(res, uf)
     if not res.flags.c_contiguous:
         res = np.ascontiguousarray(res)
     return adopt(res)
+
+
+def _not_held(res: np.ndarray, uf):
+    """A result of a dtype hpcarray does not hold (a frompyfunc's objects): NumPy's own
+    array, as fallbacks give it, with the fallback's warning."""
+    from hpcarray._fallback import warn_fallback
+
+    warn_fallback(getattr(uf, "__name__", "ufunc"))
+    return res
 
 
 _NDARRAY = []
