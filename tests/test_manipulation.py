@@ -259,3 +259,13 @@ def test_runtime_elementwise_0d_output():
     out = new_array((), np.float64)
     ops.elementwise("fill", lambda o, i: np.copyto(o[0], i[0]), [out], [3.0])
     assert_same(out, np.array(3.0))
+
+
+def test_round_of_integers_to_tens_and_broadcast_error_text():
+    for dtype in (np.int8, np.int64, np.uint16, np.float32):
+        x = np.array([1234 % 120, 15, -26 if dtype != np.uint16 else 26, 5], dtype=dtype)
+        for decimals in (-1, -2, 0, 1):
+            assert_same(hp.round(hp.asarray(x), decimals), np.round(x, decimals))
+    # NumPy's text for shapes: (5,) into (3,4), not Python's (3, 4).
+    raises_same(lambda: np.zeros((3, 4)).__setitem__(slice(None), np.ones(5)),
+                lambda: hp.zeros((3, 4)).__setitem__(slice(None), hp.ones(5)))

@@ -13,6 +13,13 @@ from hpcarray.runtime.view import View
 _ndarray = None  # hpcarray._array.ndarray, set when that module loads (it imports this one)
 
 
+def shape_text(shape) -> str:
+    """A shape as NumPy's error messages write it: (3,4), (4,), ()."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ",".join(str(n) for n in shape) + ")"
+
+
 def is_array(x) -> bool:
     return isinstance(x, _ndarray)
 

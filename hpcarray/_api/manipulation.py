@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from hpcarray._api.convert import asarray, is_array, new_array, operand, wrap
+from hpcarray._api.convert import asarray, is_array, new_array, operand, shape_text, wrap
 from hpcarray._api.elements import picked, pull, spread
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import get_runtime, ops
@@ -49,8 +49,8 @@ def assign(target, value) -> None:
                     raise ValueError
             except ValueError:
                 raise ValueError(
-                    f"could not broadcast input array from shape {value.shape} into shape "
-                    f"{target.shape}"
+                    f"could not broadcast input array from shape {shape_text(value.shape)} "
+                    f"into shape {shape_text(target.shape)}"
                 ) from None
         if value.dtype.kind == "c" and target.dtype.kind not in "cO":
             _complex_warning()
@@ -441,8 +441,14 @@ def round_(a, decimals=0, out=None):
     x = asarray(a)
     res = out if out is not None else new_array(x.shape, np.round(np.empty(0, x.dtype),
                                                                  decimals).dtype)
-    ops.elementwise("round", lambda o, i: np.round(i[0], decimals, out=o[0]), [res], [x],
-                    copy_aliased=copy)
+    if out is None and x.dtype.kind in "iu" and decimals < 0:
+        # (NumPy's own round of integers to tens cannot write into an integer out=)
+        def kernel(o, i):
+            o[0][...] = np.round(i[0], decimals)
+    else:
+        def kernel(o, i):
+            np.round(i[0], decimals, out=o[0])
+    ops.elementwise("round", kernel, [res], [x], copy_aliased=copy)
     return res
 
 

@@ -18,7 +18,15 @@ import sys
 
 import numpy as np
 
-from hpcarray._api.convert import asarray, is_array, new_array, operand, to_numpy, wrap
+from hpcarray._api.convert import (
+    asarray,
+    is_array,
+    new_array,
+    operand,
+    shape_text,
+    to_numpy,
+    wrap,
+)
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.blocked_reduction import BlockedReduction
 
@@ -110,13 +118,7 @@ def _check_where(w, shape) -> None:
     if not ok:
         raise ValueError(
             "operands could not be broadcast together with remapped shapes "
-            f"[original->remapped]: {_shape_str(shape)} {_shape_str(w.shape)} ")
-
-
-def _shape_str(shape) -> str:
-    from hpcarray._api.ufuncs import _shape_str as fmt
-
-    return fmt(shape)
+            f"[original->remapped]: {shape_text(shape)} {shape_text(w.shape)} ")
 
 
 def _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where):

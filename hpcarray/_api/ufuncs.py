@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from hpcarray._api.convert import adopt, is_array, new_array, operand, to_numpy
+from hpcarray._api.convert import adopt, is_array, new_array, operand, shape_text, to_numpy
 from hpcarray._dtypes import SUPPORTED_SET
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.fusion import Func
@@ -74,16 +74,9 @@ def broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
-        listed = " ".join(_shape_str(s) for s in shapes)
+        listed = " ".join(shape_text(s) for s in shapes)
         raise ValueError(f"operands could not be broadcast together with shapes {listed} ")\
             from None
-
-
-def _shape_str(shape) -> str:
-    """A shape as NumPy's error messages write it: (3,4), (4,), ()."""
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ",".join(str(n) for n in shape) + ")"
 
 
 def _shape_of(x) -> tuple[int, ...]:
