@@ -71,6 +71,13 @@ def _as_numpy_does(method: str, a, other):
     return res
 
 
+def _through_numpy(a, method: str):
+    """NumPy's method on a's gathered values (results as hpcarray arrays), warned once."""
+    from hpcarray._fallback import fallback_function
+
+    return fallback_function(getattr(to_numpy(a), method), f"ndarray.{method}")
+
+
 def _is_operand(x) -> bool:
     import numbers
 
@@ -462,6 +469,52 @@ class ndarray:
 
     def put(self, indices, values, mode="raise") -> None:
         indexing.put(self, indices, values, mode)
+
+    def compress(self, condition, axis=None, out=None):
+        return indexing.compress(condition, self, axis, out)
+
+    def choose(self, choices, out=None, mode="raise"):
+        return indexing.choose(self, choices, out, mode)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        import hpcarray
+
+        return hpcarray.searchsorted(self, v, side, sorter)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        import hpcarray
+
+        return hpcarray.argpartition(self, kth, axis, kind, order)
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None) -> None:
+        import hpcarray
+
+        manipulation.assign(self, hpcarray.partition(self, kth, axis, kind, order))
+
+    def setflags(self, write=None, align=None, uic=None) -> None:
+        # Writes check the local NumPy view's flag (views taken later inherit it, as
+        # NumPy's views of a read-only array are read-only).
+        self._np.setflags(write, align, uic)
+
+    def to_device(self, device, /, *, stream=None):
+        if device != "cpu":
+            raise ValueError(f"Unsupported device {device!r}. Supported devices: 'cpu'")
+        return self
+
+    def byteswap(self, inplace=False):
+        if inplace:
+            raise NotImplementedError("hpcarray arrays hold native byte order: "
+                                      "byteswap(inplace=True) is not supported")
+        return _through_numpy(self, "byteswap")()
+
+    def tofile(self, fid, sep="", format="%s") -> None:
+        _through_numpy(self, "tofile")(fid, sep, format)
+
+    def dump(self, file) -> None:
+        _through_numpy(self, "dump")(file)
+
+    def dumps(self) -> bytes:
+        return _through_numpy(self, "dumps")()
 
     def __class_getitem__(cls, item):
         return cls

@@ -293,3 +293,51 @@ def test_hash_contains_and_misc():
     assert hp.ndarray((2, 3)).shape == (2, 3)
     assert isinstance(hp.ndarray((2,), dtype=np.int8), hp.ndarray)
     assert hp.zeros(3).__class__.__name__ == "ndarray"
+
+
+def test_every_ndarray_method_numpy_has_but_in_place_resizing():
+    """Methods taken from hpcarray's functions (partition sorts in place), setflags that
+    writes then honour, to_device, and NumPy's own for byte-level output."""
+    missing = {n for n in dir(np.ndarray) if not n.startswith("_")
+               and not hasattr(hp.ndarray, n)}
+    assert missing <= {"ctypes", "data", "getfield", "setfield", "resize"}, missing
+    x = np.array([[5.0, 1.0, 4.0, 2.0], [0.5, 3.0, -1.0, 7.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", hp.FallbackWarning)
+        h = hp.array(x)
+        assert_same(h.compress([True, False, True, True], axis=1),
+                    x.compress([True, False, True, True], axis=1))
+        assert_same(hp.array([1, 0, 1]).choose([[1, 2, 3], [4, 5, 6]]),
+                    np.array([1, 0, 1]).choose([[1, 2, 3], [4, 5, 6]]))
+        assert_same(hp.arange(10).searchsorted([3, 3.5], side="right"),
+                    np.arange(10).searchsorted([3, 3.5], side="right"))
+        assert_same(h.argpartition(1, axis=1)[:, :2].max(), x.argpartition(1, axis=1)[:, :2].max())
+        p, q = h.copy(), x.copy()
+        assert p.partition(2, axis=1) is None
+        q.partition(2, axis=1)
+        assert_same(p[:, 2], q[:, 2])
+        assert_same(h.byteswap(), x.byteswap())
+        assert h.dumps() == x.dumps() and h.tobytes() == x.tobytes()
+    assert h.to_device("cpu") is h
+    with pytest.raises(ValueError):
+        h.to_device("cuda")
+    r = hp.array(x)
+    r.setflags(write=False)
+    assert not r.flags.writeable
+    for write in (lambda: r.__setitem__(0, 1.0), lambda: np.add(r, 1, out=r)):
+        with pytest.raises(ValueError, match="read-only"):
+            write()
+
+
+def test_assigning_strings_and_objects_converts_as_numpy():
+    for value in ("1.5", ["1", "2", "3", "4"], np.array(["7"]), b"2"):
+        x, h = np.zeros((2, 4)), hp.zeros((2, 4))
+        x[0] = value
+        h[0] = value
+        assert_same(h, x)
+    for value in ("abc", ["a"] * 4):
+        with pytest.raises(ValueError) as e_np:
+            np.zeros((2, 4))[0] = value
+        with pytest.raises(ValueError) as e_hp:
+            hp.zeros((2, 4))[0] = value
+        assert str(e_hp.value) == str(e_np.value)

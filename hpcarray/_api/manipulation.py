@@ -36,7 +36,12 @@ def assign(target, value) -> None:
     """target[...] = value, with NumPy's setitem casting and errors."""
     if not target._np.flags.writeable:
         raise ValueError("assignment destination is read-only")
-    value = operand(value)
+    try:
+        value = operand(value)
+    except TypeError:  # a dtype hpcarray does not hold ("1.5", objects): NumPy converts
+        if is_array(value):
+            raise
+        value = operand(np.array(value, dtype=target.dtype)) if np.ndim(value) else value
     if is_array(value) and value.dtype == target.dtype and value._v.same_mapping(target._v):
         # `a[k] = a[k]`, as Python ends `a[k] -= b`: nothing to copy. (Copying would also
         # make a fused kernel write one array through two pointers, which LLVM cannot
