@@ -30,7 +30,7 @@ def _scalar_power(a, exponent):
 
 
 def _binary(uf, name: str):
-    fast = ufuncs.fast_binary if uf.nout == 1 else lambda uf, a, b, swap: None
+    fast = ufuncs.fast_binary  # (every operator's ufunc has one output)
     power = uf is np.power
 
     def op(self, other):
