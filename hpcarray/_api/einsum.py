@@ -9,7 +9,7 @@ import numpy as np
 
 from hpcarray._api.convert import is_array, to_numpy
 from hpcarray._api.linalg import _arr, _finish, _out_target, _stand, _tiny
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime, tasks
 from hpcarray.runtime.partition import rect_slices
 
 # -- parsing ------------------------------------------------------------------------------
@@ -174,10 +174,10 @@ def _einsum_tiles(res, subs, labels, out_labels, ops_, kw, optimize):
     if rt.idle and rt.is_small(res.size) and all(rt.is_small(x.size) for x in ops_):
         onp[...] = np.einsum(subs, *nps, **kernel_kw)
         return
-    if ops.needs_replication([res._v, *[x._v for x in ops_]]):
+    if tasks.needs_replication(rt, [res._v, *[x._v for x in ops_]]):
         def compute():
             onp[...] = np.einsum(subs, *nps, **kernel_kw)
-        ops.replicated("einsum", compute, [res._v], [x._v for x in ops_])
+        tasks.replicated(rt, "einsum", compute, [res._v], [x._v for x in ops_])
         return
     pos = {c: i for i, c in enumerate(out_labels)}
     op = rt.operation("einsum", [x._v.store for x in ops_], [res._v.store])
@@ -203,8 +203,8 @@ def _einsum_tiles(res, subs, labels, out_labels, ops_, kw, optimize):
             o = onp[osl] if osl else onp
             o[...] = np.einsum(subs, *[a[sl] for a, sl in zip(nps, slabs_sl)], **kernel_kw)
 
-        ops.launch(op, kernel, rect, owner, reqs[:1], reqs[1:],
+        tasks.launch(rt, op, kernel, rect, owner, reqs[:1], reqs[1:],
                    nbytes=onp.itemsize * max(1, res.size))
-    ops.note_writes([res._v])
+    tasks.note_writes(rt, [res._v])
 
 

@@ -32,7 +32,7 @@ import os
 import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, new_result, to_numpy, wrap
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime, tasks
 from hpcarray.runtime.partition import ALL, rect_size, rect_slices
 
 # -- helpers -------------------------------------------------------------------------------
@@ -153,8 +153,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
         return
     if not _blas_state["done"] and (rt.settings.workers > 1 or rt.comm.local_size > 1):
         blas_threads(rt.settings.workers)
-    if ops.needs_replication([av, bv, o._v]):
-        ops.replicated("matmul", lambda: np.matmul(anp, bnp, out=onp, **kwargs), [o._v],
+    if tasks.needs_replication(rt, [av, bv, o._v]):
+        tasks.replicated(rt, "matmul", lambda: np.matmul(anp, bnp, out=onp, **kwargs), [o._v],
                        [av, bv])
         return
     if _rows_shared(rt, av, bv, o, anp, bnp, onp, kwargs, len(batch)):
@@ -183,7 +183,7 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
                 np.matmul(anp[bsl + (isl, slice(None))], bnp[bsl + (slice(None), jsl)],
                           out=onp[osl], **kwargs)
             # Bytes written (the output tile), which is what the window bounds.
-            ops.launch(op, kernel, rect, owner, [o_req], [a_req, b_req],
+            tasks.launch(rt, op, kernel, rect, owner, [o_req], [a_req, b_req],
                        nbytes=rect_size(rect) * onp.itemsize)
             continue
         slots: list = [None] * len(kblocks)
@@ -198,7 +198,7 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
             reqs = [(av.store, av.image(brect + (irect, (lo, hi))), False),
                     (bv.store, bv.image(brect + ((lo, hi), jrect)), False)]
             where = _kblock_owner(av, bv, lo, hi) if shared else owner
-            task = ops.launch(op, part, rect, where, [], reqs)
+            task = tasks.launch(rt, op, part, rect, where, [], reqs)
             if task is not None:
                 parts.append(task)
             if shared and where != ALL:
@@ -220,8 +220,8 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
             if not keep:  # (shared: sends to other ranks may still read them)
                 slots.clear()
 
-        ops.launch(op, combine, rect, owner, [o_req], [], after=parts)
-    ops.note_writes([o._v])
+        tasks.launch(rt, op, combine, rect, owner, [o_req], [], after=parts)
+    tasks.note_writes(rt, [o._v])
 
 
 def _kblock_owner(av, bv, lo: int, hi: int) -> int:
@@ -256,7 +256,7 @@ def _rows_shared(rt, av, bv, o, anp, bnp, onp, kwargs, nb: int) -> bool:
             np.matmul(anp[isl], bnp, out=onp[osl], **kwargs)
 
         o_img = o._v.image(rect)
-        ops.launch(op, kernel, rect, owner, [(o._v.store, o_img, True)],
+        tasks.launch(rt, op, kernel, rect, owner, [(o._v.store, o_img, True)],
                    [(av.store, av.image((irect, (0, k))), False),
                     (bv.store, bv.image(((0, k), jrect)), False)],
                    nbytes=rect_size(rect) * onp.itemsize)

@@ -26,7 +26,7 @@ import operator
 import numpy as np
 
 from hpcarray._api.convert import from_numpy, is_array, numpy_args, to_numpy
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime, tasks
 
 
 def _result(value):
@@ -216,10 +216,11 @@ class Generator(_Wrapper):
 
     def _parallel_fill(self, out, draw, name, use_out=False):
         """Fill `out` (float64) with draws of one uint64 each, tile by tile."""
-        if ops.needs_replication([out._v]):  # alias views across ranks: draw in order
+        rt = get_runtime()
+        if tasks.needs_replication(rt, [out._v]):  # alias views across ranks: draw in order
             def fill():
                 out._np[...] = draw(self._g, out.size).reshape(out.shape)
-            ops.replicated(name, fill, [out._v], [])
+            tasks.replicated(rt, name, fill, [out._v], [])
             return out
         bg = self._g.bit_generator
         lock = bg.lock
@@ -236,7 +237,6 @@ class Generator(_Wrapper):
             bg.state = after
         shape = out.shape
         onp = out._np
-        rt = get_runtime()
         op = rt.operation(name, [], [out._v.store])
         for rect, owner in out._v.launch_tiles():
             runs = _c_order_runs(rect, shape)
@@ -259,9 +259,9 @@ class Generator(_Wrapper):
             size = 1
             for lo, hi in rect:
                 size *= hi - lo
-            ops.launch(op, kernel, rect, owner, [(out._v.store, out._v.image(rect), True)], [],
-                       nbytes=size * 8)
-        ops.note_writes([out._v])
+            tasks.launch(rt, op, kernel, rect, owner,
+                         [(out._v.store, out._v.image(rect), True)], [], nbytes=size * 8)
+        tasks.note_writes(rt, [out._v])
         return out
 
     def random(self, size=None, dtype=np.float64, out=None):

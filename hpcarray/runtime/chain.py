@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from hpcarray.runtime import inplace, kernels
+from hpcarray.runtime import inplace, kernels, tasks
 from hpcarray.runtime.partition import rect_size, tile_index
 from hpcarray.runtime.view import View
 
@@ -106,8 +106,6 @@ def launch(rt, groups: list, build) -> bool:
     """Launch `groups` as one chain (True), or nothing if they do not form one (False).
     `build(rt, g)` gives a group's (plan, live output views, their arrays, leaf views,
     their arrays), or None when nothing of it is alive."""
-    from hpcarray.runtime import ops
-
     if any(g.pieces for g in groups):  # (one joined arrays after the chain was begun)
         return False
     s_id = _store_of(groups)
@@ -146,9 +144,9 @@ def launch(rt, groups: list, build) -> bool:
             continue
         in_reqs = [(v.store, v.image(d), False) for p, d in mine for v in p.leaves]
         out_reqs = [(v.store, v.image(d), True) for p, d in mine for v in p.out_views]
-        ops.launch(op, _kernel(mine, rect[0], chunk, jit), rect, owner, out_reqs, in_reqs,
+        tasks.launch(rt, op, _kernel(mine, rect[0], chunk, jit), rect, owner, out_reqs, in_reqs,
                    nbytes=rect_size(rect) * store.buffer.itemsize)
-    ops.note_writes([v for p in parts for v in p.out_views])
+    tasks.note_writes(rt, [v for p in parts for v in p.out_views])
     return True
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcarray.runtime import chain, inplace, kernels
+from hpcarray.runtime import chain, inplace, kernels, tasks
 from hpcarray.runtime.partition import Tiling, rect_size, tile_index
 from hpcarray.runtime.pieces import Pieces, split
 from hpcarray.runtime.view import View
@@ -209,7 +209,7 @@ class Fuser:
         v = out._v
         if self.rt.dist is not None and (v.store.replicates or any(
                 hasattr(x, "_v") and x._v.store.replicates for x in ins)):
-            return False  # several ranks: unmatched alias stores run replicated (ops.py)
+            return False  # several ranks: unmatched alias stores run replicated (tasks.py)
         g = self.group
         if g is not None and (g.shape != v.shape or len(g.nodes) >= MAX_NODES
                               or g.sink is not None or not (
@@ -347,8 +347,6 @@ def _launch_reducing(rt, g: Group) -> None:
     """The group with its sink: each task computes its tile chunk by chunk and reduces
     the sink's node from the chunk while it is in cache. A node nobody holds (the
     `p * Ap` of np.sum(p * Ap)) goes to a scratch chunk, not to memory."""
-    from hpcarray.runtime import ops
-
     sink = g.sink
     outs = _live_outputs(rt, g, sink.node if sink.temporary else None)
     live = [j for j, _ in outs]
@@ -362,17 +360,17 @@ def _launch_reducing(rt, g: Group) -> None:
     out_nps = [v.to_numpy() for v in out_views]
     dtype = g.nodes[sink.node].dtype
     op = rt.operation(g.name, [v.store for v in leaves], [v.store for v in out_views])
-    tasks = {}
+    launched = {}
     for rect, owner in g.tiles:
         sl = tile_index(rect)
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
         kernel = _reducing_kernel(plan, [o[sl] for o in out_nps], [a[sl] for a in leaf_nps],
                                   at, dtype, sink, rect, rt.settings.jit)
-        tasks[rect] = ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
-                                 nbytes=rect_size(rect) * dtype.itemsize)
-    ops.note_writes(out_views)
-    sink.finish(tasks)
+        launched[rect] = tasks.launch(rt, op, kernel, rect, owner, out_reqs, in_reqs,
+                                      nbytes=rect_size(rect) * dtype.itemsize)
+    tasks.note_writes(rt, out_views)
+    sink.finish(launched)
 
 
 def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, jit: str):
@@ -396,8 +394,6 @@ def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, jit: 
 
 
 def _launch(rt, g: Group) -> None:
-    from hpcarray.runtime import ops
-
     built = _built(rt, g)
     if built is None:
         return
@@ -414,17 +410,15 @@ def _launch(rt, g: Group) -> None:
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
         kernel = _kernel(plan, out_nps, leaf_nps, rect, g.pieces, jit) \
             if out_views else _nothing
-        ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
+        tasks.launch(rt, op, kernel, rect, owner, out_reqs, in_reqs,
                    nbytes=rect_size(rect) * itemsize)
-    ops.note_writes(out_views)
+    tasks.note_writes(rt, out_views)
 
 
 def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
                      itemsize: int) -> None:
     """The group with its in-place outputs (inplace.py): an operation copying every
     tile's halo rows, then one writing the tiles, each task after its own tile's copy."""
-    from hpcarray.runtime import ops
-
     frames = [inplace.Frame(t, g.leaves) for t in g.inplace.values()]
     written = {id(f.store) for f in frames}
     halo_op = rt.operation(name + " halo", [f.store for f in frames], [])
@@ -432,7 +426,7 @@ def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
     for rect, owner in g.tiles:
         snap: dict = {}
         reads = [(f.store, h, False) for f in frames for h in f.halo_rects(rect)]
-        snaps.append((snap, ops.launch(halo_op, inplace.snapshot_kernel(frames, rect, snap),
+        snaps.append((snap, tasks.launch(rt, halo_op, inplace.snapshot_kernel(frames, rect, snap),
                                        rect, owner, [], reads)))
     op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
     views = [g.leaves[i] for i in plan.leaves]
@@ -448,10 +442,10 @@ def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
         kernel = inplace.write_kernel(plan, frames, rect, [o[sl] for o in out_nps],
                                       [a[sl] for a in leaf_nps], views, snap,
                                       rt.settings.jit)
-        ops.launch(op, kernel, rect, owner, out_reqs, in_reqs,
+        tasks.launch(rt, op, kernel, rect, owner, out_reqs, in_reqs,
                    after=[task] if task is not None else (),
                    nbytes=rect_size(rect) * itemsize)
-    ops.note_writes(out_views)
+    tasks.note_writes(rt, out_views)
 
 
 def _nothing() -> None:

@@ -23,6 +23,8 @@ import numpy as np
 
 from hpcarray.runtime.core import get_runtime
 from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size, reduction_block, tile_index
+from hpcarray.runtime.tasks import any_alias, note_writes, replicated
+from hpcarray.runtime.tasks import launch as launch_task
 
 
 def _is_array(x) -> bool:
@@ -33,78 +35,6 @@ def _tile_kernel(fn, out_nps, in_nps, sl):
     def kernel():
         fn([o[sl] for o in out_nps], [x[sl] if isinstance(x, np.ndarray) else x for x in in_nps])
     return kernel
-
-
-def _any_alias(views) -> bool:
-    """Any unmatched alias store (those replicate across ranks, see store.replicates)."""
-    return any(v.store.replicates for v in views)
-
-
-def needs_replication(views) -> bool:
-    """Multi-rank: operations touching unmatched alias stores run replicated."""
-    return get_runtime().dist is not None and _any_alias(views)
-
-
-def launch(op, kernel, tile: Rect, owner: int, out_reqs, in_reqs, after=(),
-           nbytes: int = 0):
-    """Submit one point task for a custom operation (linalg, random, ...).
-
-    In multi-rank jobs it runs on `owner` (the rank owning the output tile; ALL for
-    replicated stores) after messages bring the input pieces that rank lacks; on other
-    ranks nothing is submitted and None is returned. Call `note_writes` once all tasks of
-    the operation are launched.
-    """
-    rt = get_runtime()
-    dist = rt.dist
-    if dist is not None:
-        for store, img in _fetched_rects(in_reqs):
-            for rank in dist.executors(owner):
-                for piece, src in dist.missing(store, img, rank):
-                    rt.message(op, store, piece, src, rank)
-        if owner != ALL and owner != rt.rank:
-            return None
-    task = rt.task(op, kernel, tile, nbytes)
-    rt.submit(task, [*out_reqs, *in_reqs], after=after)
-    return task
-
-
-def _fetched_rects(in_reqs):
-    """(store, rectangle) to fetch from other ranks: the inputs' images, or per store their
-    bounding box where that is no larger than they are together (a stencil's overlapping
-    views of one grid: one message per neighbour instead of one per view)."""
-    if len(in_reqs) < 2:
-        yield from ((store, img) for store, img, _ in in_reqs)
-        return
-    by_store: dict[int, tuple] = {}
-    for store, img, _ in in_reqs:
-        by_store.setdefault(id(store), (store, []))[1].append(img)
-    for store, imgs in by_store.values():
-        if len(imgs) > 1:
-            box = tuple((min(r[d][0] for r in imgs), max(r[d][1] for r in imgs))
-                        for d in range(len(imgs[0])))
-            if rect_size(box) <= sum(rect_size(r) for r in imgs):
-                imgs = [box]
-        for img in imgs:
-            yield store, img
-
-
-def note_writes(views) -> None:
-    """After launching an operation: the tiles it wrote have a new epoch."""
-    dist = get_runtime().dist
-    if dist is not None:
-        for v in views:
-            dist.note_write(v.store, v.image(full_rect(v.shape)))
-
-
-def replicated(name: str, compute: Callable, out_views, in_views) -> None:
-    """Run `compute()` now on every rank over gathered data (single rank: after a wait)."""
-    rt = get_runtime()
-    if rt.dist is None:
-        for v in (*in_views, *out_views):
-            rt.wait(v.store)
-        compute()
-        return
-    _replicated(rt, name, compute, out_views, in_views)
 
 
 def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
@@ -147,29 +77,16 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
     in_views = [v for v in views if v is not None]
     out_views = [o._v for o in outs]
     dist = rt.dist
-    if dist is not None and _any_alias(in_views + out_views):
-        return _replicated(rt, name, lambda: fn(out_nps, nps), out_views, in_views)
+    if dist is not None and any_alias(in_views + out_views):
+        return replicated(rt, name, lambda: fn(out_nps, nps), out_views, in_views)
     op = rt.operation(name, [v.store for v in in_views], [v.store for v in out_views])
     itemsize = sum(o._np.itemsize for o in outs)
     for rect, owner in out_views[0].launch_tiles():
         in_reqs = [(v.store, v.image(rect), False) for v in in_views]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        launch(op, _tile_kernel(fn, out_nps, nps, tile_index(rect)), rect, owner, out_reqs,
+        launch_task(rt, op, _tile_kernel(fn, out_nps, nps, tile_index(rect)), rect, owner, out_reqs,
                in_reqs, nbytes=rect_size(rect) * itemsize)
-    note_writes(out_views)
-
-
-def _replicated(rt, name, compute, out_views, in_views) -> None:
-    """Multi-rank: every rank gathers what the operation touches and computes all of it
-    (alias stores, whole-array operations)."""
-    for v in (*in_views, *out_views):
-        rt.gather(v.store)
-    for v in out_views:
-        rt.wait(v.store)
-    compute()
-    for v in out_views:
-        rt.dist.note_write(v.store, v.image(full_rect(v.shape)))
-        rt.dist.note_everywhere(v.store)
+    note_writes(rt, out_views)
 
 
 def scan(name: str, fn: Callable, out, x, axis: int) -> None:
@@ -189,8 +106,8 @@ def scan(name: str, fn: Callable, out, x, axis: int) -> None:
     if rt.idle and rt.is_small(out_np.size):
         fn(out_np, x_np, None)
         return
-    if rt.dist is not None and _any_alias([ov, xv]):
-        return _replicated(rt, name, lambda: fn(out_np, x_np, None), [ov], [xv])
+    if rt.dist is not None and any_alias([ov, xv]):
+        return replicated(rt, name, lambda: fn(out_np, x_np, None), [ov], [xv])
     steps: dict[int, list[tuple[Rect, int]]] = {}
     for rect, owner in ov.launch_tiles():
         steps.setdefault(rect[axis][0], []).append((rect, owner))
@@ -206,7 +123,7 @@ def scan(name: str, fn: Callable, out, x, axis: int) -> None:
                 in_reqs.append((ov.store, ov.image(
                     rect[:axis] + ((lo - 1, lo),) + rect[axis + 1:]), False))
             out_img = ov.image(rect)
-            launch(op, _scan_kernel(fn, out_np, x_np, tile_index(rect), before), rect,
+            launch_task(rt, op, _scan_kernel(fn, out_np, x_np, tile_index(rect), before), rect,
                    owner, [(ov.store, out_img, True)], in_reqs,
                    nbytes=rect_size(rect) * itemsize)
             written.append(out_img)
@@ -224,20 +141,20 @@ def pick_along_axes(name: str, out, x, maps: Sequence[np.ndarray]) -> None:
     out_np, x_np = out._np, x._np
     if out_np.size == 0:
         return
-    if rt.dist is not None and _any_alias([ov, xv]):
+    if rt.dist is not None and any_alias([ov, xv]):
         index = _pick_index(maps)
-        return _replicated(rt, name, lambda: _pick(out_np, x_np, index), [ov], [xv])
+        return replicated(rt, name, lambda: _pick(out_np, x_np, index), [ov], [xv])
     op = rt.operation(name, [xv.store], [ov.store])
     for rect, owner in ov.launch_tiles():
         picks = [m[lo:hi] for m, (lo, hi) in zip(maps, rect)]
         boxes: list[Rect] = [()]
         for p in picks:
             boxes = [b + (span,) for b in boxes for span in _spans(p)]
-        launch(op, _pick_kernel(out_np, x_np, tile_index(rect), _pick_index(picks)), rect,
+        launch_task(rt, op, _pick_kernel(out_np, x_np, tile_index(rect), _pick_index(picks)), rect,
                owner, [(ov.store, ov.image(rect), True)],
                [(xv.store, xv.image(b), False) for b in boxes],
                nbytes=rect_size(rect) * out_np.itemsize)
-    note_writes([ov])
+    note_writes(rt, [ov])
 
 
 def _spans(p: np.ndarray) -> list[tuple[int, int]]:
@@ -298,7 +215,7 @@ def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:
         return
     arrays_in = [x for x in ins if _is_array(x)]
     if rt.dist is not None:
-        return _replicated(rt, name, lambda: fn(out_nps, in_nps), [o._v for o in outs],
+        return replicated(rt, name, lambda: fn(out_nps, in_nps), [o._v for o in outs],
                            [x._v for x in arrays_in])
     op = rt.operation(name, [x._v.store for x in arrays_in], [o._v.store for o in outs])
     reqs = [(o._v.store, o._v.image(full_rect(o._v.shape)), True) for o in outs
@@ -315,12 +232,7 @@ def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:
 def update_in_place(a, fn: Callable) -> None:
     """Run `fn(numpy_view)` on the array's data now, on every rank (advanced-index
     assignment, sort, put): waits for pending work on it first."""
-    rt = get_runtime()
-    if rt.dist is None:
-        rt.wait(a._v.store)
-        fn(a._np)
-        return
-    _replicated(rt, "update", lambda: fn(a._np), [a._v], [])
+    replicated(get_runtime(), "update", lambda: fn(a._np), [a._v], [])
 
 
 def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
@@ -352,8 +264,8 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
             shape, axes, [rect for rect, _ in tiles])):
         blocked = None
     # Across ranks, a view inside one rank's tile (a[40:140].max(0)) reduces where it is.
-    if rt.dist is not None and (tiles[0][1] == ALL or _any_alias(all_views)):
-        return _replicated(rt, name, lambda: combine([partial(x_np, *in_nps)], out_np),
+    if rt.dist is not None and (tiles[0][1] == ALL or any_alias(all_views)):
+        return replicated(rt, name, lambda: combine([partial(x_np, *in_nps)], out_np),
                            [out._v], [x._v, *in_views])
     if (rt.idle and rt.is_small(size)) or (len(tiles) == 1 and blocked is None
                                            and rt.dist is None):

@@ -1,0 +1,93 @@
+"""Launching point tasks: the layer below operation templates (ops.py) and fusion.
+
+A point task runs on the rank owning its output tile, after messages bring the input
+pieces that rank lacks (distribution.py); operations touching unmatched alias stores run
+replicated over gathered data instead. Every function takes the runtime explicitly, so
+this module (and fusion, which launches through it) never imports the runtime's core:
+core builds the fuser, the fuser launches tasks, and nothing loops back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size
+
+
+def any_alias(views) -> bool:
+    """Any unmatched alias store (those replicate across ranks, see store.replicates)."""
+    return any(v.store.replicates for v in views)
+
+
+def needs_replication(rt, views) -> bool:
+    """Multi-rank: operations touching unmatched alias stores run replicated."""
+    return rt.dist is not None and any_alias(views)
+
+
+def launch(rt, op, kernel, tile: Rect, owner: int, out_reqs, in_reqs, after=(),
+           nbytes: int = 0):
+    """Submit one point task.
+
+    In multi-rank jobs it runs on `owner` (the rank owning the output tile; ALL for
+    replicated stores) after messages bring the input pieces that rank lacks; on other
+    ranks nothing is submitted and None is returned. Call `note_writes` once all tasks of
+    the operation are launched.
+    """
+    dist = rt.dist
+    if dist is not None:
+        for store, img in _fetched_rects(in_reqs):
+            for rank in dist.executors(owner):
+                for piece, src in dist.missing(store, img, rank):
+                    rt.message(op, store, piece, src, rank)
+        if owner != ALL and owner != rt.rank:
+            return None
+    task = rt.task(op, kernel, tile, nbytes)
+    rt.submit(task, [*out_reqs, *in_reqs], after=after)
+    return task
+
+
+def _fetched_rects(in_reqs):
+    """(store, rectangle) to fetch from other ranks: the inputs' images, or per store their
+    bounding box where that is no larger than they are together (a stencil's overlapping
+    views of one grid: one message per neighbour instead of one per view)."""
+    if len(in_reqs) < 2:
+        yield from ((store, img) for store, img, _ in in_reqs)
+        return
+    by_store: dict[int, tuple] = {}
+    for store, img, _ in in_reqs:
+        by_store.setdefault(id(store), (store, []))[1].append(img)
+    for store, imgs in by_store.values():
+        if len(imgs) > 1:
+            box = tuple((min(r[d][0] for r in imgs), max(r[d][1] for r in imgs))
+                        for d in range(len(imgs[0])))
+            if rect_size(box) <= sum(rect_size(r) for r in imgs):
+                imgs = [box]
+        for img in imgs:
+            yield store, img
+
+
+def note_writes(rt, views) -> None:
+    """After launching an operation: the tiles it wrote have a new epoch."""
+    dist = rt.dist
+    if dist is not None:
+        for v in views:
+            dist.note_write(v.store, v.image(full_rect(v.shape)))
+
+
+def replicated(rt, name: str, compute: Callable, out_views, in_views) -> None:
+    """Run `compute()` now over whole arrays: on one rank after waiting for their pending
+    work; across ranks on every rank, over gathered data (alias stores, whole-array
+    operations)."""
+    if rt.dist is None:
+        for v in (*in_views, *out_views):
+            rt.wait(v.store)
+        compute()
+        return
+    for v in (*in_views, *out_views):
+        rt.gather(v.store)
+    for v in out_views:
+        rt.wait(v.store)
+    compute()
+    for v in out_views:
+        rt.dist.note_write(v.store, v.image(full_rect(v.shape)))
+        rt.dist.note_everywhere(v.store)
