@@ -59,7 +59,7 @@ def new_result(shape, dtype):
     """A fresh array that an operation launched right now writes (not a fused one, whose
     buffer is chosen at launch): it takes the buffer of a dropped array of its shape,
     waiting for that one's pending tasks if need be (a loop's last result), rather than
-    fault in fresh pages (runtime/pool.py)."""
+    fault in fresh pages (runtime/backend/pool.py)."""
     res = new_array(shape, dtype)
     get_runtime().reuse_buffer(res._v.store, res)
     return res

@@ -77,6 +77,8 @@ class Settings:
     # worker threads need the GIL for a moment per message and task; at 5 ms a busy main
     # thread delays each halo by milliseconds. (Threads alone showed no gain from it.)
     switch_interval_us: int = 200
+    # Where tile memory and kernels live (runtime/backend/): "cpu".
+    backend: str = "cpu"
 
     @property
     def tracing(self) -> bool:
@@ -106,6 +108,7 @@ class Settings:
             pool_bytes=_env_int("HPCARRAY_POOL_BYTES", -1),
             switch_interval_us=max(0, _env_int("HPCARRAY_SWITCH_INTERVAL_US", 200)),
             jit=_env_choice("HPCARRAY_JIT", ("auto", "always", "off"), "auto"),
+            backend=_env_choice("HPCARRAY_BACKEND", ("cpu",), "cpu"),
         )
 
     def replace(self, **changes: object) -> Settings:

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from hpcarray.runtime import backend
 from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
@@ -21,7 +22,6 @@ from hpcarray.runtime.partition import (
     choose_tiling,
     tiling_along,
 )
-from hpcarray.runtime.pool import BufferPool, default_limit
 from hpcarray.runtime.reshape_tiling import matched_tiling
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
 from hpcarray.runtime.store import Store
@@ -63,8 +63,9 @@ class Runtime:
             from hpcarray.runtime.spmd import SpmdChecker
 
             self.spmd = SpmdChecker(self.comm)
-        self.pool = BufferPool(settings.pool_bytes if settings.pool_bytes >= 0
-                               else default_limit(self.nranks)) if settings.pool_bytes else None
+        # Tile memory and kernels (backend/): chosen per rank from one setting.
+        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks)
+        self.pool = self.backend.pool
         self.min_split = settings.min_split_elements
         self._test_tiles = settings.test_tiles if settings.test_mode else 0
         # Sizes below this take the fast path (none in test mode: tiny tiles everywhere).
@@ -102,16 +103,18 @@ class Runtime:
 
     def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False,
                   tiling: Tiling | None = None) -> Store:
-        pool = self.pool
+        backend, pool = self.backend, self.pool
         tiling = tiling or self.tiling(shape)
-        if zero or pool is None or not pool.wants(_nbytes(shape, dtype)):
-            buffer = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
-            return Store(buffer, tiling)
-        buffer = pool.take(shape, dtype)
-        store = Store(np.empty(shape, dtype) if buffer is None else buffer, tiling,
-                      pool=pool)
-        store.touched = buffer is not None
-        pool.track(store)
+        nbytes = _nbytes(shape, dtype)
+        if zero or pool is None or not pool.wants(nbytes):
+            store = Store(backend.allocate(shape, dtype, zero), tiling)
+        else:
+            buffer = pool.take(shape, dtype)
+            store = Store(backend.allocate(shape, dtype) if buffer is None else buffer, tiling,
+                          pool=pool)
+            store.touched = buffer is not None
+            pool.track(store)
+        backend.live.add(store, shape, dtype, nbytes)
         return store
 
     def reuse_buffer(self, store: Store, arr) -> None:
@@ -144,7 +147,9 @@ class Runtime:
 
     def wrap_buffer(self, buffer: np.ndarray) -> Store:
         """A store over an existing NumPy buffer (already filled)."""
-        return Store(buffer, self.tiling(buffer.shape))
+        store = Store(buffer, self.tiling(buffer.shape))
+        self.backend.live.add(store, buffer.shape, buffer.dtype, buffer.nbytes)
+        return store
 
     def alias_store(self, buffer: np.ndarray, root: Store) -> Store:
         """A store over a view of root's buffer. Across ranks, a reshape whose tiles can
@@ -217,7 +222,7 @@ class Runtime:
             self.submit(task, [(store, piece, False)])
         else:
             def deliver(msg):
-                tmp = np.empty(buffer[sl].shape, buffer.dtype)
+                tmp = self.backend.message_buffer(buffer[sl].shape, buffer.dtype)
                 msg.Recv(tmp)
                 buffer[sl] = tmp
             task.comm = ("recv", src, tag, deliver)

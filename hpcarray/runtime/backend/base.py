@@ -1,0 +1,45 @@
+"""What every backend provides (see the package's docstring)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from hpcarray.runtime.backend import report
+
+
+class Backend:
+    """One rank's memory and kernels. Subclasses set `name`, `xp`, `kernels` and `pool`,
+    and implement `_allocate`."""
+
+    name: str
+    xp: ModuleType
+    kernels: ModuleType
+    pool = None
+
+    def __init__(self) -> None:
+        self.live = report.LiveArrays()
+
+    def allocate(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False):
+        """A store's memory (contents undefined unless `zero`). Running out raises the
+        allocation report (report.py), not the bare library message."""
+        try:
+            return self._allocate(shape, dtype, zero)
+        except MemoryError:
+            raise report.allocation_error(shape, dtype, self.live) from None
+
+    def _allocate(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool):
+        raise NotImplementedError
+
+    def message_buffer(self, shape: tuple[int, ...], dtype: np.dtype):
+        """Where a received message lands before it is copied into its store."""
+        return self.allocate(shape, dtype)
+
+    def to_host(self, arr) -> np.ndarray:
+        """Backend memory as a host NumPy array (no copy where it already is one)."""
+        raise NotImplementedError
+
+    def from_host(self, arr: np.ndarray):
+        """A host array in backend memory (no copy where that is host memory)."""
+        raise NotImplementedError
