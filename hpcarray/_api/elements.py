@@ -16,7 +16,8 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._api.convert import is_array, new_array
-from hpcarray.runtime import get_runtime, index_exchange
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.algorithms import index_exchange
 from hpcarray.runtime.partition import ALL, Rect, Tiling, tile_index
 
 CoordsOf = Callable[[Rect], list[np.ndarray]]

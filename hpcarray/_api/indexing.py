@@ -44,7 +44,8 @@ from hpcarray._api.masks import (
     rows_like,
     rowwise,
 )
-from hpcarray.runtime import get_runtime, ops, runs
+from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.algorithms import runs
 from hpcarray.runtime.partition import ALL
 
 __all__ = [

@@ -37,8 +37,8 @@ from hpcarray._api.manipulation import (
 )
 from hpcarray._api.statistics import median
 from hpcarray._dtypes import check_dtype
-from hpcarray.runtime import get_runtime, ops, pieces
-from hpcarray.runtime.fusion import copy_func
+from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime.fusion import copy_func, pieces
 
 __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "block",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from hpcarray._api.convert import is_array, new_array
-from hpcarray.runtime import get_runtime, runs
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.algorithms import runs
 from hpcarray.runtime.partition import ALL, Tiling
 
 

@@ -28,7 +28,7 @@ from hpcarray._api.convert import (
     wrap,
 )
 from hpcarray.runtime import get_runtime, ops
-from hpcarray.runtime.blocked_reduction import BlockedReduction
+from hpcarray.runtime.algorithms.blocked_reduction import BlockedReduction
 
 _NOVALUE = np._NoValue
 

@@ -15,7 +15,7 @@ import numpy as np
 from hpcarray._api.convert import asarray, new_array
 from hpcarray._fallback import call_numpy
 from hpcarray.runtime import get_runtime, ops
-from hpcarray.runtime import sample_sort as _sample_sort
+from hpcarray.runtime.algorithms import sample_sort as _sample_sort
 
 
 def _sort_kwargs(kind, stable) -> dict:

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 
 from hpcarray.runtime import backend
+from hpcarray.runtime.algorithms.reshape_tiling import matched_tiling
 from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
@@ -22,7 +23,6 @@ from hpcarray.runtime.partition import (
     choose_tiling,
     tiling_along,
 )
-from hpcarray.runtime.reshape_tiling import matched_tiling
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
 from hpcarray.runtime.store import Store
 from hpcarray.runtime.trace import Recorder, user_source_line

@@ -59,7 +59,8 @@ def test_halo_exchange_moves_only_boundaries(mpiexec):
     its temporaries like the interior they are written back to)."""
     code = """
         import sys, hpcarray as np
-        from hpcarray.runtime import get_runtime, fusion
+        from hpcarray.runtime import get_runtime
+        from hpcarray.runtime.fusion import fuser as fusion
         in_place = []
         launch = fusion._launch_in_place
         fusion._launch_in_place = lambda *a: in_place.append(1) or launch(*a)
@@ -93,7 +94,7 @@ def test_two_grids_update_in_place_across_ranks(mpiexec):
     NumPy's values."""
     code = f"""
         import sys, numpy, hpcarray as hp
-        from hpcarray.runtime import inplace
+        from hpcarray.runtime.fusion import inplace
         sys.path.insert(0, {str(ROOT / "tests")!r})
         from programs import gray_scott_step
         frames = []
@@ -666,7 +667,7 @@ def test_fused_reductions_give_the_same_bits_at_3_ranks_as_unfused_at_1(mpiexec)
     code = """
         import hashlib, pickle, sys, numpy
         import hpcarray as np
-        import hpcarray.runtime.fusion as fusion
+        import hpcarray.runtime.fusion.fuser as fusion
         launched = []
         launch = fusion._launch_reducing
         fusion._launch_reducing = lambda rt, g: launched.append(1) or launch(rt, g)
@@ -696,7 +697,7 @@ def test_window_updates_chain_at_3_ranks_with_the_bits_of_1(mpiexec):
     code = """
         import hashlib, numpy
         import hpcarray as np
-        import hpcarray.runtime.chain as chain
+        import hpcarray.runtime.fusion.chain as chain
         chained = []
         launch = chain.launch
         chain.launch = lambda rt, gs, b: chained.append(launch(rt, gs, b)) or chained[-1]

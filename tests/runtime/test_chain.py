@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_scheduler import run_traced
 
 import hpcarray as hp
-from hpcarray.runtime import chain, inplace
+from hpcarray.runtime.fusion import chain, inplace
 
 N, M = 23, 9
 

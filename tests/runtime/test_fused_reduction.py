@@ -17,7 +17,7 @@ from test_scheduler import run_traced
 
 import hpcarray as hp
 from hpcarray._api.reductions import only_here
-from hpcarray.runtime import fusion
+from hpcarray.runtime.fusion import fuser as fusion
 
 SHAPES = [(37,), (4096,), (23, 9), (130, 70), (6, 5, 4)]
 

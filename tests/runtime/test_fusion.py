@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from test_scheduler import run_traced
 
 import hpcarray as hp
-from hpcarray.runtime import get_runtime, kernels
+from hpcarray.runtime import get_runtime
+from hpcarray.runtime.backend.cpu import kernels
 
 VIEWS = {  # the stencil's five views of an (n+2) x (m+2) grid, and one reversed
     "center": (slice(1, -1), slice(1, -1)), "north": (slice(0, -2), slice(1, -1)),
@@ -118,7 +119,7 @@ def test_two_grids_updated_in_place_in_one_group(chunk_bytes):
     both written in place, NumPy's values."""
     from programs import gray_scott_step
 
-    from hpcarray.runtime import inplace
+    from hpcarray.runtime.fusion import inplace
 
     rng = np.random.default_rng(3)
     U0, V0 = rng.random((23, 17)), rng.random((23, 17))
@@ -137,7 +138,7 @@ def test_two_grids_updated_in_place_in_one_group(chunk_bytes):
 
 
 def check_in_row_slabs(program, dtype, chunk_bytes: int, jit: str) -> None:
-    from hpcarray.runtime import inplace
+    from hpcarray.runtime.fusion import inplace
 
     saved = inplace.CHUNK_BYTES
     inplace.CHUNK_BYTES = chunk_bytes

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_scheduler import run_traced, tasks_by_op
 
 import hpcarray as hp
-from hpcarray.runtime.pieces import Part, Pieces, split
+from hpcarray.runtime.fusion.pieces import Part, Pieces, split
 
 
 def test_split_cuts_a_tile_where_pieces_meet():

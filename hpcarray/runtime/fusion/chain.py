@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 
-from hpcarray.runtime import inplace, kernels, tasks
+from hpcarray.runtime import tasks
+from hpcarray.runtime.backend.cpu import kernels
+from hpcarray.runtime.fusion import inplace
 from hpcarray.runtime.partition import rect_size, tile_index
 from hpcarray.runtime.view import View
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpcarray.runtime import kernels
+from hpcarray.runtime.backend.cpu import kernels
 from hpcarray.runtime.partition import Rect, rect_size
 from hpcarray.runtime.view import View
 

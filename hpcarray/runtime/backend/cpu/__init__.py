@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpcarray.runtime import kernels
 from hpcarray.runtime.backend.base import Backend
-from hpcarray.runtime.backend.pool import BufferPool, default_limit
+from hpcarray.runtime.backend.cpu import kernels
+from hpcarray.runtime.backend.cpu.pool import BufferPool, default_limit
 
 
 class CpuBackend(Backend):

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcarray.runtime import chain, inplace, kernels, tasks
+from hpcarray.runtime import tasks
+from hpcarray.runtime.backend.cpu import kernels
+from hpcarray.runtime.fusion import chain, inplace
+from hpcarray.runtime.fusion.pieces import Pieces, split
 from hpcarray.runtime.partition import Tiling, rect_size, tile_index
-from hpcarray.runtime.pieces import Pieces, split
 from hpcarray.runtime.view import View
 
 # Nodes per group: bounds the kernel's size (and numba's compile time).

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpcarray.runtime.algorithms.runs import owned_range, place_runs
 from hpcarray.runtime.partition import ALL
-from hpcarray.runtime.runs import owned_range, place_runs
 from hpcarray.runtime.store import Store
 
 SAMPLES_PER_RANK = 64
