@@ -48,7 +48,7 @@ def fallback_function(func, name: str):
 
 def inplace_numpy(a, fn) -> None:
     """Run `fn` on the array's synchronized NumPy data in place (sort, put)."""
-    from hpcarray.runtime.ops import update_in_place
+    from hpcarray._api.ops import update_in_place
 
     update_in_place(a, fn)
 

@@ -253,8 +253,8 @@ def test_shape_setter_and_base():
 
 
 def test_runtime_elementwise_0d_output():
+    from hpcarray._api import ops
     from hpcarray._api.convert import new_array
-    from hpcarray.runtime import ops
 
     out = new_array((), np.float64)
     ops.elementwise("fill", lambda o, i: np.copyto(o[0], i[0]), [out], [3.0])

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 from numpy.lib.stride_tricks import as_strided
 
+from hpcarray._api import ops
 from hpcarray._api.convert import (
     asarray,
     from_numpy,
@@ -44,7 +45,7 @@ from hpcarray._api.masks import (
     rows_like,
     rowwise,
 )
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms import runs
 from hpcarray.runtime.partition import ALL
 

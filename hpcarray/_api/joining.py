@@ -14,7 +14,7 @@ import operator
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from hpcarray._api import reductions, ufuncs
+from hpcarray._api import ops, reductions, ufuncs
 from hpcarray._api.convert import (
     asarray,
     from_numpy,
@@ -37,7 +37,7 @@ from hpcarray._api.manipulation import (
 )
 from hpcarray._api.statistics import median
 from hpcarray._dtypes import check_dtype
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 from hpcarray.runtime.fusion import copy_func, pieces
 
 __all__ = [

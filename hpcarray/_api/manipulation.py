@@ -10,10 +10,11 @@ import operator
 
 import numpy as np
 
+from hpcarray._api import ops
 from hpcarray._api.convert import asarray, is_array, new_array, operand, shape_text, wrap
 from hpcarray._api.elements import picked, pull, spread
 from hpcarray._dtypes import check_dtype
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 from hpcarray.runtime.fusion import Func, copy_func
 from hpcarray.runtime.view import View
 

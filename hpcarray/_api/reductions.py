@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from hpcarray._api import ops
 from hpcarray._api.convert import (
     asarray,
     is_array,
@@ -27,7 +28,7 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms.blocked_reduction import BlockedReduction
 
 _NOVALUE = np._NoValue

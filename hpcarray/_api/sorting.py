@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from hpcarray._api import ops
 from hpcarray._api.convert import asarray, new_array
 from hpcarray._fallback import call_numpy
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms import sample_sort as _sample_sort
 
 

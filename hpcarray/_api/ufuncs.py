@@ -18,9 +18,10 @@ import numbers
 
 import numpy as np
 
+from hpcarray._api import ops
 from hpcarray._api.convert import adopt, is_array, new_array, operand, shape_text, to_numpy
 from hpcarray._dtypes import SUPPORTED_SET
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 from hpcarray.runtime.fusion import Func
 
 _NOVALUE = np._NoValue

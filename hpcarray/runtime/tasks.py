@@ -1,4 +1,4 @@
-"""Launching point tasks: the layer below operation templates (ops.py) and fusion.
+"""Launching point tasks: the layer below the operation templates (_api/ops.py) and fusion.
 
 A point task runs on the rank owning its output tile, after messages bring the input
 pieces that rank lacks (distribution.py); operations touching unmatched alias stores run

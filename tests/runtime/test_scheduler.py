@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 import hpcarray as hp
+from hpcarray._api import ops
 from hpcarray._api.convert import new_array
-from hpcarray.runtime import get_runtime, ops
+from hpcarray.runtime import get_runtime
 
 
 def run_traced(tmp_path, code: str, **env) -> list[dict]:

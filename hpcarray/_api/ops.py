@@ -1,4 +1,5 @@
-"""Operation templates: how an API call becomes point tasks.
+"""Operation templates: how an API call becomes point tasks (the front end's side of
+the runtime: these take hpcarray arrays; the runtime below takes stores and views).
 
 Three shapes of operation cover the library:
 - `elementwise`: outputs and broadcast inputs share one index space; one task per output
