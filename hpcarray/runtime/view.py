@@ -56,14 +56,21 @@ class View:
 
     def to_numpy(self) -> np.ndarray:
         """The view as a strided NumPy view of the store's local buffer."""
+        return self.window(None)
+
+    def window(self, rect: Rect | None) -> np.ndarray:
+        """The view rectangle `rect` (None: all of it) as a strided NumPy view of the
+        store's local buffer. Tasks take their tiles this way when they run, so where a
+        store's memory lives is decided by the store alone."""
         store = self.store
+        shape = self.shape if rect is None else tuple(hi - lo for lo, hi in rect)
         idx: list = list(self.start)
         mapped = []
         for j, (d, s) in enumerate(self.dims):
             if d < 0:
                 continue
-            n = self.shape[j]
-            first = self.start[d]
+            n = shape[j]
+            first = self.start[d] if rect is None else self.start[d] + rect[j][0] * s
             if n == 0:
                 idx[d] = slice(0, 0)
             elif s > 0:
@@ -77,11 +84,11 @@ class View:
         view_order = [j for _, j in mapped]
         if view_order != sorted(view_order):
             arr = arr.transpose([view_order.index(j) for j in sorted(view_order)])
-        if len(mapped) != len(self.shape):
-            expanded = tuple(1 if d < 0 else n for (d, _), n in zip(self.dims, self.shape))
+        if len(mapped) != len(shape):
+            expanded = tuple(1 if d < 0 else n for (d, _), n in zip(self.dims, shape))
             arr = arr.reshape(expanded)
-            if expanded != self.shape:
-                arr = np.broadcast_to(arr, self.shape)
+            if expanded != shape:
+                arr = np.broadcast_to(arr, shape)
         return arr
 
     # -- rectangles -------------------------------------------------------------------
