@@ -40,6 +40,9 @@ class Runtime:
             if settings.tracing else None
         )
         self.nvtx = _load_nvtx() if settings.nvtx else None
+        # Recorded or in NVTX ranges: every operation is issued as tasks (no fast path),
+        # so that each one is recorded and gets its range.
+        self.observed = self.recorder is not None or self.nvtx is not None
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
                                    self.nvtx, settings.eager, settings.window_bytes)
         self.dist: Distribution | None = None
@@ -160,9 +163,9 @@ class Runtime:
 
     @property
     def idle(self) -> bool:
-        """Nothing pending, nothing recorded, one rank: an operation may run inline now."""
+        """Nothing pending, nothing observed, one rank: an operation may run inline now."""
         fusion = self.fusion
-        return (self.scheduler.pending == 0 and self.recorder is None and self.dist is None
+        return (self.scheduler.pending == 0 and not self.observed and self.dist is None
                 and (fusion is None or (fusion.group is None and not fusion.chain)))
 
     def flush(self) -> None:
