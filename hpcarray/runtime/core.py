@@ -173,12 +173,15 @@ class Runtime:
         if self.fusion is not None:
             self.fusion.flush()
 
-    def operation(self, name: str, reads=(), writes=()) -> Operation:
+    def operation(self, name: str, reads=(), writes=(), src: str = "") -> Operation:
+        """Issue an operation; `src` names the user's lines it comes from (a fused
+        kernel's members, trace.source_span), else the caller's line is taken."""
         self.flush()
         self.scheduler.raise_error()  # a failed task: raise before issuing more
         rec = self.recorder
-        op = Operation(next(self._op_ids), name,
-                       user_source_line() if rec or self.spmd else "")
+        if not src and (rec or self.spmd):
+            src = user_source_line()
+        op = Operation(next(self._op_ids), name, src)
         if self.spmd is not None:
             self.spmd.record(name, op.src)
         for s in writes:

@@ -32,6 +32,33 @@ def user_source_line() -> str:
     return "?"
 
 
+MAX_RUNS = 4  # line runs shown per file in a span; more become "…"
+
+
+def source_span(sources) -> str:
+    """The user's lines of several operations (a fused kernel's members) in one short
+    text: 'stencil.py:56-59', 'a.py:3,7', 'a.py:3; b.py:5'. Empty sources give ''."""
+    lines: dict[str, set[int]] = {}
+    other: list[str] = []
+    for src in sources:
+        path, _, line = src.rpartition(":")
+        if path and line.isdigit():
+            lines.setdefault(path, set()).add(int(line))
+        elif src and src not in other:
+            other.append(src)
+    parts = []
+    for path, nums in lines.items():
+        runs: list[list[int]] = []
+        for n in sorted(nums):
+            if runs and n == runs[-1][1] + 1:
+                runs[-1][1] = n
+            else:
+                runs.append([n, n])
+        text = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in runs[:MAX_RUNS])
+        parts.append(f"{path}:{text}" + (",…" if len(runs) > MAX_RUNS else ""))
+    return "; ".join(parts + other)
+
+
 class Recorder:
     """Collects trace records for one rank; `write()` puts them on disk."""
 
