@@ -27,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from hpcarray.runtime import trace
+
 # Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
 BLOCK_ELEMENTS = 1 << 15
 # Tiles smaller than this run blocked NumPy even when numba is there (compiling costs).
@@ -438,11 +440,12 @@ def _compiled_source(source: str):
         pass
     with _compile_lock:
         if source not in _compiled_cache:
-            numba = _load_numba()
-            fn = None
-            if numba is not None:
-                python_fn, cacheable = _define(source)
-                fn = numba.njit(nogil=True, error_model="numpy", cache=cacheable)(python_fn)
+            with trace.compiling():  # a profile shows compile time apart
+                numba = _load_numba()
+                fn = None
+                if numba is not None:
+                    python_fn, cacheable = _define(source)
+                    fn = numba.njit(nogil=True, error_model="numpy", cache=cacheable)(python_fn)
             _compiled_cache[source] = fn
     return _compiled_cache[source]
 

@@ -7,6 +7,7 @@ ends; every renderer in hpcarray.profiling reads only these files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -72,6 +73,11 @@ class Recorder:
         self.records: list[dict] = []
         self.known_stores: set[int] = set()
         self.lock = threading.Lock()
+        # Per thread: .task, the (task id, op id, lane) it runs (scheduler); .depth and
+        # .since, the compile it is in (compiling()).
+        self.local = threading.local()
+        global _active
+        _active = self
 
     def now(self) -> int:
         return time.perf_counter_ns() - self.t0
@@ -89,8 +95,28 @@ class Recorder:
 
     def task(self, task_id: int, op_id: int, proc: int, tile, start: int, end: int,
              nbytes: int) -> None:
+        self.local.task = None
         rec = {"type": "task", "id": task_id, "op": op_id, "rank": self.rank, "proc": proc,
                "tile": [list(t) for t in tile], "start": start, "end": end, "bytes": nbytes}
+        with self.lock:
+            self.records.append(rec)
+
+    def compile_begin(self) -> None:
+        local = self.local
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        if depth == 0:
+            local.since = self.now()
+
+    def compile_end(self) -> None:
+        """The outermost compile on this thread ended: a record on the task it delays."""
+        local = self.local
+        local.depth -= 1
+        if local.depth:
+            return
+        task_id, op_id, proc = getattr(local, "task", None) or (-1, -1, -1)
+        rec = {"type": "compile", "task": task_id, "op": op_id, "rank": self.rank,
+               "proc": proc, "start": local.since, "end": self.now()}
         with self.lock:
             self.records.append(rec)
 
@@ -109,6 +135,9 @@ class Recorder:
         return self.directory / f"trace.{self.rank}.jsonl"
 
     def write(self, script: str, argv: list[str]) -> Path:
+        global _active
+        if _active is self:
+            _active = None
         self.directory.mkdir(parents=True, exist_ok=True)
         header = {"type": "header", "version": TRACE_VERSION, "rank": self.rank,
                   "nranks": self.nranks, "workers": self.workers, "script": script,
@@ -120,3 +149,47 @@ class Recorder:
                 f.write(json.dumps(rec, separators=(",", ":")) + "\n")
             f.write(json.dumps({"type": "end", "t_ns": self.now()}) + "\n")
         return path
+
+
+# -- compile time ------------------------------------------------------------------------
+# The first task of a fused kernel imports numba and compiles (0.3-0.7 s): recorded as
+# "compile" records so that renderers show it apart from the operation's own time.
+
+_active: Recorder | None = None  # the process's recorder, while it records
+_numba_watched = False
+
+
+@contextlib.contextmanager
+def compiling():
+    """Around kernels.py's numba import and kernel definition. Once numba is loaded,
+    its compiler (run lazily, at a kernel's first call) is timed through its events."""
+    rec = _active
+    if rec is None:
+        yield
+        return
+    rec.compile_begin()
+    try:
+        yield
+    finally:
+        rec.compile_end()
+        if not _numba_watched and "numba" in sys.modules:
+            _watch_numba()
+
+
+def _watch_numba() -> None:
+    global _numba_watched
+    from numba.core import event
+
+    class Listener(event.Listener):
+        # The compiler lock spans numba's whole compile, a disk-cache load included.
+        def on_start(self, ev):
+            if _active is not None:
+                _active.compile_begin()
+
+        def on_end(self, ev):
+            rec = _active
+            if rec is not None and getattr(rec.local, "depth", 0):
+                rec.compile_end()
+
+    event.register("numba:compiler_lock", Listener())
+    _numba_watched = True
