@@ -60,7 +60,8 @@ def summarize(prof: Profile, *, html_path: str | Path | None = None,
         lines.append(f"  top {min(top, len(per_op))} operations by task time:")
         for name, ns in per_op.most_common(top):
             lines.append(f"    {_fmt.fmt_ns(ns):>10}  {100 * ns / total:5.1f}%  "
-                         f"{count[name]:>8,} tasks  {name[:40]}  ({src.get(name, '?')[:60]})")
+                         f"{count[name]:>8,} tasks  {_fmt.short_name(name, 40)}  "
+                         f"({src.get(name, '?')[:60]})")
     if prof.compiles:
         ns = sum(c.duration for c in prof.compiles)
         nops = len({(c.rank, c.op) for c in prof.compiles})

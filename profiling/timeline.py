@@ -29,7 +29,9 @@ COMPILE_COLOR = "#000000"
 
 
 def _esc(s: object) -> str:
-    return html.escape(str(s), quote=True)
+    """Text for the page and for plotly's labels (which decode &amp; &lt; &gt; but show
+    &quot; as it is): only the characters that start markup are escaped, once."""
+    return html.escape(str(s), quote=False)
 
 
 def _waits(prof: Profile, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], list]:

@@ -172,3 +172,18 @@ def test_dot_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     files = _graphviz.write_graph(graphviz.Digraph("g"), tmp_path, "slow", timeout=0.5)
     assert time.perf_counter() - t < 10
     assert files.pdf is None and files.dot.exists() and "took over" in (files.message or "")
+
+
+def test_long_names_keep_their_end(tmp_path: Path) -> None:
+    """A fused kernel's halo copy is told apart by its last word: shortened labels cut the
+    member list, not ' halo' (summary, dataflow and event graph)."""
+    from hpcarray.profiling.render import render_all
+
+    name = "fused(add,add,add,add,multiply,assign) halo"
+    make_chain_join(tmp_path, nranks=1, op_names={5: name})
+    text = render_all(tmp_path, dataflow=True, event=True, pdf=False)
+    row = next(ln for ln in text.splitlines() if "fused(" in ln)
+    assert ") halo" in row, row
+    for dot in ("dataflow_prog.dot", "event_graph_prog.dot"):
+        labels = re.findall(r"<B>(fused\(.*?)</B>", (tmp_path / dot).read_text())
+        assert labels and all(lb.endswith(") halo") for lb in labels), (dot, labels)
