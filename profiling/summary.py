@@ -64,7 +64,7 @@ def summarize(prof: Profile, *, html_path: str | Path | None = None,
                          f"({src.get(name, '?')[:60]})")
     if prof.compiles:
         ns = sum(c.duration for c in prof.compiles)
-        nops = len({(c.rank, c.op) for c in prof.compiles})
+        nops = len({c.op for c in prof.compiles})
         lines.append(f"  compile       {_fmt.fmt_ns(ns)} (numba import and compile, first tasks "
                      f"of {nops} operation(s); not in their time above)")
     sent = sum(c.bytes for c in prof.copies if c.side != "recv")

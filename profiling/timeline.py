@@ -20,6 +20,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from hpcarray.runtime.trace import source_span
+
 from . import _fmt
 from ._bars import Bars, build_bars, build_lanes, categories, utilisation
 from .trace_reader import Profile, Task
@@ -234,7 +236,7 @@ def op_table(prof: Profile) -> list[dict]:
         a["total"] += float(total[k])
         a["bytes"] += float(byts[k])
         o = prof.ops.get(oid)
-        if o is not None and len(a["src"]) < 4:
+        if o is not None and len(a["src"]) < 16:
             a["src"][o.src] = None
     if prof.compiles:  # its own row: the time is not the operations'
         ns = float(sum(c.duration for c in prof.compiles))
@@ -254,7 +256,7 @@ def _table_html(rows: list[dict]) -> str:
     head = ("<tr><th>operation</th><th>source</th><th>tasks</th><th>total</th>"
             "<th>mean</th><th>% of busy</th><th>bytes</th></tr>")
     body = "".join(
-        f"<tr><td>{_esc(a['name'])}</td><td>{_esc(', '.join(a['src']))}</td>"
+        f"<tr><td>{_esc(a['name'])}</td><td>{_esc(source_span(a['src']))}</td>"
         f"<td>{a['count']:,}</td><td>{_fmt.fmt_ns(a['total'])}</td>"
         f"<td>{_fmt.fmt_ns(a['mean'])}</td><td>{100 * a['share']:.1f}</td>"
         f"<td>{_fmt.fmt_bytes(a['bytes'])}</td></tr>"

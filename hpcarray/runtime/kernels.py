@@ -438,14 +438,13 @@ def _compiled_source(source: str):
         return _compiled_cache[source]
     except KeyError:
         pass
-    with _compile_lock:
+    with trace.compiling(), _compile_lock:  # a profile shows compiling (and waiting) apart
         if source not in _compiled_cache:
-            with trace.compiling():  # a profile shows compile time apart
-                numba = _load_numba()
-                fn = None
-                if numba is not None:
-                    python_fn, cacheable = _define(source)
-                    fn = numba.njit(nogil=True, error_model="numpy", cache=cacheable)(python_fn)
+            numba = _load_numba()
+            fn = None
+            if numba is not None:
+                python_fn, cacheable = _define(source)
+                fn = numba.njit(nogil=True, error_model="numpy", cache=cacheable)(python_fn)
             _compiled_cache[source] = fn
     return _compiled_cache[source]
 
