@@ -18,6 +18,7 @@ MAX_CATEGORIES = 24  # colours with their own legend entry; the rest become "oth
 class Lanes:
     labels: list[str]  # top to bottom
     index: dict[tuple[int, int], int]  # (rank, proc) -> lane; proc -1 = the comm lane
+    # (comm lanes only where the profile has copies)
 
 
 @dataclass
@@ -39,13 +40,15 @@ def build_lanes(prof: Profile) -> Lanes:
     procs: dict[int, set[int]] = {r: set(range(prof.workers(r))) for r in prof.ranks}
     for t in prof.tasks:
         procs.setdefault(t.rank, set()).add(t.proc)
+    comm = bool(prof.copies)  # a run without messages (one rank) has no comm lanes
     labels, index = [], {}
     for r in sorted(procs):
         for p in sorted(procs[r]):
             index[(r, p)] = len(labels)
             labels.append(f"rank {r} · proc {p}")
-        index[(r, -1)] = len(labels)
-        labels.append(f"rank {r} · comm")
+        if comm:
+            index[(r, -1)] = len(labels)
+            labels.append(f"rank {r} · comm")
     return Lanes(labels, index)
 
 

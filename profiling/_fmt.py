@@ -25,6 +25,21 @@ def fmt_ns(ns: float) -> str:
     return f"{ns / 1e9:.4g} s"
 
 
+def short_name(name: str, limit: int) -> str:
+    """An operation's name in at most ``limit`` characters, its end kept: the member list
+    of 'fused(add,add,...,assign) halo' is cut, not the ' halo' that tells it apart."""
+    if len(name) <= limit:
+        return name
+    head, paren, tail = name.rpartition(")")
+    if paren and "(" in head and len(tail) + 8 <= limit:
+        keep = head[:limit - len(tail) - 2]
+        cut = keep.rfind(",")
+        if cut > keep.find("("):
+            keep = keep[:cut + 1]
+        return f"{keep}…){tail}"
+    return name[:limit - 1] + "…"
+
+
 def fmt_bytes(n: float) -> str:
     n = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

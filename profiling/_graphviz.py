@@ -11,6 +11,8 @@ from pathlib import Path
 
 import graphviz
 
+from ._fmt import short_name
+
 INSTALL_HINT = "install Graphviz (Debian/Ubuntu: apt-get install graphviz)"
 DOT_TIMEOUT = float(os.environ.get("HPCARRAY_DOT_TIMEOUT", "120"))
 
@@ -24,10 +26,7 @@ class GraphFiles:
 
 def hl(text: object, limit: int = 60) -> str:
     """Text for inside an HTML-like Graphviz label: shortened and entity-escaped."""
-    s = str(text)
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return html.escape(s, quote=True)
+    return html.escape(short_name(str(text), limit), quote=True)
 
 
 def label(*rows: str, bold_first: bool = True) -> str:

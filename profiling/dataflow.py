@@ -3,12 +3,15 @@
 Boxes are operations (name and the user's source line), ellipses are store versions (variable
 name where known, shape, dtype); an edge version -> op is a read, op -> version a write.
 Repeated loop iterations are folded: when the op sequence repeats with the same names and
-source lines, one iteration is drawn inside a cluster labelled "×N iterations", and reads of
-the previous iteration's results are drawn as dashed "next iteration" edges.
+source lines, reading the same stores or values made by the matching ops of their own
+iteration (:func:`same_steps`), one iteration is drawn inside a cluster labelled "×N
+iterations", and reads of the previous iteration's results are drawn as dashed "next
+iteration" edges. Two sums of unrelated arrays on one line are not a loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from .trace_reader import Op, Profile
 MAX_OPS = 300  # ops drawn (after folding loops); the rest is summarised in one node
 MAX_PERIOD = 100  # longest loop body searched for
 MAX_SCAN = 20_000  # ops searched for loops
+MAX_LINEAGE = 32  # producers followed back when comparing two ops' inputs
 
 
 @dataclass
@@ -30,14 +34,49 @@ class Loop:
     count: int  # iterations
 
 
-def find_loop(keys: list, lo: int = 0, hi: int | None = None) -> Loop | None:
-    """The repeated block covering the most of keys[lo:hi] (ties: shortest period)."""
+Same = Callable[[int, int], bool]
+
+
+def same_steps(ops: list[Op]) -> Same:
+    """`same(i, j)`: op j repeats op i one or more iterations later. Same name and source
+    line, and each input is the same store (the loop's variable, or an invariant) or a
+    value made by ops that are the same steps as far back (a temporary of the iteration:
+    made by the op j - i later)."""
+    writer = {v: k for k, op in enumerate(ops) for v in op.writes}
+    memo: dict[tuple[int, int], bool] = {}
+
+    def same(i: int, j: int, depth: int = 0) -> bool:
+        key = (i, j)
+        if key in memo:
+            return memo[key]
+        a, b = ops[i], ops[j]
+        ok = a.name == b.name and a.src == b.src and len(a.reads) == len(b.reads)
+        for ra, rb in zip(a.reads, b.reads) if ok else ():
+            if ra[0] == rb[0]:
+                continue
+            wa, wb = writer.get(ra), writer.get(rb)
+            if wa is None or wb is None or wb - wa != j - i or depth >= MAX_LINEAGE \
+                    or not same(wa, wb, depth + 1):
+                ok = False
+                break
+        memo[key] = ok
+        return ok
+    return same
+
+
+def find_loop(keys: list, lo: int = 0, hi: int | None = None,
+              same: Same | None = None) -> Loop | None:
+    """The repeated block covering the most of keys[lo:hi] (ties: shortest period); ops i
+    and j match where `same(i, j)` (default: equal keys)."""
+    if same is None:
+        def same(i: int, j: int) -> bool:
+            return keys[i] == keys[j]
     hi = min(len(keys) if hi is None else hi, lo + MAX_SCAN)
     best: tuple[int, int, int] | None = None  # (coverage, -period, -start)
     for p in range(1, min(MAX_PERIOD, (hi - lo) // 2) + 1):
         run, run_start = 0, lo
         for i in range(lo, hi - p + 1):
-            if i < hi - p and keys[i] == keys[i + p]:
+            if i < hi - p and same(i, i + p):
                 if run == 0:
                     run_start = i
                 run += 1
@@ -55,20 +94,22 @@ def find_loop(keys: list, lo: int = 0, hi: int | None = None) -> Loop | None:
     return Loop(-neg_s, -neg_p, cover // -neg_p)
 
 
-def plan(keys: list, lo: int = 0, hi: int | None = None, depth: int = 0) -> list:
+def plan(keys: list, lo: int = 0, hi: int | None = None, depth: int = 0,
+         same: Same | None = None) -> list:
     """Segments of keys[lo:hi]: ints (plain op indices) and Loop objects, in order."""
     hi = len(keys) if hi is None else hi
-    loop = find_loop(keys, lo, hi) if depth < 8 and hi - lo >= 2 else None
+    loop = find_loop(keys, lo, hi, same) if depth < 8 and hi - lo >= 2 else None
     if loop is None:
         return list(range(lo, hi))
     end = loop.start + loop.period * loop.count
-    return [*plan(keys, lo, loop.start, depth + 1), loop, *plan(keys, end, hi, depth + 1)]
+    return [*plan(keys, lo, loop.start, depth + 1, same), loop,
+            *plan(keys, end, hi, depth + 1, same)]
 
 
 def build_graph(prof: Profile) -> graphviz.Digraph:
     ops: list[Op] = [prof.ops[i] for i in sorted(prof.ops)]
     keys = [(op.name, op.src) for op in ops]
-    segments = plan(keys)
+    segments = plan(keys, same=same_steps(ops))
     rep = list(range(len(ops)))  # op index -> representative op index
     vmap: dict[tuple[int, int], tuple[int, int]] = {}  # version -> drawn version
     last_ver: dict[tuple[int, int], int] = {}  # drawn version -> last version it stands for

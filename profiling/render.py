@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,10 +28,13 @@ def render_all(
     """Read ``trace.*.jsonl`` in ``profile_dir``, write the requested files next to them and
     return the summary text (which says where they are and how to get missing PDFs).
 
-    Raises :class:`hpcarray.profiling.trace_reader.TraceError` for an unreadable profile.
+    Raises :class:`hpcarray.profiling.trace_reader.TraceError` for an unreadable profile;
+    prints the warnings of one read with doubts (a trace cut short) to stderr.
     """
     d = Path(profile_dir)
     prof = load_profile(d, start=start, end=end, ranks=ranks)
+    for w in prof.warnings:  # a rank's trace cut short: render what was read, and say so
+        print(f"hpcarray profile: warning: {w}", file=sys.stderr)
     html_path = None
     if timeline:
         from .timeline import render_timeline

@@ -48,9 +48,10 @@ def summarize(prof: Profile, *, html_path: str | Path | None = None,
     per_op: Counter[str] = Counter()
     count: Counter[str] = Counter()
     src: dict[str, str] = {}
+    compiled = prof.compile_in_tasks()
     for t in prof.tasks:
         name = prof.op_name(t.op)
-        per_op[name] += t.duration
+        per_op[name] += max(0, t.duration - compiled.get((t.rank, t.id), 0))
         count[name] += 1
         if name not in src and t.op in prof.ops:
             src[name] = prof.ops[t.op].src
@@ -59,7 +60,13 @@ def summarize(prof: Profile, *, html_path: str | Path | None = None,
         lines.append(f"  top {min(top, len(per_op))} operations by task time:")
         for name, ns in per_op.most_common(top):
             lines.append(f"    {_fmt.fmt_ns(ns):>10}  {100 * ns / total:5.1f}%  "
-                         f"{count[name]:>8,} tasks  {name[:40]}  ({src.get(name, '?')[:60]})")
+                         f"{count[name]:>8,} tasks  {_fmt.short_name(name, 40)}  "
+                         f"({src.get(name, '?')[:60]})")
+    if prof.compiles:
+        ns = sum(c.duration for c in prof.compiles)
+        nops = len({c.op for c in prof.compiles})
+        lines.append(f"  compile       {_fmt.fmt_ns(ns)} (numba import and compile, first tasks "
+                     f"of {nops} operation(s); not in their time above)")
     sent = sum(c.bytes for c in prof.copies if c.side != "recv")
     kinds: Counter[str] = Counter()
     for c in prof.copies:

@@ -1,9 +1,11 @@
 """timeline.html: a self-contained, offline, zoomable timeline of a profile.
 
 One lane per rank x processor plus one communication lane per rank; a bar per task and per
-copy, coloured by operation. Bars are WebGL line segments (``Scattergl``): a few hundred
-thousand points draw in seconds, where SVG bars would take minutes. Beyond ``max_bars``,
-consecutive short bars of a lane are merged into coarse bars whose hover summarises them.
+copy, coloured by operation. Time a task spent importing numba and compiling its kernel is
+a thin black bar over the task's own (legend entry "numba compile"). Bars are WebGL line
+segments (``Scattergl``): a few hundred thousand points draw in seconds, where SVG bars
+would take minutes. Beyond ``max_bars``, consecutive short bars of a lane are merged into
+coarse bars whose hover summarises them.
 Everything that comes from user code (op names, source lines, store names) is HTML-escaped.
 """
 
@@ -18,15 +20,20 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from hpcarray.runtime.trace import source_span
+
 from . import _fmt
 from ._bars import Bars, build_bars, build_lanes, categories, utilisation
 from .trace_reader import Profile, Task
 
 MAX_WAITS = 6  # predecessors listed in a hover
+COMPILE_COLOR = "#000000"
 
 
 def _esc(s: object) -> str:
-    return html.escape(str(s), quote=True)
+    """Text for the page and for plotly's labels (which decode &amp; &lt; &gt; but show
+    &quot; as it is): only the characters that start markup are escaped, once."""
+    return html.escape(str(s), quote=False)
 
 
 def _waits(prof: Profile, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], list]:
@@ -142,6 +149,7 @@ def build_figure(prof: Profile, *, max_bars: int = 50_000) -> tuple[dict, dict]:
             "line": {"width": max(2, int(lane_px * 0.7)),
                      "color": _fmt.PALETTE[c % len(_fmt.PALETTE)]},
         })
+    compiles = _compile_trace(prof, lanes, lane_px)
     _add_utilisation(fig, prof, lo, hi)
     fig.update_yaxes(row=1, col=1, tickmode="array", tickvals=list(range(nl)),
                      ticktext=lanes.labels, range=[nl - 0.5, -0.5], showgrid=False,
@@ -156,10 +164,36 @@ def build_figure(prof: Profile, *, max_bars: int = 50_000) -> tuple[dict, dict]:
         hoverlabel={"align": "left"},
     )
     figure = fig.to_dict()
-    figure["data"] = bar_traces + figure["data"]
+    figure["data"] = bar_traces + compiles + figure["data"]
     facts = {"lanes": nl, "bars": len(bars.lane), "events": len(events),
              "quantum_ns": bars.quantum, "lane_labels": lanes.labels}
     return figure, facts
+
+
+def _compile_trace(prof: Profile, lanes, lane_px: int) -> list[dict]:
+    """The compile spans, drawn over the tasks they delay (never merged: one or a few
+    per kernel)."""
+    if not prof.compiles:
+        return []
+    k = len(prof.compiles)
+    x, y = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
+    text: list[str | None] = [None] * (3 * k)
+    for j, c in enumerate(prof.compiles):
+        lane = lanes.index.get((c.rank, c.proc), lanes.index.get((c.rank, 0), 0))
+        x[3 * j], x[3 * j + 1] = c.start / 1e9, c.end / 1e9
+        y[3 * j] = y[3 * j + 1] = lane
+        op = prof.ops.get(c.op)
+        where = f"{_esc(op.name)} at {_esc(op.src)}" if op else "no operation"
+        task = f"task {c.task}" if c.task >= 0 else "outside tasks"
+        text[3 * j] = text[3 * j + 1] = (
+            f"<b>numba compile</b> · rank {c.rank} · proc {c.proc}<br>"
+            f"in {task} of {where}<br>"
+            f"duration: {_fmt.fmt_ns(c.duration)} (start {c.start / 1e9:.6f} s)<br>"
+            "not counted in the operation's time")
+    return [{"type": "scattergl", "x": x, "y": y, "text": text, "mode": "lines",
+             "name": "numba compile", "legendgroup": "compile", "hoverinfo": "text",
+             "connectgaps": False, "meta": "compile", "xaxis": "x", "yaxis": "y",
+             "line": {"width": max(2, int(lane_px * 0.35)), "color": COMPILE_COLOR}}]
 
 
 def _add_utilisation(fig: go.Figure, prof: Profile, lo: float, hi: float) -> None:
@@ -184,8 +218,10 @@ def _add_utilisation(fig: go.Figure, prof: Profile, lo: float, hi: float) -> Non
 def op_table(prof: Profile) -> list[dict]:
     """Operations (by name) with count, total, mean time and bytes, largest total first."""
     n = len(prof.tasks)
+    compiled = prof.compile_in_tasks()
     op = np.fromiter((t.op for t in prof.tasks), dtype=np.int64, count=n)
-    dur = np.fromiter((t.end - t.start for t in prof.tasks), dtype=np.float64, count=n)
+    dur = np.fromiter((max(0, t.end - t.start - compiled.get((t.rank, t.id), 0))
+                       for t in prof.tasks), dtype=np.float64, count=n)
     nbytes = np.fromiter((t.bytes for t in prof.tasks), dtype=np.float64, count=n)
     ids, inv = np.unique(op, return_inverse=True)
     count = np.bincount(inv, minlength=len(ids))
@@ -200,9 +236,14 @@ def op_table(prof: Profile) -> list[dict]:
         a["total"] += float(total[k])
         a["bytes"] += float(byts[k])
         o = prof.ops.get(oid)
-        if o is not None and len(a["src"]) < 4:
+        if o is not None and len(a["src"]) < 16:
             a["src"][o.src] = None
-    busy = float(dur.sum())
+    if prof.compiles:  # its own row: the time is not the operations'
+        ns = float(sum(c.duration for c in prof.compiles))
+        acc["numba compile"] = {"name": "numba compile", "count": len(prof.compiles),
+                                "total": ns, "bytes": 0.0,
+                                "src": {"first tasks of compiled kernels": None}}
+    busy = float(sum(a["total"] for a in acc.values()))
     rows = sorted(acc.values(), key=lambda a: -a["total"])
     for a in rows:
         a["mean"] = a["total"] / max(a["count"], 1)
@@ -215,7 +256,7 @@ def _table_html(rows: list[dict]) -> str:
     head = ("<tr><th>operation</th><th>source</th><th>tasks</th><th>total</th>"
             "<th>mean</th><th>% of busy</th><th>bytes</th></tr>")
     body = "".join(
-        f"<tr><td>{_esc(a['name'])}</td><td>{_esc(', '.join(a['src']))}</td>"
+        f"<tr><td>{_esc(a['name'])}</td><td>{_esc(source_span(a['src']))}</td>"
         f"<td>{a['count']:,}</td><td>{_fmt.fmt_ns(a['total'])}</td>"
         f"<td>{_fmt.fmt_ns(a['mean'])}</td><td>{100 * a['share']:.1f}</td>"
         f"<td>{_fmt.fmt_bytes(a['bytes'])}</td></tr>"

@@ -1,9 +1,11 @@
 """Read a profile directory of per-rank JSON-lines traces (format version 1).
 
-Each rank writes ``trace.<rank>.jsonl``: a header, then ``store``, ``op``, ``task``, ``copy``
-and ``edge`` records, then ``end``. Unknown keys and unknown record types are ignored, so a
-newer runtime can add fields; a header whose version is newer than :data:`SUPPORTED_VERSION`
-is refused with :class:`TraceError`.
+Each rank writes ``trace.<rank>.jsonl``: a header, then ``store``, ``op``, ``task``, ``copy``,
+``compile`` and ``edge`` records, then ``end``. Unknown keys and unknown record types are
+ignored, so a newer runtime can add fields; a header whose version is newer than
+:data:`SUPPORTED_VERSION` is refused with :class:`TraceError`. A file cut short (a rank
+killed while writing it) is read up to the cut, with a warning in ``Profile.warnings``
+naming the file and line.
 
 Times in the model are nanoseconds on one global axis: each rank's ``start``/``end`` are
 relative to its own ``t0_ns``; the reader adds ``t0_ns - min(t0_ns over ranks)``.
@@ -81,6 +83,23 @@ class Task:
 
 
 @dataclass(slots=True)
+class Compile:
+    """Time a thread spent importing numba and compiling a kernel, inside ``task`` (-1:
+    outside any task)."""
+
+    rank: int
+    task: int
+    op: int
+    proc: int
+    start: int
+    end: int
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(slots=True)
 class Edge:
     rank: int
     src: int
@@ -99,7 +118,9 @@ class Profile:
     tasks: list[Task] = field(default_factory=list)  # point tasks, all ranks
     copies: list[Task] = field(default_factory=list)  # copies, all ranks
     edges: list[Edge] = field(default_factory=list)
+    compiles: list[Compile] = field(default_factory=list)
     end_ns: dict[int, int] = field(default_factory=dict)  # per rank, global axis
+    warnings: list[str] = field(default_factory=list)  # what was read with doubts
 
     @property
     def ranks(self) -> list[int]:
@@ -126,6 +147,14 @@ class Profile:
         op = self.ops.get(op_id)
         return op.name if op else f"op{op_id}"
 
+    def compile_in_tasks(self) -> dict[tuple[int, int], int]:
+        """(rank, task id) -> ns of the task spent compiling (not the operation's time)."""
+        out: dict[tuple[int, int], int] = {}
+        for c in self.compiles:
+            key = (c.rank, c.task)
+            out[key] = out.get(key, 0) + c.duration
+        return out
+
 
 def trace_files(directory: str | Path) -> dict[int, Path]:
     """The trace files of a profile directory, by rank."""
@@ -146,9 +175,10 @@ def _pairs(v: Iterable) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in v]
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict]]:
+def _records(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each line; chunks of lines are decoded as one JSON array,
-    which is several times faster than one ``json.loads`` per line."""
+    which is several times faster than one ``json.loads`` per line. A cut last line ends
+    the records with a warning."""
     loads = json.loads
     lineno = 0
     with open(path, encoding="utf-8") as f:
@@ -175,7 +205,10 @@ def _records(path: Path) -> Iterator[tuple[int, dict]]:
                         raise ValueError("not an object")
                 except ValueError as e:
                     if lineno > 1 and not line.endswith("\n"):
-                        return  # truncated last line of a crashed run: keep what we have
+                        # a rank killed while writing: keep what was read
+                        warnings.append(f"{path}:{lineno}: trace cut short (its rank stopped "
+                                        f"while writing it?); read {lineno - 1} lines")
+                        return
                     raise TraceError(f"{path}:{lineno}: not a trace record ({e})") from None
                 yield lineno, rec
 
@@ -183,7 +216,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict]]:
 def _read_rank(path: Path, prof: Profile, offset: int) -> None:
     header: Header | None = None
     rank = -1
-    for lineno, rec in _records(path):
+    ended, lineno, before = False, 0, len(prof.warnings)
+    for lineno, rec in _records(path, prof.warnings):
         typ = rec.get("type")
         if header is None:
             if typ != "header":
@@ -224,6 +258,10 @@ def _read_rank(path: Path, prof: Profile, offset: int) -> None:
                 )
             elif typ == "edge":
                 prof.edges.append(Edge(rank, rec["src"], rec["dst"], rec.get("kind", "RAW")))
+            elif typ == "compile":
+                prof.compiles.append(Compile(rank, rec.get("task", -1), rec.get("op", -1),
+                                             rec.get("proc", 0), rec["start"] + offset,
+                                             rec["end"] + offset))
             elif typ == "op":
                 if rec["id"] not in prof.ops:
                     prof.ops[rec["id"]] = Op(rec["id"], str(rec.get("name", "?")),
@@ -237,6 +275,7 @@ def _read_rank(path: Path, prof: Profile, offset: int) -> None:
                                                    str(rec.get("dtype", "")),
                                                    None if name is None else str(name))
             elif typ == "end":
+                ended = True
                 t_ns = int(rec.get("t_ns", 0))  # absolute (same clock as t0_ns) or relative
                 t0 = header.t0_ns
                 prof.end_ns[rank] = t_ns - (t0 - offset) if t_ns >= t0 > 0 else t_ns + offset
@@ -246,6 +285,9 @@ def _read_rank(path: Path, prof: Profile, offset: int) -> None:
             raise TraceError(f"{path}:{lineno}: malformed {typ} record ({e})") from None
     if header is None:
         raise TraceError(f"{path}: empty trace file")
+    if not ended and len(prof.warnings) == before:
+        prof.warnings.append(f"{path}:{lineno}: trace ends without its end record (its "
+                             f"rank stopped while writing it?); read {lineno} lines")
 
 
 def load_profile(
@@ -311,11 +353,12 @@ def filter_profile(
     def ok(t: Task) -> bool:
         return t.end >= lo and t.start <= hi and (keep is None or t.rank in keep)
 
-    out = Profile(prof.directory, stores=prof.stores, ops=prof.ops)
+    out = Profile(prof.directory, stores=prof.stores, ops=prof.ops, warnings=prof.warnings)
     out.headers = {r: h for r, h in prof.headers.items() if keep is None or r in keep}
     out.end_ns = {r: v for r, v in prof.end_ns.items() if keep is None or r in keep}
     out.tasks = [t for t in prof.tasks if ok(t)]
     out.copies = [c for c in prof.copies if ok(c)]
+    out.compiles = [c for c in prof.compiles if ok(c)]  # type: ignore[arg-type]
     ids = {(t.rank, t.id) for t in out.tasks} | {(c.rank, c.id) for c in out.copies}
     out.edges = [e for e in prof.edges if (e.rank, e.src) in ids and (e.rank, e.dst) in ids]
     return out

@@ -40,6 +40,9 @@ class Runtime:
             if settings.tracing else None
         )
         self.nvtx = _load_nvtx() if settings.nvtx else None
+        # Recorded or in NVTX ranges: every operation is issued as tasks (no fast path),
+        # so that each one is recorded and gets its range.
+        self.observed = self.recorder is not None or self.nvtx is not None
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
                                    self.nvtx, settings.eager, settings.window_bytes)
         self.dist: Distribution | None = None
@@ -165,9 +168,9 @@ class Runtime:
 
     @property
     def idle(self) -> bool:
-        """Nothing pending, nothing recorded, one rank: an operation may run inline now."""
+        """Nothing pending, nothing observed, one rank: an operation may run inline now."""
         fusion = self.fusion
-        return (self.scheduler.pending == 0 and self.recorder is None and self.dist is None
+        return (self.scheduler.pending == 0 and not self.observed and self.dist is None
                 and (fusion is None or (fusion.group is None and not fusion.chain)))
 
     def flush(self) -> None:
@@ -175,12 +178,15 @@ class Runtime:
         if self.fusion is not None:
             self.fusion.flush()
 
-    def operation(self, name: str, reads=(), writes=()) -> Operation:
+    def operation(self, name: str, reads=(), writes=(), src: str = "") -> Operation:
+        """Issue an operation; `src` names the user's lines it comes from (a fused
+        kernel's members, trace.source_span), else the caller's line is taken."""
         self.flush()
         self.scheduler.raise_error()  # a failed task: raise before issuing more
         rec = self.recorder
-        op = Operation(next(self._op_ids), name,
-                       user_source_line() if rec or self.spmd else "")
+        if not src and (rec or self.spmd):
+            src = user_source_line()
+        op = Operation(next(self._op_ids), name, src)
         if self.spmd is not None:
             self.spmd.record(name, op.src)
         for s in writes:

@@ -132,6 +132,7 @@ class Scheduler:
             try:
                 if rec is not None:
                     start = rec.now()
+                    rec.local.task = (task.id, task.op.id, lane)  # compiles it waits for
                 if nvtx is not None:
                     nvtx.push(task.op.name, "task")
                 try:

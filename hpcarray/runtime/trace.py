@@ -7,6 +7,7 @@ ends; every renderer in hpcarray.profiling reads only these files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -32,6 +33,33 @@ def user_source_line() -> str:
     return "?"
 
 
+MAX_RUNS = 4  # line runs shown per file in a span; more become "…"
+
+
+def source_span(sources) -> str:
+    """The user's lines of several operations (a fused kernel's members) in one short
+    text: 'stencil.py:56-59', 'a.py:3,7', 'a.py:3; b.py:5'. Empty sources give ''."""
+    lines: dict[str, set[int]] = {}
+    other: list[str] = []
+    for src in sources:
+        path, _, line = src.rpartition(":")
+        if path and line.isdigit():
+            lines.setdefault(path, set()).add(int(line))
+        elif src and src not in other:
+            other.append(src)
+    parts = []
+    for path, nums in lines.items():
+        runs: list[list[int]] = []
+        for n in sorted(nums):
+            if runs and n == runs[-1][1] + 1:
+                runs[-1][1] = n
+            else:
+                runs.append([n, n])
+        text = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in runs[:MAX_RUNS])
+        parts.append(f"{path}:{text}" + (",…" if len(runs) > MAX_RUNS else ""))
+    return "; ".join(parts + other)
+
+
 class Recorder:
     """Collects trace records for one rank; `write()` puts them on disk."""
 
@@ -45,6 +73,11 @@ class Recorder:
         self.records: list[dict] = []
         self.known_stores: set[int] = set()
         self.lock = threading.Lock()
+        # Per thread: .task, the (task id, op id, lane) it runs (scheduler); .depth and
+        # .since, the compile it is in (compiling()).
+        self.local = threading.local()
+        global _active
+        _active = self
 
     def now(self) -> int:
         return time.perf_counter_ns() - self.t0
@@ -62,8 +95,28 @@ class Recorder:
 
     def task(self, task_id: int, op_id: int, proc: int, tile, start: int, end: int,
              nbytes: int) -> None:
+        self.local.task = None
         rec = {"type": "task", "id": task_id, "op": op_id, "rank": self.rank, "proc": proc,
                "tile": [list(t) for t in tile], "start": start, "end": end, "bytes": nbytes}
+        with self.lock:
+            self.records.append(rec)
+
+    def compile_begin(self) -> None:
+        local = self.local
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        if depth == 0:
+            local.since = self.now()
+
+    def compile_end(self) -> None:
+        """The outermost compile on this thread ended: a record on the task it delays."""
+        local = self.local
+        local.depth -= 1
+        if local.depth:
+            return
+        task_id, op_id, proc = getattr(local, "task", None) or (-1, -1, -1)
+        rec = {"type": "compile", "task": task_id, "op": op_id, "rank": self.rank,
+               "proc": proc, "start": local.since, "end": self.now()}
         with self.lock:
             self.records.append(rec)
 
@@ -82,6 +135,9 @@ class Recorder:
         return self.directory / f"trace.{self.rank}.jsonl"
 
     def write(self, script: str, argv: list[str]) -> Path:
+        global _active
+        if _active is self:
+            _active = None
         self.directory.mkdir(parents=True, exist_ok=True)
         header = {"type": "header", "version": TRACE_VERSION, "rank": self.rank,
                   "nranks": self.nranks, "workers": self.workers, "script": script,
@@ -93,3 +149,47 @@ class Recorder:
                 f.write(json.dumps(rec, separators=(",", ":")) + "\n")
             f.write(json.dumps({"type": "end", "t_ns": self.now()}) + "\n")
         return path
+
+
+# -- compile time ------------------------------------------------------------------------
+# The first task of a fused kernel imports numba and compiles (0.3-0.7 s): recorded as
+# "compile" records so that renderers show it apart from the operation's own time.
+
+_active: Recorder | None = None  # the process's recorder, while it records
+_numba_watched = False
+
+
+@contextlib.contextmanager
+def compiling():
+    """Around kernels.py's numba import and kernel definition. Once numba is loaded,
+    its compiler (run lazily, at a kernel's first call) is timed through its events."""
+    rec = _active
+    if rec is None:
+        yield
+        return
+    rec.compile_begin()
+    try:
+        yield
+    finally:
+        rec.compile_end()
+        if not _numba_watched and "numba" in sys.modules:
+            _watch_numba()
+
+
+def _watch_numba() -> None:
+    global _numba_watched
+    from numba.core import event
+
+    class Listener(event.Listener):
+        # The compiler lock spans numba's whole compile, a disk-cache load included.
+        def on_start(self, ev):
+            if _active is not None:
+                _active.compile_begin()
+
+        def on_end(self, ev):
+            rec = _active
+            if rec is not None and getattr(rec.local, "depth", 0):
+                rec.compile_end()
+
+    event.register("numba:compiler_lock", Listener())
+    _numba_watched = True

@@ -97,3 +97,24 @@ def test_registered_in_hpcarray_cli() -> None:
         pytest.skip(f"hpcarray.cli not complete yet: {e}")
     args = parser.parse_args(["profile", "somewhere", "--no-pdf"])
     assert args.func is cli.run and args.no_pdf
+
+
+@pytest.mark.parametrize("cut", ["mid-line", "at a line's end"])
+def test_profile_of_a_truncated_trace_warns(tmp_path: Path, cut: str) -> None:
+    """A rank killed while writing its trace: `hpcarray profile` says which file and line,
+    and renders what was read."""
+    import subprocess
+    import sys
+
+    make_chain_join(tmp_path, nranks=2)
+    path = tmp_path / "trace.1.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    keep = len(lines) // 2
+    text = "".join(lines[:keep]) + (lines[keep][:7] if cut == "mid-line" else "")
+    path.write_text(text)
+    res = subprocess.run([sys.executable, "-m", "hpcarray.cli", "profile", str(tmp_path),
+                          "--no-pdf"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    line = keep + 1 if cut == "mid-line" else keep
+    assert f"warning: {path}:{line}: trace " in res.stderr, res.stderr
+    assert "2 rank(s)" in res.stdout and (tmp_path / "timeline.html").exists()

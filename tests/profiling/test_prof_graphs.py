@@ -172,3 +172,41 @@ def test_dot_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     files = _graphviz.write_graph(graphviz.Digraph("g"), tmp_path, "slow", timeout=0.5)
     assert time.perf_counter() - t < 10
     assert files.pdf is None and files.dot.exists() and "took over" in (files.message or "")
+
+
+def test_long_names_keep_their_end(tmp_path: Path) -> None:
+    """A fused kernel's halo copy is told apart by its last word: shortened labels cut the
+    member list, not ' halo' (summary, dataflow and event graph)."""
+    from hpcarray.profiling.render import render_all
+
+    name = "fused(add,add,add,add,multiply,assign) halo"
+    make_chain_join(tmp_path, nranks=1, op_names={5: name})
+    text = render_all(tmp_path, dataflow=True, event=True, pdf=False)
+    row = next(ln for ln in text.splitlines() if "fused(" in ln)
+    assert ") halo" in row, row
+    for dot in ("dataflow_prog.dot", "event_graph_prog.dot"):
+        labels = re.findall(r"<B>(fused\(.*?)</B>", (tmp_path / dot).read_text())
+        assert labels and all(lb.endswith(") halo") for lb in labels), (dot, labels)
+
+
+def test_dataflow_does_not_fold_unrelated_ops_of_one_line(tmp_path: Path) -> None:
+    """`report(np.sum(a)); report(np.sum(b))` through a helper: two sums with one source
+    line, of unrelated arrays, are not '×2 iterations'; the same sums in a loop over one
+    array (or over temporaries the iteration makes) are."""
+    from prof_synth import TraceWriter
+
+    def write(directory: Path, reads: list) -> str:
+        w = TraceWriter(directory, 0, 1, 1)
+        for sid, name in ((1, "a"), (2, "b")):
+            w.store(sid, [10], name)
+        w.op(1, "multiply", "prog.py:3", [], [[1, 1]])
+        w.op(2, "add", "prog.py:4", [], [[2, 1]])
+        for k, read in enumerate(reads):
+            w.op(3 + k, "add.reduce", "_common.py:99", [read], [[10 + k, 1]])
+        w.close()
+        return render_dataflow(load_profile(directory), directory, pdf=False).dot.read_text()
+
+    dot = write(tmp_path / "two", [[1, 1], [2, 1]])
+    assert "iterations" not in dot and dot.count("<B>add.reduce</B>") == 2
+    dot = write(tmp_path / "loop", [[1, 1], [1, 1], [1, 1]])
+    assert "×3 iterations (1 ops each)" in dot

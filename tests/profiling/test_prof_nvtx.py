@@ -141,3 +141,37 @@ def test_stencil_emits_balanced_task_ranges_from_workers(capture_lib: Path, tmp_
     # Several threads, none of them the main thread (whose pid equals its tid).
     pids = {r[1] for r in mine}
     assert len(names) >= 2 and not any(t in pids for t in names)
+
+
+def _run_observed(lib: Path, tmp: Path, code: str, *flags: str) -> list:
+    """`hpcarray run FLAGS` of a script with the capture library attached; the messages of
+    the ranges pushed in the hpcarray domain."""
+    events = tmp / "events.tsv"
+    script = tmp / "prog.py"
+    script.write_text(textwrap.dedent(code))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NVTX_", "HPCARRAY_"))}
+    env.update(NVTX_INJECTION64_PATH=str(lib), NVTX_CAPTURE_FILE=str(events),
+               HPCARRAY_WORKERS="2", HPCARRAY_NO_RENDER="1")
+    subprocess.run([sys.executable, "-m", "hpcarray.cli", "run", *flags, str(script)],
+                   env=env, check=True, capture_output=True, timeout=120, cwd=tmp)
+    rows = [ln.rstrip("\n").split("\t") for ln in events.open()] if events.exists() else []
+    return [r[5] for r in rows if r[0] == "push" and r[4] == "hpcarray"]
+
+
+def test_small_arrays_get_a_range_per_operation(capture_lib: Path, tmp_path: Path):
+    """Small arrays take the fast path (no tiles, no tasks) unless observed: under --nvtx
+    every operation gets its range, the operations --profile records."""
+    code = """
+        import hpcarray as np
+        a = np.arange(10.0)
+        b = a * 3.0 + 1.0
+        c = np.sqrt(b)
+        print(float(np.sum(c)))
+    """
+    pushed = _run_observed(capture_lib, tmp_path, code, "--nvtx")
+    _run_observed(capture_lib, tmp_path, code, "--profile", str(tmp_path / "prof"))
+    from hpcarray.profiling.trace_reader import load_profile
+
+    recorded = [op.name for op in load_profile(tmp_path / "prof").ops.values()]
+    assert recorded == ["multiply", "add", "sqrt", "add.reduce"], recorded
+    assert sorted(pushed) == sorted(recorded), pushed

@@ -34,6 +34,12 @@ def test_two_rank_lanes_and_bars(tmp_path: Path) -> None:
     assert [t["name"] for t in utils] == ["rank 0 busy %", "rank 1 busy %"]
 
 
+def test_one_rank_has_no_comm_lane(tmp_path: Path) -> None:
+    make_chain_join(tmp_path, nranks=1, workers=2)
+    _, facts = build_figure(load_profile(tmp_path))
+    assert facts["lane_labels"] == ["rank 0 · proc 0", "rank 0 · proc 1"]
+
+
 def test_op_table(tmp_path: Path) -> None:
     make_chain_join(tmp_path, nranks=1, workers=2)
     rows = op_table(load_profile(tmp_path))
@@ -60,6 +66,25 @@ def test_html_escapes_user_strings(tmp_path: Path) -> None:
     assert "<td>a&amp;b</td>" in table
     # in the plot data the names and sources are escaped too (JSON may escape '&' again)
     assert "&lt;script&gt;alert(1)" in page or "\\u0026lt;script\\u0026gt;" in page
+
+
+@pytest.mark.browser
+def test_plotly_text_is_escaped_once(tmp_path: Path, chromium: str) -> None:
+    """Quotes in the script's name and op names read as quotes in the drawn title and
+    legend (plotly shows &quot; as it is); markup stays text."""
+    from prof_synth import TraceWriter
+
+    w = TraceWriter(tmp_path, 0, 1, 1, script='say "hi" & <b>x</b>.py')
+    w.op(1, 'it\'s "q"', "x.py:1", [], [[1, 1]])
+    w.task(1, 0, 0, 1000, [[0, 1]])
+    w.close()
+    out = render_timeline(load_profile(tmp_path), tmp_path / "timeline.html")
+    dom, _ = dump_dom(chromium, out)
+    assert "&amp;quot;" not in dom and "&amp;#x27;" not in dom
+    title = re.search(r'<text class="gtitle"[^>]*>(.*?)</text>', dom).group(1)
+    assert title.startswith('say "hi" &amp; &lt;b&gt;x&lt;/b&gt;.py: 1 tasks'), title
+    legend = re.findall(r'<text class="legendtext"[^>]*>(.*?)</text>', dom)
+    assert 'it\'s "q"' in legend, legend
 
 
 def test_render_all_returns_summary(tmp_path: Path) -> None:
@@ -96,7 +121,7 @@ def test_merged_timeline_draws_in_chromium(tmp_path: Path, chromium: str) -> Non
     dom, _ = dump_dom(chromium, out)
     st = status_attrs(dom)
     assert st["drawn"] == "1" and int(st["bars"]) == int(st["expected-bars"]) <= 5_000
-    assert int(st["lane-ticks"]) == 2 * (4 + 1)
+    assert int(st["lane-ticks"]) == 2 * 4  # no copies: no comm lanes
 
 
 def test_empty_and_single_task_profiles(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from hpcarray.runtime import tasks
 from hpcarray.runtime.backend.cpu import kernels
 from hpcarray.runtime.fusion import inplace
 from hpcarray.runtime.partition import rect_size, tile_index
+from hpcarray.runtime.trace import source_span
 from hpcarray.runtime.view import View
 
 MAX_GROUPS = 8
@@ -123,7 +124,7 @@ def launch(rt, groups: list, build) -> bool:
         store = None
     if store is None:  # S is gone (or, several ranks, not read): run one by one
         return False
-    parts, names = [], []
+    parts, names, srcs = [], [], []
     for g in groups:
         built = build(rt, g)
         if built is None:
@@ -131,11 +132,13 @@ def launch(rt, groups: list, build) -> bool:
         start, shape = _window(g, s_id)
         parts.append(_Part(*built, start, shape))
         names.append(g.name)
+        srcs += g.srcs
     if not parts:
         return True
     reads = {id(v.store): v.store for p in parts for v in p.leaves}
     writes = {id(v.store): v.store for p in parts for v in p.out_views}
-    op = rt.operation("+".join(names), list(reads.values()), list(writes.values()))
+    op = rt.operation("+".join(names), list(reads.values()), list(writes.values()),
+                      source_span(srcs))
     row_bytes = max(1, rect_size(((0, 1),) + tuple((0, n) for n in store.shape[1:]))
                     * store.buffer.itemsize)
     chunk = max(1, inplace.CHUNK_BYTES // row_bytes)

@@ -25,6 +25,7 @@ from hpcarray.runtime.backend.cpu import kernels
 from hpcarray.runtime.fusion import chain, inplace
 from hpcarray.runtime.fusion.pieces import Pieces, split
 from hpcarray.runtime.partition import Tiling, rect_size, tile_index
+from hpcarray.runtime.trace import source_span, user_source_line
 from hpcarray.runtime.view import View
 
 # Nodes per group: bounds the kernel's size (and numba's compile time).
@@ -125,12 +126,19 @@ class Group:
         # Leaves that are arrays joined along an axis (pieces.py): tasks cut their tiles
         # where pieces meet. Such a group runs on its own (no chain, sink or in place).
         self.pieces: list[Pieces] = []
+        # The user's lines of the nodes (and of a sink's reduction), when traced: the
+        # operation is theirs, not the line that happened to launch it.
+        self.srcs: list[str] = []
 
     @property
     def name(self) -> str:
         nodes = self.nodes
         return nodes[0].func.name if len(nodes) == 1 else \
             "fused(" + ",".join(n.func.name for n in nodes) + ")"
+
+    @property
+    def src(self) -> str:
+        return source_span(self.srcs)
 
     def ref(self, x):
         """The node argument for array or scalar `x`, or None if reading it here would
@@ -188,8 +196,10 @@ class Group:
             return True
         return False
 
-    def add(self, func: Func, out, args: tuple) -> None:
+    def add(self, func: Func, out, args: tuple, src: str) -> None:
         v = out._v
+        if src:
+            self.srcs.append(src)
         j = len(self.nodes)
         self.nodes.append(Node(func, args, out.dtype, out, (v.start, v.shape, v.dims)))
         acc = v.store.accesses
@@ -223,7 +233,7 @@ class Fuser:
                 g = self.group = Group(v.shape, v.launch_tiles())
             args = tuple(g.ref(x) for x in ins)
             if None not in args and g.may_write(v):
-                g.add(func, out, args)
+                g.add(func, out, args, _user_line(self.rt))
                 return True
             if not g.nodes:  # conflicts with itself: NumPy semantics need a copy first
                 self.group = None
@@ -245,6 +255,9 @@ class Fuser:
         if w is None or w[1] != _key(v):
             return False
         g.sink = Sink(w[2], partial, join, rows, keep, finish, temporary)
+        src = _user_line(self.rt)
+        if src:
+            g.srcs.append(src)
         return True
 
     def _close(self, v: View) -> None:
@@ -309,6 +322,11 @@ class Fuser:
             _launch_reducing(self.rt, last)
 
 
+def _user_line(rt) -> str:
+    """The user's line issuing a node, where operations are traced (else '')."""
+    return user_source_line() if rt.recorder is not None or rt.spmd is not None else ""
+
+
 def _fresh(store) -> bool:
     """Several ranks: a root store no operation has touched yet (a result being
     computed), whose tiling may still change."""
@@ -361,7 +379,8 @@ def _launch_reducing(rt, g: Group) -> None:
     out_views = [v for _, v in outs]
     out_nps = [v.to_numpy() for v in out_views]
     dtype = g.nodes[sink.node].dtype
-    op = rt.operation(g.name, [v.store for v in leaves], [v.store for v in out_views])
+    op = rt.operation(g.name, [v.store for v in leaves], [v.store for v in out_views],
+                      g.src)
     launched = {}
     for rect, owner in g.tiles:
         sl = tile_index(rect)
@@ -406,7 +425,7 @@ def _launch(rt, g: Group) -> None:
     if g.inplace:
         _launch_in_place(rt, g, name, plan, leaves, out_views, out_nps, itemsize)
         return
-    op = rt.operation(name, _stores(leaves), [v.store for v in out_views])
+    op = rt.operation(name, _stores(leaves), [v.store for v in out_views], g.src)
     for rect, owner in g.tiles:
         in_reqs = _reads(leaves, rect)
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
@@ -423,14 +442,14 @@ def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
     tile's halo rows, then one writing the tiles, each task after its own tile's copy."""
     frames = [inplace.Frame(t, g.leaves) for t in g.inplace.values()]
     written = {id(f.store) for f in frames}
-    halo_op = rt.operation(name + " halo", [f.store for f in frames], [])
+    halo_op = rt.operation(name + " halo", [f.store for f in frames], [], g.src)
     snaps = []
     for rect, owner in g.tiles:
         snap: dict = {}
         reads = [(f.store, h, False) for f in frames for h in f.halo_rects(rect)]
         snaps.append((snap, tasks.launch(rt, halo_op, inplace.snapshot_kernel(frames, rect, snap),
                                        rect, owner, [], reads)))
-    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views])
+    op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views], g.src)
     views = [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     for (rect, owner), (snap, task) in zip(g.tiles, snaps):

@@ -27,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from hpcarray.runtime import trace
+
 # Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
 BLOCK_ELEMENTS = 1 << 15
 # Tiles smaller than this run blocked NumPy even when numba is there (compiling costs).
@@ -436,7 +438,7 @@ def _compiled_source(source: str):
         return _compiled_cache[source]
     except KeyError:
         pass
-    with _compile_lock:
+    with trace.compiling(), _compile_lock:  # a profile shows compiling (and waiting) apart
         if source not in _compiled_cache:
             numba = _load_numba()
             fn = None
