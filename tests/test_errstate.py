@@ -228,3 +228,21 @@ def test_script_warns_once_at_its_line(tmp_path):
     assert r.returncode == 1
     assert "RuntimeWarning: divide by zero encountered in divide" in r.stderr
     assert "user.py:4" in r.stderr
+
+
+def test_ignored_conditions_cost_nothing_in_compiled_kernels(monkeypatch):
+    """Compiled kernels raising only conditions nobody reports (underflow, by default)
+    never rerun steps to find out which raised them."""
+    from hpcarray.runtime import kernels
+
+    calls = []
+    recheck = kernels.Plan._recheck
+    monkeypatch.setattr(kernels.Plan, "_recheck",
+                        lambda self, *a: calls.append(1) or recheck(self, *a))
+    with runtime_with(**MODES["compiled"]):
+        x = hp.full(N, 1e-300)
+        np.asarray(x * x + x * 0.5)  # multiply and add may both underflow
+        assert calls == []
+        with hp.errstate(under="warn"), pytest.warns(RuntimeWarning, match="underflow"):
+            np.asarray(x * x + x * 0.5)
+        assert calls

@@ -80,19 +80,36 @@ class Issue:
     """What the caller asked for when an operation was issued: the errstate's modes and
     callable, its line, and which warnings the warnings filters then made errors."""
 
-    __slots__ = ("modes", "call", "filename", "lineno", "globals", "src", "errors", "seq")
+    __slots__ = ("modes", "call", "code", "lasti", "globals", "errors", "seq", "_line")
 
     def __init__(self, modes, call, frame, errors: int):
         self.seq = next(_issued)  # reports come in the order operations were issued
         self.modes = modes
         self.call = call
-        if frame is None:
-            self.filename, self.lineno, self.globals, self.src = "?", 0, {}, "?"
-        else:
-            self.filename, self.lineno = frame.f_code.co_filename, frame.f_lineno
-            self.globals = frame.f_globals
-            self.src = f"{self.filename.rsplit('/', 1)[-1]}:{self.lineno}"
+        # The line is found from the code and offset only when reported: frame.f_lineno
+        # scans the code's line table (0.7 us an operation).
+        self.code, self.lasti = (frame.f_code, frame.f_lasti) if frame is not None else (
+            None, -1)
+        self.globals = frame.f_globals if frame is not None else {}
         self.errors = errors
+        self._line = None
+
+    @property
+    def filename(self) -> str:
+        return self.code.co_filename if self.code is not None else "?"
+
+    @property
+    def lineno(self) -> int:
+        if self._line is None:
+            self._line = next((line for start, end, line in self.code.co_lines()
+                               if start <= self.lasti < end), None) or 0 \
+                if self.code is not None else 0
+        return self._line
+
+    @property
+    def src(self) -> str:
+        """'file.py:LINE', as trace.user_source_line names it."""
+        return f"{self.filename.rsplit('/', 1)[-1]}:{self.lineno}"
 
     def mode(self, bit: int) -> str:
         return self.modes[_INDEX[bit]]
@@ -110,9 +127,23 @@ def capture(name: str) -> Issue | None:
         return None
     frame = user_frame()
     errors = 0
-    if "warn" in modes and frame is not None:
+    if "warn" in modes and frame is not None and _error_filters():
         errors = _warnings_made_errors(modes, name, frame)
     return Issue(modes, call, frame, errors)
+
+
+_last_filters: list = [None, False]  # (the filters' identity, whether one says 'error')
+
+
+def _error_filters() -> bool:
+    """Whether any warnings filter now turns warnings into errors (mostly none: then no
+    line needs checking). The list is known by identity, length and first entry:
+    catch_warnings swaps the list, simplefilter and filterwarnings insert at the front."""
+    filters = warnings.filters
+    key = (id(filters), len(filters), id(filters[0]) if filters else 0)
+    if _last_filters[0] != key:
+        _last_filters[:] = key, any(f[0] == "error" for f in filters)
+    return _last_filters[1]
 
 
 def first(issues) -> Issue | None:
@@ -364,22 +395,28 @@ def run_compiled(fn, args, members, exact=None) -> None:
     _fe_clear(_FE_ALL)
     fn(*args)
     raw = _fe_test(_FE_ALL)
-    if raw and (exact is None or not _ambiguous(raw, members) or not exact()):
-        _note_flags(raw, members)
+    if raw:
+        bits = _wanted(raw, members)
+        if bits and (exact is None or not _ambiguous(bits, members) or not exact()):
+            _note(bits, members)
 
 
-def _raised(raw: int):
-    return [bit for fe, bit in _FE.items() if raw & fe]
+def _wanted(raw: int, members) -> list[int]:
+    """The conditions in IEEE flags `raw` that some member that can raise them reports
+    (underflow, ignored by default, costs nothing)."""
+    return [bit for fe, bit in _FE.items() if raw & fe and any(
+        can & bit and issue is not None and issue.mode(bit) != "ignore"
+        for issue, _, can in members)]
 
 
-def _ambiguous(raw: int, members) -> bool:
+def _ambiguous(bits: list[int], members) -> bool:
     return any(len({(id(issue), name) for issue, name, can in members if can & bit}) > 1
-               for bit in _raised(raw))
+               for bit in bits)
 
 
-def _note_flags(raw: int, members) -> None:
+def _note(bits: list[int], members) -> None:
     hits = _tls.hits
-    for bit in _raised(raw):
+    for bit in bits:
         for issue, name, can in members:
             if can & bit:
                 hits.append((issue, bit, name))
