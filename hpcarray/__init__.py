@@ -171,6 +171,10 @@ from hpcarray._api.linalg import (  # noqa: E402
     vdot,
 )
 
+# NumPy's own (no fallback warning): operations honour the caller's errstate.
+errstate, geterr, geterrcall = _np.errstate, _np.geterr, _np.geterrcall
+seterr, seterrcall = _np.seterr, _np.seterrcall
+
 __getattr__ = _module_getattr(_np, "", {})
 
 

@@ -21,7 +21,8 @@ import numpy as np
 from hpcarray._api import ops
 from hpcarray._api.convert import adopt, is_array, new_array, operand, shape_text, to_numpy
 from hpcarray._dtypes import SUPPORTED_SET
-from hpcarray.runtime import get_runtime
+from hpcarray.runtime import fpe, get_runtime
+from hpcarray.runtime.fpe import enter_caller, leave_caller
 from hpcarray.runtime.fusion import Func
 
 _NOVALUE = np._NoValue
@@ -207,18 +208,23 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
     fused = None
     if len(results) == 1 and not where_given:
         fused = _fusable(uf, args, outs, dtype, casting, out_dtypes[0])
-    ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy(),
-                    fused=fused)
+    with fpe.at_caller():  # (small operands run at once, NumPy's checks on this thread)
+        ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy(),
+                        fused=fused)
     return results[0] if len(results) == 1 else tuple(results)
 
 
-# Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere.
-_JIT = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
-        "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
-        "positive": "(+{0})", "square": "({0} * {0})", "sqrt": "np.sqrt({0})",
-        "absolute": "abs({0})", "less": "({0} < {1})", "less_equal": "({0} <= {1})",
-        "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
-        "equal": "({0} == {1})", "not_equal": "({0} != {1})"}
+# Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere, with
+# the floating-point conditions NumPy's loops report for each (fpe.run_compiled).
+_ARITH = fpe.OVER | fpe.UNDER | fpe.INVALID
+_JIT = {"add": ("({0} + {1})", _ARITH), "subtract": ("({0} - {1})", _ARITH),
+        "multiply": ("({0} * {1})", _ARITH), "divide": ("({0} / {1})", fpe.ALL),
+        "true_divide": ("({0} / {1})", fpe.ALL), "negative": ("(-{0})", 0),
+        "positive": ("(+{0})", 0), "square": ("({0} * {0})", _ARITH),
+        "sqrt": ("np.sqrt({0})", fpe.INVALID), "absolute": ("abs({0})", 0),
+        "less": ("({0} < {1})", 0), "less_equal": ("({0} <= {1})", 0),
+        "greater": ("({0} > {1})", 0), "greater_equal": ("({0} >= {1})", 0),
+        "equal": ("({0} == {1})", 0), "not_equal": ("({0} != {1})", 0)}
 _funcs: dict = {}
 
 
@@ -239,7 +245,7 @@ def _loop_dtype(uf, args, dtype):
 
 def _fusable(uf, args, outs, dtype, casting, out_dtype) -> Func:
     """The ufunc call as a fusion.Func (the dtype it computes in, for compiled kernels)."""
-    jit = _JIT.get(uf.__name__)
+    jit, conditions = _JIT.get(uf.__name__, (None, 0))
     loop = out_dtype
     if jit is not None:
         loop = _loop_dtype(uf, args, dtype)
@@ -254,7 +260,7 @@ def _fusable(uf, args, outs, dtype, casting, out_dtype) -> Func:
 
         def call(out, *ins):
             uf(*ins, out=out, **kwargs)
-        f = _funcs[key] = Func(uf.__name__, call, jit, loop)
+        f = _funcs[key] = Func(uf.__name__, call, jit, loop, conditions=conditions)
     return f
 
 
@@ -315,7 +321,11 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
         kwargs["signature"] = signature
     if order != "K":
         kwargs["order"] = order
-    res = uf(*nps, **kwargs)
+    token = enter_caller()  # NumPy's warnings name the caller's line
+    try:
+        res = uf(*nps, **kwargs)
+    finally:
+        leave_caller(token)
     if outs is not None:
         return outs[0] if len(outs) == 1 else outs
     if isinstance(res, tuple):
@@ -341,7 +351,12 @@ def fast_binary(uf, a, b, swap: bool):
         y = b
     else:
         return None
-    return _adopt(uf(y, x) if swap else uf(x, y), uf)
+    token = enter_caller()  # NumPy's warnings name the caller's line
+    try:
+        res = uf(y, x) if swap else uf(x, y)
+    finally:
+        leave_caller(token)
+    return _adopt(res, uf)
 
 
 def _adopt(res, uf=None):
@@ -383,7 +398,8 @@ def _scalar_call(uf, args, where, casting, dtype):
         kwargs["dtype"] = dtype
     if where is not True:
         kwargs["where"] = to_numpy(where) if is_array(where) else where
-    return uf(*np_args, **kwargs)
+    with fpe.at_caller():
+        return uf(*np_args, **kwargs)
 
 
 def _gufunc_call(uf, args, outs, **kwargs):
@@ -396,10 +412,11 @@ def _gufunc_call(uf, args, outs, **kwargs):
                       or (k == "casting" and v == "same_kind") or (k == "order" and v == "K"))}
     kwargs = numpy_args(kwargs)
     np_args = [to_numpy(x) if is_array(x) else x for x in args]
-    if all(o is None for o in outs):
-        return hpc_results(uf(*np_args, **kwargs))
-    np_outs = tuple(to_numpy(o).copy() if is_array(o) else o for o in outs)
-    res = uf(*np_args, out=np_outs, **kwargs)
+    with fpe.at_caller():
+        if all(o is None for o in outs):
+            return hpc_results(uf(*np_args, **kwargs))
+        np_outs = tuple(to_numpy(o).copy() if is_array(o) else o for o in outs)
+        res = uf(*np_args, out=np_outs, **kwargs)
     from hpcarray._api.manipulation import assign
 
     for o, r in zip(outs, np_outs):
@@ -419,7 +436,8 @@ def _on_numpy(uf, args, outs, where, casting, dtype):
         kwargs["dtype"] = dtype
     if where is not True:
         kwargs["where"] = to_numpy(where) if is_array(where) else where
-    return uf(*np_args, **kwargs)
+    with fpe.at_caller():
+        return uf(*np_args, **kwargs)
 
 
 class ufunc:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from hpcarray.runtime import fpe
 from hpcarray.runtime.deps import find_dependences
 from hpcarray.runtime.partition import Rect
 from hpcarray.runtime.store import Store
@@ -29,15 +30,26 @@ def raise_task_error(exc: BaseException, op: Operation, rank: int | None = None)
     raise exc
 
 
+_CAPTURE = object()
+
+
 class Operation:
-    """One API-level operation; its point tasks share it."""
+    """One API-level operation; its point tasks share it.
 
-    __slots__ = ("id", "name", "src")
+    `fp`: the caller's errstate and line when it was issued (fpe.Issue; None: no
+    floating-point condition is reported), captured here unless given. A fused
+    operation's members each have theirs (fusion.py sets `fp` to the first)."""
 
-    def __init__(self, op_id: int, name: str, src: str):
+    __slots__ = ("id", "name", "src", "fp", "fp_seen")
+
+    def __init__(self, op_id: int, name: str, src: str, fp=_CAPTURE):
         self.id = op_id
         self.name = name
-        self.src = src
+        if fp is _CAPTURE:
+            fp = fpe.capture(name)
+        self.fp = fp
+        self.src = src or (fp.src if fp is not None else "")
+        self.fp_seen: set | None = None  # (issue, condition) already handled
 
 
 class Task:
@@ -79,6 +91,8 @@ class Scheduler:
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.pending = 0
         self.error: tuple[BaseException, Operation] | None = None
+        # Floating-point conditions tasks found, to report on the caller's thread.
+        self.fp_pending: list[tuple] = []
         self.progress = None  # comm.Progress in multi-rank jobs
         # Multi-rank jobs raise task errors only where all ranks agree (runtime.gather),
         # never at a point only one rank reaches: ranks must stay in lock-step.
@@ -120,6 +134,7 @@ class Scheduler:
     # -- running ----------------------------------------------------------------------
 
     def _work(self, lane: int) -> None:
+        fpe.collect_on_this_thread()
         while True:
             task = self.queue.get()
             if task is None:
@@ -128,23 +143,64 @@ class Scheduler:
 
     def _run(self, task: Task, lane: int) -> None:
         if self.error is None:
-            rec, nvtx = self.recorder, self.nvtx
+            rec, nvtx, fp = self.recorder, self.nvtx, task.op.fp
             try:
                 if rec is not None:
                     start = rec.now()
                     rec.local.task = (task.id, task.op.id, lane)  # compiles it waits for
                 if nvtx is not None:
                     nvtx.push(task.op.name, "task")
+                if fp is not None:
+                    fpe.begin(fp)
                 try:
-                    task.kernel()
+                    if lane == self.nworkers:  # eager: on the caller's thread
+                        with fpe.collecting():
+                            task.kernel()
+                    else:
+                        task.kernel()
                 finally:
                     if nvtx is not None:
                         nvtx.pop()
+                    if fp is not None:
+                        hits = fpe.end()
+                        if hits:
+                            self._note_fp(task.op, hits)
                 if rec is not None:
                     rec.task(task.id, task.op.id, lane, task.tile, start, rec.now(), task.nbytes)
             except BaseException as exc:  # noqa: BLE001 - re-raised at the next sync point
                 self._fail(exc, task.op)
         self._complete(task)
+
+    def _note_fp(self, op: Operation, hits: list) -> None:
+        """Conditions a task of `op` found: each (issue, condition) once per operation;
+        an error for 'raise' (raised at the next sync point, naming the issuing line),
+        the rest reported on the caller's thread (report_fp)."""
+        error = None
+        with self.lock:
+            if op.fp_seen is None:
+                op.fp_seen = set()
+            for issue, bit, name in hits:
+                if issue is None or (id(issue), bit, name) in op.fp_seen:
+                    continue
+                op.fp_seen.add((id(issue), bit, name))
+                mode = issue.mode(bit)
+                if mode == "ignore":
+                    continue
+                exc = fpe.failure(issue, bit, name)
+                if exc is None:
+                    self.fp_pending.append((issue, bit, name))
+                elif error is None:
+                    error = (exc, Operation(op.id, name, issue.src, None))
+        if error is not None:
+            self._fail(*error)
+
+    def report_fp(self) -> None:
+        """Report the conditions tasks found (warnings at the issuing lines), on the
+        caller's thread."""
+        if self.fp_pending:
+            with self.lock:
+                pending, self.fp_pending = self.fp_pending, []
+            fpe.report(pending)
 
     def _complete(self, task: Task) -> None:
         task.kernel = None  # drop references to buffers as soon as possible
@@ -209,9 +265,11 @@ class Scheduler:
                 if self.error is not None and not self.agreed_errors:
                     self._wait_idle_locked()
                     self._raise_error()
+        self.report_fp()
 
     def take_error(self):
         """The pending task error, if any, now cleared: (exception, operation) or None."""
+        self.report_fp()
         with self.lock:
             error, self.error = self.error, None
         return error
@@ -222,11 +280,13 @@ class Scheduler:
             self._wait_idle_locked()
             if self.error is not None:
                 self._raise_error()
+        self.report_fp()
 
     def drain_quietly(self) -> None:
         """Wait for every pending task, leaving any error for `take_error`."""
         with self.lock:
             self._wait_idle_locked()
+        self.report_fp()
 
     def _wait_idle_locked(self) -> None:
         while self.pending:
@@ -248,6 +308,7 @@ class Scheduler:
     def raise_error(self) -> None:
         """Raise the pending task error, if any (one rank; multi-rank jobs raise errors
         where all ranks agree)."""
+        self.report_fp()
         if self.error is not None and not self.agreed_errors:
             with self.lock:
                 if self.error is not None:
@@ -263,8 +324,16 @@ class Scheduler:
                 self.error = (exc, op)
 
     def _raise_error(self) -> None:
+        """(Called holding the lock.) Warnings found before the error come first."""
         exc, op = self.error
         self.error = None
+        if self.fp_pending:
+            pending, self.fp_pending = self.fp_pending, []
+            self.lock.release()
+            try:
+                fpe.report(pending)
+            finally:
+                self.lock.acquire()
         raise_task_error(exc, op)
 
     def shutdown(self) -> None:

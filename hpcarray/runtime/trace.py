@@ -22,15 +22,23 @@ TRACE_VERSION = 1
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def user_source_line() -> str:
-    """'file.py:LINE' of the innermost frame outside the hpcarray package (and NumPy)."""
+def user_frame():
+    """The innermost frame outside the hpcarray package (and NumPy): the user's line."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_HERE) and "/numpy/" not in filename:
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
+            return frame
         frame = frame.f_back
-    return "?"
+    return None
+
+
+def user_source_line() -> str:
+    """'file.py:LINE' of the innermost frame outside the hpcarray package (and NumPy)."""
+    frame = user_frame()
+    if frame is None:
+        return "?"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 MAX_RUNS = 4  # line runs shown per file in a span; more become "…"

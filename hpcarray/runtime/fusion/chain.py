@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from hpcarray.runtime import tasks
+from hpcarray.runtime import fpe, tasks
 from hpcarray.runtime.backend.cpu import kernels
 from hpcarray.runtime.fusion import inplace
 from hpcarray.runtime.partition import rect_size, tile_index
@@ -139,6 +139,7 @@ def launch(rt, groups: list, build) -> bool:
     writes = {id(v.store): v.store for p in parts for v in p.out_views}
     op = rt.operation("+".join(names), list(reads.values()), list(writes.values()),
                       source_span(srcs))
+    op.fp = fpe.first(n.issue for g in groups for n in g.nodes)
     row_bytes = max(1, rect_size(((0, 1),) + tuple((0, n) for n in store.shape[1:]))
                     * store.buffer.itemsize)
     chunk = max(1, inplace.CHUNK_BYTES // row_bytes)
@@ -189,7 +190,8 @@ def _run_compiled(calls: list[kernels.FlatCall], tiles, rows) -> bool:
     for c, (_, _, first, end) in zip(calls, tiles):
         args += [*c.firsts, *c.row_steps, *c.scalars, *c.strides, *c.rest, first, end]
     try:
-        fn(*args, rows[0], rows[1], max(1, DRIVER_CHUNK_BYTES // row_bytes))
+        fpe.run_compiled(fn, (*args, rows[0], rows[1], max(1, DRIVER_CHUNK_BYTES // row_bytes)),
+                         [m for c in calls for m in c.members])
     except Exception:  # noqa: BLE001 - compiling failed
         kernels._compiled_cache[source] = None
         return False

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpcarray.runtime import tasks
+from hpcarray.runtime import fpe, tasks
 from hpcarray.runtime.backend.cpu import kernels
 from hpcarray.runtime.fusion import chain, inplace
 from hpcarray.runtime.fusion.pieces import Pieces, split
@@ -42,7 +42,9 @@ class Func:
     `call(out_block, *in_blocks)` is the NumPy call itself on blocks, so a fused kernel
     gives NumPy's results bit for bit. `jit` is the same computation as a numba expression
     over "{0}", "{1}", ... whose operands are cast to dtype `loop` except those at
-    positions `keep` (None: not compiled).
+    positions `keep` (None: not compiled). `conditions`: the floating-point conditions
+    (fpe bits) NumPy reports for it, under the name `fpe_name` (default `name`): those
+    its compiled form raises are reported so (fpe.run_compiled).
     """
 
     name: str
@@ -50,6 +52,8 @@ class Func:
     jit: str | None = None
     loop: np.dtype | None = None
     keep: tuple[int, ...] = ()
+    conditions: int = 0
+    fpe_name: str | None = None
 
 
 def _unsafe_copy(out, x) -> None:
@@ -64,12 +68,13 @@ def copy_func(name: str, dtype: np.dtype) -> Func:
     key = (name, dtype)
     f = _copies.get(key)
     if f is None:
-        f = _copies[key] = Func(name, _unsafe_copy, "{0}", dtype)
+        f = _copies[key] = Func(name, _unsafe_copy, "{0}", dtype,
+                                conditions=fpe.OVER | fpe.UNDER, fpe_name="cast")
     return f
 
 
 class Node:
-    __slots__ = ("func", "args", "dtype", "out", "array", "mapping")
+    __slots__ = ("func", "args", "dtype", "out", "array", "mapping", "issue")
 
     def __init__(self, func: Func, args: tuple, dtype: np.dtype, out, mapping: tuple):
         self.func = func
@@ -78,6 +83,8 @@ class Node:
         self.out = weakref.ref(out._v.store)  # weak: a result nobody holds is not written
         self.array = weakref.ref(out)  # the result array, while it lives
         self.mapping = mapping  # (start, shape, dims) of the output view
+        # The caller's errstate and line now: its conditions are reported as its own.
+        self.issue = fpe.capture(func.name)
 
 
 def _key(v: View) -> tuple:
@@ -102,6 +109,7 @@ class Sink:
     keep: Callable
     finish: Callable
     temporary: bool = False
+    issue: fpe.Issue | None = None  # the reduction's (its conditions are its own)
 
 
 class Group:
@@ -254,7 +262,8 @@ class Fuser:
         w = g.writes.get(id(v.store.accesses))
         if w is None or w[1] != _key(v):
             return False
-        g.sink = Sink(w[2], partial, join, rows, keep, finish, temporary)
+        g.sink = Sink(w[2], partial, join, rows, keep, finish, temporary,
+                      fpe.capture("reduce"))
         src = _user_line(self.rt)
         if src:
             g.srcs.append(src)
@@ -381,6 +390,7 @@ def _launch_reducing(rt, g: Group) -> None:
     dtype = g.nodes[sink.node].dtype
     op = rt.operation(g.name, [v.store for v in leaves], [v.store for v in out_views],
                       g.src)
+    op.fp = fpe.first(n.issue for n in g.nodes) or sink.issue
     launched = {}
     for rect, owner in g.tiles:
         sl = tile_index(rect)
@@ -409,6 +419,7 @@ def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, jit: 
             hi = min(lo + chunk, shape[0])
             run(lo, hi)
             value = all_outs[at][:hi - lo] if still else all_outs[at][lo:hi]
+            fpe.step(sink.issue)
             parts.append(sink.partial(value, ((rect[0][0] + lo, rect[0][0] + hi),) + rect[1:]))
         sink.keep(rect, sink.join(parts))
     return kernel
@@ -426,6 +437,7 @@ def _launch(rt, g: Group) -> None:
         _launch_in_place(rt, g, name, plan, leaves, out_views, out_nps, itemsize)
         return
     op = rt.operation(name, _stores(leaves), [v.store for v in out_views], g.src)
+    op.fp = fpe.first(n.issue for n in g.nodes)
     for rect, owner in g.tiles:
         in_reqs = _reads(leaves, rect)
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
@@ -443,6 +455,7 @@ def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
     frames = [inplace.Frame(t, g.leaves) for t in g.inplace.values()]
     written = {id(f.store) for f in frames}
     halo_op = rt.operation(name + " halo", [f.store for f in frames], [], g.src)
+    halo_op.fp = None  # copies
     snaps = []
     for rect, owner in g.tiles:
         snap: dict = {}
@@ -450,6 +463,7 @@ def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
         snaps.append((snap, tasks.launch(rt, halo_op, inplace.snapshot_kernel(frames, rect, snap),
                                        rect, owner, [], reads)))
     op = rt.operation(name, [v.store for v in leaves], [v.store for v in out_views], g.src)
+    op.fp = fpe.first(n.issue for n in g.nodes)
     views = [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     for (rect, owner), (snap, task) in zip(g.tiles, snaps):

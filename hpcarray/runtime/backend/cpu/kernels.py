@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from hpcarray.runtime import trace
+from hpcarray.runtime import fpe, trace
 
 # Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
 BLOCK_ELEMENTS = 1 << 15
@@ -38,24 +38,32 @@ _JIT_DTYPES = (*_JIT_LOOPS, np.dtype(bool))  # of arrays and values (comparisons
 
 
 class Step:
-    __slots__ = ("func", "args", "dest", "dtype", "jit_ok")
+    __slots__ = ("func", "args", "dest", "dtype", "jit_ok", "issue")
 
-    def __init__(self, func, args, dest, dtype, jit_ok):
+    def __init__(self, func, args, dest, dtype, jit_ok, issue=None):
         self.func = func
         self.args = args  # ("leaf", k) | ("step", s) | ("scalar", value)
         self.dest = dest  # ("out", k) | ("tmp", slot)
         self.dtype = dtype
         self.jit_ok = jit_ok  # this step can be compiled
+        self.issue = issue  # its operation's errstate and line (fpe.Issue)
+
+    @property
+    def member(self) -> tuple:
+        """(issue, name, conditions) for fpe.run_compiled."""
+        f = self.func
+        return self.issue, f.fpe_name or f.name, f.conditions
 
 
 class Segment:
     """Consecutive compilable steps of a hybrid plan, run as one compiled call per block.
     Values used only inside the segment are never stored."""
 
-    __slots__ = ("steps", "stored", "inputs", "scalars", "source")
+    __slots__ = ("steps", "stored", "inputs", "scalars", "source", "members")
 
     def __init__(self, plan: Plan, first: int, last: int):
         self.steps = list(range(first, last + 1))
+        self.members = [plan.steps[s].member for s in self.steps]
         inside = set(self.steps)
         used_after = {val for st in plan.steps[last + 1:] for kind, val in st.args
                       if kind == "step"}
@@ -137,6 +145,7 @@ class FlatCall(NamedTuple):
     scalars: list
     strides: list[int]
     rest: tuple[int, ...]
+    members: list  # its steps' (issue, name, conditions): fpe.run_compiled
 
     def args(self, lo: int, hi: int) -> list:
         return [*[f[lo * st:] for f, st in zip(self.firsts, self.row_steps)],
@@ -217,7 +226,8 @@ class Plan:
                        and all(_operand_ok(kind, val, leaf_dtypes, steps, step_of)
                                for kind, val in n.args))
             step_of[j] = len(steps)
-            steps.append(Step(n.func, tuple(args), dest, n.dtype, step_ok))
+            steps.append(Step(n.func, tuple(args), dest, n.dtype, step_ok,
+                              getattr(n, "issue", None)))
         leaves = sorted(leaf_map, key=leaf_map.get)
         return cls(steps, leaves, slots)
 
@@ -247,12 +257,11 @@ class Plan:
             source = self._source(ndim, flat is not None, same)
             fn = _compiled_source(source)
             if fn is not None:
+                args = (*arrays, *scalars) if flat is None else (
+                    *flat[:len(arrays)], *scalars, *flat[len(arrays):], *arrays[0].shape)
                 try:
-                    if flat is None:
-                        fn(*arrays, *scalars)
-                    else:
-                        fn(*flat[:len(arrays)], *scalars, *flat[len(arrays):],
-                           *arrays[0].shape)
+                    fpe.run_compiled(fn, args, whole.members,
+                                     lambda: self._recheck(outs, leaves))
                     return
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
                     _compiled_cache[source] = None
@@ -284,7 +293,8 @@ class Plan:
         return FlatCall(self._source(ndim, True, same), flat[:len(arrays)],
                         [a.strides[0] // a.itemsize if m else 0
                          for a, m in zip(arrays, moving)],
-                        list(whole.scalars), flat[len(arrays):], arrays[0].shape[1:])
+                        list(whole.scalars), flat[len(arrays):], arrays[0].shape[1:],
+                        whole.members)
 
     def rows_runner(self, outs: list[np.ndarray], leaves: list[np.ndarray], jit: str,
                     still: tuple[int, ...] = (), still_leaves: tuple[int, ...] = ()
@@ -294,9 +304,13 @@ class Plan:
         in `still` and leaves in `still_leaves` are one chunk's (see flat_call)."""
         run = self.runner(outs[0].ndim, jit, max(o.size for o in outs))
 
+        def rows(lo: int, hi: int) -> tuple[list, list]:
+            return ([o[:hi - lo] if k in still else o[lo:hi] for k, o in enumerate(outs)],
+                    [a[:hi - lo] if k in still_leaves else a[lo:hi]
+                     for k, a in enumerate(leaves)])
+
         def sliced(lo: int, hi: int) -> None:
-            run([o[:hi - lo] if k in still else o[lo:hi] for k, o in enumerate(outs)],
-                [a[:hi - lo] if k in still_leaves else a[lo:hi] for k, a in enumerate(leaves)])
+            run(*rows(lo, hi))
         call = self.flat_call(outs, leaves, jit, still, still_leaves)
         fn = _compiled_source(call.source) if call is not None else None
         if fn is None:
@@ -304,11 +318,21 @@ class Plan:
 
         def run_rows(lo: int, hi: int) -> None:
             try:
-                fn(*call.args(lo, hi))
+                fpe.run_compiled(fn, call.args(lo, hi), call.members,
+                                 lambda: self._recheck(*rows(lo, hi)))
             except Exception:  # noqa: BLE001 - compiling failed (before any write)
                 _compiled_cache[call.source] = None
                 sliced(lo, hi)
         return run_rows
+
+    def _recheck(self, outs: list[np.ndarray], leaves: list[np.ndarray]) -> bool:
+        """Which steps raised the floating-point conditions a compiled run did: the
+        steps again through NumPy (whose checks note them), into scratch; False where
+        an output may share memory with a leaf (the leaf's old values are gone)."""
+        if any(np.may_share_memory(o, a) for o in outs for a in leaves):
+            return False
+        self._run_blocked([np.empty_like(o) for o in outs], leaves)
+        return True
 
     def _source(self, ndim: int, flat: bool, same: tuple[int, ...]) -> str:
         """The whole plan's kernel source, made once per plan and variant (every tile of
@@ -349,6 +373,7 @@ class Plan:
 
             def run_step(s):
                 st = self.steps[s]
+                fpe.step(st.issue)  # NumPy's conditions now are this member's
                 st.func.call(dest(s), *[operand(kind, val) for kind, val in st.args])
 
             for item in program:
@@ -357,8 +382,9 @@ class Plan:
                     continue
                 seg, fn, source = item
                 try:
-                    fn(*[dest(s) for s in seg.stored],
-                       *[operand(kind, val) for kind, val in seg.inputs], *seg.scalars)
+                    fpe.run_compiled(fn, (*[dest(s) for s in seg.stored],
+                                          *[operand(kind, val) for kind, val in seg.inputs],
+                                          *seg.scalars), seg.members)
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
                     _compiled_cache[source] = None
                     for s in seg.steps:
