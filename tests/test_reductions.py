@@ -443,8 +443,22 @@ OUT_FUNCS = {
     "all": "reduce", "nansum": "reduce", "nanprod": "reduce", "nanmin": "reduce",
     "nanmax": "reduce", "nanmean": "reduce", "nanvar": "reduce", "nanstd": "reduce",
     "cumsum": "scan", "cumprod": "scan", "nancumsum": "scan", "nancumprod": "scan",
-    "argmin": "arg", "argmax": "arg",
+    "argmin": "arg", "argmax": "arg", "add.reduce": "reduce", "multiply.reduce": "reduce",
+    "maximum.reduce": "reduce", "fmin.reduce": "reduce", "logical_or.reduce": "reduce",
+    "add.accumulate": "scan", "maximum.accumulate": "scan",
 }
+
+
+_NO_DTYPE = ("min", "max", "amin", "amax", "any", "all", "nanmin", "nanmax", "argmin",
+             "argmax")
+
+
+def _func(m, name):
+    """m.sum, or a ufunc method: m.add.reduce."""
+    obj = m
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _out_shape(shape, axis, keepdims, kind):
@@ -470,21 +484,25 @@ def test_out_takes_numpy_accumulation_dtype(shape, dtype, out_dtype, name, data)
     if kind == "reduce":
         axis = data.draw(st.one_of(
             st.none(), st.lists(st.integers(0, nd - 1), unique=True, max_size=nd).map(tuple)))
+    elif name.endswith("accumulate"):
+        axis = data.draw(st.integers(-nd, nd - 1))
     else:
         axis = data.draw(st.one_of(st.none(), st.integers(-nd, nd - 1)))
     keepdims = kind != "scan" and data.draw(st.booleans())
     x = make(dtype, shape, seed=nd, nan=name.startswith("nan"))
     h = hp.array(x)
     kw = {"keepdims": True} if keepdims else {}
+    if name not in _NO_DTYPE and data.draw(st.booleans()):
+        kw["dtype"] = data.draw(st.sampled_from(DTYPES))
     out_shape = _out_shape(shape, axis, keepdims, kind)
-    if np.dtype(out_dtype).kind in "iu" and name in ("nanmin", "nanmax"):
+    if np.dtype(out_dtype).kind in "iu" and name in ("nanmin", "nanmax", "fmin.reduce"):
         with warnings.catch_warnings():  # NaN cast to an integer: undefined (and differs)
             warnings.simplefilter("ignore")
-            assume(not np.isnan(getattr(np, name)(x, axis=axis)).any())
+            assume(not np.isnan(_func(np, name)(x, axis=axis)).any())
 
     def fn(m):
         out = m.zeros(out_shape, out_dtype)
-        r = getattr(m, name)(arg(m, x, h), axis=axis, out=out, **kw)
+        r = _func(m, name)(arg(m, x, h), axis=axis, out=out, **kw)
         assert r is out
         return out
 
