@@ -27,6 +27,8 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
+from hpcarray._dtypes import UnsupportedDtype
+from hpcarray._fallback import call_numpy
 from hpcarray.runtime import get_runtime, ops
 from hpcarray.runtime.blocked_reduction import BlockedReduction
 
@@ -158,7 +160,14 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     res = _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where)
     if res is not None:
         return res
-    x = asarray(a)
+    try:
+        x = asarray(a)
+    except UnsupportedDtype:  # strings, datetimes, objects: NumPy's
+        if out is not None:
+            raise
+        return call_numpy(uf.reduce, f"{uf.__name__}.reduce", (a,), {
+            "axis": axis, "dtype": dtype, "keepdims": keepdims, "initial": initial,
+            "where": where})
     if out is not None and isinstance(out, tuple):
         out = out[0]
     if x.ndim == 0 and axis is not None and not isinstance(axis, tuple):
@@ -379,6 +388,11 @@ def only_here(a) -> bool:
             and sys.getrefcount(a._v) == 2 and sys.getrefcount(a._v.store) == 2)
 
 
+# The functions that call only_here: hpcarray's namespace must not wrap them (a wrapper
+# would hold another reference); given data hpcarray does not hold, they run NumPy's.
+COUNTS_REFERENCES = frozenset(["sum", "prod", "max", "min", "amax", "amin", "mean"])
+
+
 def max(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
     temporary = only_here(a)  # np.max(np.abs(a - b)): see sum
     return ufunc_reduce(np.maximum, a, axis, None, out, keepdims, initial, where, temporary)
@@ -458,7 +472,13 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     import warnings
 
     temporary = only_here(a)  # np.mean((a - b) ** 2): see sum
-    x = asarray(a)
+    try:
+        x = asarray(a)
+    except UnsupportedDtype:  # strings, datetimes, objects: NumPy's
+        if out is not None:
+            raise
+        return call_numpy(np.mean, "mean", (a,), {"axis": axis, "dtype": dtype,
+                                                   "keepdims": keepdims, "where": where})
     normalize_axes(axis, x.ndim)
     count = _count_items(x, axis, keepdims, where)
     if (count == 0) if isinstance(count, int) else _any_true(count == 0):
