@@ -26,8 +26,8 @@ def _hp_name(np_name: str) -> str:
 
 
 def numpy_attribute(np_module, name: str, qualname: str):
-    """`name` from a NumPy module: functions wrapped as fallbacks, submodules seen through
-    hpcarray, the rest as they are."""
+    """`name` from a NumPy module: functions wrapped as fallbacks, ufuncs as hpcarray's,
+    submodules seen through hpcarray, the rest as they are."""
     try:
         obj = getattr(np_module, name)
     except AttributeError:
@@ -35,6 +35,10 @@ def numpy_attribute(np_module, name: str, qualname: str):
                              f"{name!r}") from None
     if isinstance(obj, _FUNCTION_TYPES) and not isinstance(obj, type):
         return fallback_function(obj, qualname)
+    if isinstance(obj, np.ufunc):  # numpy.strings.str_len, ...: hpcarray's ufunc
+        from hpcarray._api.ufuncs import ufunc
+
+        return ufunc(obj)
     if isinstance(obj, types.ModuleType) and obj.__name__.startswith("numpy."):
         if obj.__name__ == f"numpy.{qualname}":
             return importlib.import_module(_hp_name(obj.__name__))
