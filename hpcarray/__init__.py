@@ -119,6 +119,7 @@ from hpcarray._api.manipulation import (  # noqa: E402
     where,
 )
 from hpcarray._api.manipulation import round_ as round  # noqa: E402
+from hpcarray._api.reductions import COUNTS_REFERENCES as _COUNTS_REFERENCES  # noqa: E402
 from hpcarray._api.reductions import (  # noqa: E402
     all,
     amax,
@@ -152,6 +153,8 @@ from hpcarray._api.ufuncs import all_ufuncs as _all_ufuncs  # noqa: E402
 from hpcarray._api.ufuncs import ufunc  # noqa: E402
 from hpcarray._array import ndarray  # noqa: E402
 from hpcarray._fallback import FallbackWarning  # noqa: E402
+from hpcarray._fallback import numpy_for_data_not_held as _numpy_for_data_not_held  # noqa: E402
+from hpcarray._namespace import install_submodule_finder as _install_submodule_finder  # noqa: E402
 from hpcarray._namespace import module_getattr as _module_getattr  # noqa: E402
 
 globals().update(_all_ufuncs())
@@ -176,6 +179,10 @@ errstate, geterr, geterrcall = _np.errstate, _np.geterr, _np.geterrcall
 seterr, seterrcall = _np.seterr, _np.seterrcall
 
 __getattr__ = _module_getattr(_np, "", {})
+_install_submodule_finder()  # hpcarray.fft, hpcarray.ma, ...: NumPy's, through the fallback
+# Given strings, datetimes or objects, functions run as NumPy's (the reductions that count
+# their argument's references do it themselves: a wrapper would hold one more).
+_numpy_for_data_not_held(globals(), skip=_COUNTS_REFERENCES)
 
 
 def sync() -> None:

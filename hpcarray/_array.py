@@ -11,7 +11,7 @@ import numpy as np
 
 from hpcarray._api import indexing, manipulation, reductions, ufuncs
 from hpcarray._api.convert import from_numpy, to_numpy
-from hpcarray._dtypes import SUPPORTED_SET
+from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 
 # NumPy's `a ** e` calls another ufunc for these exact Python numbers (its
 # fast_scalar_power): square for `** 2` (bool ** 2 is int8), and for float and complex
@@ -81,7 +81,9 @@ def _through_numpy(a, method: str):
 def _is_operand(x) -> bool:
     import numbers
 
-    return isinstance(x, (ndarray, np.ndarray, np.generic, numbers.Number, list, tuple))
+    if isinstance(x, (np.ndarray, np.generic)):  # not strings, datetimes: NumPy's operator
+        return x.dtype in SUPPORTED_SET
+    return isinstance(x, (ndarray, numbers.Number, list, tuple))
 
 
 def _to_python(a: ndarray, convert):
@@ -279,7 +281,10 @@ class ndarray:
         return manipulation.copy(self)
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True) -> ndarray:
-        return manipulation.astype(self, dtype, casting=casting, copy=copy)
+        try:
+            return manipulation.astype(self, dtype, casting=casting, copy=copy)
+        except UnsupportedDtype:  # to strings, datetimes, objects: NumPy's own array
+            return _through_numpy(self, "astype")(dtype, order, casting, subok, copy)
 
     def fill(self, value) -> None:
         scalar = np.empty((), self.dtype)

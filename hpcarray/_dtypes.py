@@ -16,14 +16,20 @@ _SUPPORTED_SET = SUPPORTED_SET
 _NAMES = ", ".join(str(d) for d in SUPPORTED)
 
 
+class UnsupportedDtype(TypeError):
+    """A dtype hpcarray does not hold (strings, datetimes, objects, structured): where the
+    user asked for one, NumPy's own array serves instead (creation.held_or_numpy)."""
+
+
 def check_dtype(dtype: np.dtype) -> np.dtype:
-    """Return the dtype in native byte order, or raise TypeError naming what is supported."""
+    """Return the dtype in native byte order, or raise UnsupportedDtype naming what is
+    supported."""
     if dtype in _SUPPORTED_SET:
         return dtype
     native = dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype
     if native in _SUPPORTED_SET:
         return native
-    raise TypeError(
+    raise UnsupportedDtype(
         f"hpcarray does not support dtype {dtype!r}; supported dtypes are: {_NAMES}"
     )
 

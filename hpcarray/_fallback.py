@@ -8,6 +8,7 @@ import functools
 import warnings
 
 from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
+from hpcarray._dtypes import UnsupportedDtype
 from hpcarray.runtime.trace import user_source_line
 
 
@@ -46,6 +47,48 @@ def fallback_function(func, name: str):
     return wrapper
 
 
+def numpy_if_not_held(func, name: str | None = None):
+    """`func`, the hpcarray version of NumPy's function `name`; where its data or dtype is
+    one hpcarray does not hold (strings, datetimes, objects), NumPy's function runs
+    instead and its array is the result, with the fallback's warning. (Not where an
+    hpcarray `out=` would receive the result: NumPy would write a gathered copy.)"""
+    import numpy as np
+
+    name = name or func.__name__
+    np_func = getattr(np, name)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UnsupportedDtype:
+            if kwargs.get("out") is not None:
+                raise
+            return call_numpy(np_func, name, args, kwargs)
+
+    return wrapper
+
+
+# Functions that write into an argument: NumPy would write into a gathered copy.
+_WRITES_ARGUMENTS = frozenset(["copyto", "put", "place", "putmask", "fill_diagonal",
+                               "put_along_axis"])
+
+
+def numpy_for_data_not_held(namespace: dict, skip=frozenset()) -> None:
+    """Wrap the public functions of `namespace` (hpcarray's) with numpy_if_not_held, all
+    but those in `skip` and those that write into their arguments."""
+    import types
+
+    import numpy as np
+
+    for name, func in list(namespace.items()):
+        if (isinstance(func, types.FunctionType) and not name.startswith("_")
+                and func.__module__.startswith("hpcarray._api.") and hasattr(np, name)
+                and not hasattr(func, "__wrapped__")
+                and name not in skip and name not in _WRITES_ARGUMENTS):
+            namespace[name] = numpy_if_not_held(func, name)
+
+
 def inplace_numpy(a, fn) -> None:
     """Run `fn` on the array's synchronized NumPy data in place (sort, put)."""
     from hpcarray._api.ops import update_in_place
@@ -54,20 +97,20 @@ def inplace_numpy(a, fn) -> None:
 
 
 def _lookup(func):
-    """The hpcarray implementation of a NumPy function, if there is a native one."""
+    """The native hpcarray implementation of a NumPy function, if there is one: only where
+    the function is NumPy's under that name in a namespace hpcarray implements
+    (numpy.emath.sqrt is not numpy.sqrt; numpy.fft.fft has no native one)."""
+    import numpy as np
+
     import hpcarray
 
-    module = getattr(func, "__module__", "") or ""
     name = func.__name__
-    namespace = hpcarray
-    for sub in ("linalg", "fft", "random"):
-        if module.endswith(sub):
-            namespace = getattr(hpcarray, sub, None)
-            break
-    impl = getattr(namespace, name, None) if namespace is not None else None
-    if impl is None or getattr(impl, "__hpcarray_fallback__", False):
-        return None
-    return impl
+    for np_namespace, namespace in ((np, hpcarray), (np.linalg, hpcarray.linalg)):
+        if getattr(np_namespace, name, None) is func:
+            impl = vars(namespace).get(name)  # not __getattr__: that makes fallbacks
+            if impl is not None and not getattr(impl, "__hpcarray_fallback__", False):
+                return impl
+    return None
 
 
 def array_function(func, args, kwargs):

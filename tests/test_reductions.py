@@ -7,10 +7,12 @@ results exactly; dtype, shape and scalar-vs-array always exactly.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from compare import DTYPE_NAMES, agreeing_outcomes, assert_same, describe, runtime_with
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
@@ -431,3 +433,87 @@ def test_fast_path_reductions(untiled_runtime):
                     return out
 
                 check(fn)
+
+
+# Every reduction and scan that takes out=: (name, kind) with kind "reduce" (axis tuples,
+# keepdims), "scan" (one axis or None) or "arg" (one axis or None, keepdims).
+OUT_FUNCS = {
+    "sum": "reduce", "prod": "reduce", "min": "reduce", "max": "reduce", "amin": "reduce",
+    "amax": "reduce", "mean": "reduce", "var": "reduce", "std": "reduce", "any": "reduce",
+    "all": "reduce", "nansum": "reduce", "nanprod": "reduce", "nanmin": "reduce",
+    "nanmax": "reduce", "nanmean": "reduce", "nanvar": "reduce", "nanstd": "reduce",
+    "cumsum": "scan", "cumprod": "scan", "nancumsum": "scan", "nancumprod": "scan",
+    "argmin": "arg", "argmax": "arg", "add.reduce": "reduce", "multiply.reduce": "reduce",
+    "maximum.reduce": "reduce", "fmin.reduce": "reduce", "logical_or.reduce": "reduce",
+    "add.accumulate": "scan", "maximum.accumulate": "scan",
+}
+
+
+_NO_DTYPE = ("min", "max", "amin", "amax", "any", "all", "nanmin", "nanmax", "argmin",
+             "argmax")
+
+
+def _func(m, name):
+    """m.sum, or a ufunc method: m.add.reduce."""
+    obj = m
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _out_shape(shape, axis, keepdims, kind):
+    if kind == "scan":
+        return (int(np.prod(shape)),) if axis is None else shape
+    axes = range(len(shape)) if axis is None else [
+        a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))]
+    return tuple(1 if d in axes else n for d, n in enumerate(shape) if keepdims or d not in axes)
+
+
+@pytest.mark.parametrize("name", list(OUT_FUNCS))
+@given(
+    shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=9),
+    dtype=st.sampled_from(DTYPES),
+    out_dtype=st.sampled_from(DTYPES),
+    data=st.data(),
+)
+def test_out_takes_numpy_accumulation_dtype(shape, dtype, out_dtype, name, data):
+    """The out dtype only receives the final cast: the accumulation runs in NumPy's loop
+    dtype (sum(float64, out=int64) adds 1.5s, not 1s), at every dtype pair."""
+    kind = OUT_FUNCS[name]
+    nd = len(shape)
+    if kind == "reduce":
+        axis = data.draw(st.one_of(
+            st.none(), st.lists(st.integers(0, nd - 1), unique=True, max_size=nd).map(tuple)))
+    elif name.endswith("accumulate"):
+        axis = data.draw(st.integers(-nd, nd - 1))
+    else:
+        axis = data.draw(st.one_of(st.none(), st.integers(-nd, nd - 1)))
+    keepdims = kind != "scan" and data.draw(st.booleans())
+    x = make(dtype, shape, seed=nd, nan=name.startswith("nan"))
+    h = hp.array(x)
+    kw = {"keepdims": True} if keepdims else {}
+    if name not in _NO_DTYPE and data.draw(st.booleans()):
+        kw["dtype"] = data.draw(st.sampled_from(DTYPES))
+    out_shape = _out_shape(shape, axis, keepdims, kind)
+    if np.dtype(out_dtype).kind in "iu" and name in ("nanmin", "nanmax", "fmin.reduce"):
+        with warnings.catch_warnings():  # NaN cast to an integer: undefined (and differs)
+            warnings.simplefilter("ignore")
+            assume(not np.isnan(_func(np, name)(x, axis=axis)).any())
+
+    def fn(m):
+        out = m.zeros(out_shape, out_dtype)
+        r = _func(m, name)(arg(m, x, h), axis=axis, out=out, **kw)
+        assert r is out
+        return out
+
+    check(fn)
+
+
+def test_sum_into_integer_out_adds_before_casting():
+    # The issue's case: each 1.5 was cast to 1 before adding (600000 for NumPy's 900000).
+    def fn(m):
+        o = m.zeros((), np.int64)
+        m.sum(m.full(6000, 1.5), out=o)
+        return o
+
+    check(fn, exact=True)

@@ -523,12 +523,7 @@ def test_nep50_promotion_cases():
 
 
 def test_unsupported_dtypes_raise_typeerror():
-    with pytest.raises(TypeError, match="supported dtypes"):
-        hp.array(["a", "b"])
-    with pytest.raises(TypeError, match="supported dtypes"):
-        hp.zeros(3, dtype=object)
-    with pytest.raises(TypeError, match="supported dtypes"):
-        hp.zeros(3, dtype="datetime64[s]")
+    # (arrays of such dtypes are NumPy's own: tests/test_creation.py)
     with pytest.raises(TypeError):
         hp.ones(3) + np.datetime64("2020-01-01")
     with pytest.raises(TypeError, match="float64"):

@@ -139,8 +139,10 @@ def numpy_args(value):
 
 
 def hpc_results(value):
-    """Turn NumPy arrays in a result (also inside tuples and lists) into hpcarray arrays."""
-    if isinstance(value, np.ndarray):
+    """Turn NumPy arrays in a result (also inside tuples and lists) into hpcarray arrays.
+    Subclasses stay NumPy's: a masked array, a matrix or a record array is more than its
+    values."""
+    if type(value) is np.ndarray:
         try:
             return from_numpy(value, copy=True)
         except TypeError:

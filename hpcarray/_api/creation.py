@@ -1,4 +1,7 @@
-"""Array creation: from data, from shape and value, ranges, grids, matrices."""
+"""Array creation: from data, from shape and value, ranges, grids, matrices.
+
+Arrays of dtypes hpcarray does not hold (strings, datetimes, objects) are NumPy's own,
+made by NumPy with the fallback's warning (numpy_if_not_held)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 from hpcarray._api.convert import asarray as _asarray
 from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy, wrap
 from hpcarray._dtypes import check_dtype
+from hpcarray._fallback import numpy_if_not_held
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.view import View
 
@@ -46,6 +50,7 @@ def _no_copy_error():
         "#adapting-to-changes-in-the-copy-keyword.")
 
 
+@numpy_if_not_held
 def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     if is_array(object) and ndmin <= object.ndim:
         if dtype is None or np.dtype(dtype) == object.dtype:
@@ -61,6 +66,7 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, lik
     return a
 
 
+@numpy_if_not_held
 def asarray(a, dtype=None, order=None, *, copy=None, like=None, device=None):
     if copy is False and not is_array(a) and not isinstance(a, np.ndarray):
         raise _no_copy_error()
@@ -69,10 +75,12 @@ def asarray(a, dtype=None, order=None, *, copy=None, like=None, device=None):
     return _asarray(a, dtype=dtype, copy=copy)
 
 
+@numpy_if_not_held
 def asanyarray(a, dtype=None, order=None, *, like=None):
     return _asarray(a, dtype=dtype)
 
 
+@numpy_if_not_held
 def ascontiguousarray(a, dtype=None, *, like=None):
     return _asarray(a, dtype=dtype)
 
@@ -83,14 +91,17 @@ def _new(shape, dtype, zero=False):
     return wrap(View.whole(store), store.buffer)
 
 
+@numpy_if_not_held
 def empty(shape, dtype=float, order="C", *, like=None, device=None):
     return _new(_shape(shape), _dtype(dtype))
 
 
+@numpy_if_not_held
 def zeros(shape, dtype=float, order="C", *, like=None, device=None):
     return _new(_shape(shape), _dtype(dtype), zero=True)
 
 
+@numpy_if_not_held
 def full(shape, fill_value, dtype=None, order="C", *, like=None, device=None):
     shape = _shape(shape)
     if dtype is None:
@@ -114,6 +125,7 @@ def _filled(shape, dtype, fill_value):
     return out
 
 
+@numpy_if_not_held
 def ones(shape, dtype=None, order="C", *, like=None, device=None):
     return full(shape, 1, dtype=_dtype(dtype))
 
@@ -126,21 +138,25 @@ def _like(a, dtype, shape):
     )
 
 
+@numpy_if_not_held
 def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, *, device=None):
     dt, sh = _like(prototype, dtype, shape)
     return new_array(sh, dt)
 
 
+@numpy_if_not_held
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
     dt, sh = _like(a, dtype, shape)
     return new_array(sh, dt, zero=True)
 
 
+@numpy_if_not_held
 def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
     dt, sh = _like(a, dtype, shape)
     return full(sh, 1, dt)
 
 
+@numpy_if_not_held
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
     dt, sh = _like(a, dtype, shape)
     return _filled(sh, dt, fill_value)
@@ -151,6 +167,7 @@ def _generated(name, np_result):
     return from_numpy(np_result, copy=False)
 
 
+@numpy_if_not_held
 def arange(*args, **kwargs):
     """numpy.arange(start_or_stop, /, stop=None, step=1, *, dtype=None, ...)"""
     args = tuple(to_numpy(v)[()] if is_array(v) and v.ndim == 0 else v for v in args)
@@ -167,6 +184,7 @@ def _np_all(value):
     return numpy_args(value)
 
 
+@numpy_if_not_held
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
              device=None):
     res = np.linspace(_np(start), _np(stop), num, endpoint, retstep, dtype, axis)
@@ -175,11 +193,13 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     return _generated("linspace", res)
 
 
+@numpy_if_not_held
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     return _generated("logspace", np.logspace(_np(start), _np(stop), num, endpoint, _np(base),
                                               dtype, axis))
 
 
+@numpy_if_not_held
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return _generated("geomspace", np.geomspace(_np(start), _np(stop), num, endpoint, dtype,
                                                 axis))
@@ -189,22 +209,27 @@ def _np(v):
     return to_numpy(v) if is_array(v) else v
 
 
+@numpy_if_not_held
 def eye(N, M=None, k=0, dtype=float, order="C", *, like=None, device=None):
     return _generated("eye", np.eye(N, M, k, dtype))
 
 
+@numpy_if_not_held
 def identity(n, dtype=None, *, like=None):
     return eye(n, dtype=float if dtype is None else dtype)
 
 
+@numpy_if_not_held
 def diag(v, k=0):
     return _generated("diag", np.diag(to_numpy(_asarray(v)), k))
 
 
+@numpy_if_not_held
 def diagflat(v, k=0):
     return _generated("diagflat", np.diagflat(to_numpy(_asarray(v)), k))
 
 
+@numpy_if_not_held
 def tri(N, M=None, k=0, dtype=float, *, like=None):
     return _generated("tri", np.tri(N, M, k, dtype))
 
@@ -219,6 +244,7 @@ def _tri_mask(x, k, lower):
     return where(from_numpy(mask), x, np.zeros((), x.dtype))
 
 
+@numpy_if_not_held
 def tril(m, k=0):
     x = _asarray(m)
     if x.ndim < 2:
@@ -226,6 +252,7 @@ def tril(m, k=0):
     return _tri_mask(x, k, True)
 
 
+@numpy_if_not_held
 def triu(m, k=0):
     x = _asarray(m)
     if x.ndim < 2:
@@ -233,6 +260,7 @@ def triu(m, k=0):
     return _tri_mask(x, k, False)
 
 
+@numpy_if_not_held
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     from hpcarray._api.manipulation import broadcast_to
 
@@ -246,6 +274,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     return tuple(g.copy() for g in full_grids) if copy else tuple(full_grids)
 
 
+@numpy_if_not_held
 def indices(dimensions, dtype=int, sparse=False):
     res = np.indices(dimensions, dtype, sparse)
     if sparse:
@@ -253,11 +282,13 @@ def indices(dimensions, dtype=int, sparse=False):
     return _generated("indices", res)
 
 
+@numpy_if_not_held
 def fromfunction(function, shape, *, dtype=float, like=None, **kwargs):
     coords = indices(shape, dtype=dtype)
     return function(*[coords[i] for i in builtins.range(len(shape))], **kwargs)
 
 
+@numpy_if_not_held
 def copy(a, order="K", subok=False):
     from hpcarray._api.manipulation import copy as _copy
 

@@ -28,6 +28,8 @@ from hpcarray._api.convert import (
     to_numpy,
     wrap,
 )
+from hpcarray._dtypes import UnsupportedDtype
+from hpcarray._fallback import call_numpy
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms.blocked_reduction import BlockedReduction
 
@@ -159,7 +161,14 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     res = _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where)
     if res is not None:
         return res
-    x = asarray(a)
+    try:
+        x = asarray(a)
+    except UnsupportedDtype:  # strings, datetimes, objects: NumPy's
+        if out is not None:
+            raise
+        return call_numpy(uf.reduce, f"{uf.__name__}.reduce", (a,), {
+            "axis": axis, "dtype": dtype, "keepdims": keepdims, "initial": initial,
+            "where": where})
     if out is not None and isinstance(out, tuple):
         out = out[0]
     if x.ndim == 0 and axis is not None and not isinstance(axis, tuple):
@@ -176,14 +185,26 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
             probe_kwargs["where"] = np.ones(_probe_shape(x.shape, ()), where_arr.dtype)
         else:
             probe_kwargs["where"] = where_arr
-    probe = uf.reduce(np.zeros(_probe_shape(x.shape, normalize_axes(axis, x.ndim)), x.dtype),
-                      **probe_kwargs)
-    res_dtype = np.asarray(probe).dtype if out is None else out.dtype
     axes = normalize_axes(axis, x.ndim)
-    target, kd = _allocate(x, axes, keepdims, res_dtype, out)
-    red_kwargs = {"dtype": dtype if dtype is not None else res_dtype}
+    probe_in = np.zeros(_probe_shape(x.shape, axes), x.dtype)
+    probe = np.asarray(uf.reduce(probe_in, **probe_kwargs))
+    if out is not None:  # NumPy's errors for this out (its dtype changes the loop)
+        uf.reduce(probe_in, out=np.zeros(probe.shape, out.dtype), **probe_kwargs)
+    loop = _loop_dtype(uf, x.dtype, dtype, out, probe.dtype)
+    target, kd = _allocate(x, axes, keepdims, probe.dtype if out is None else out.dtype, out)
+    red_kwargs = {"dtype": loop}
     if initial is not _NOVALUE:
         red_kwargs["initial"] = initial
+    if out is not None and out.dtype != loop and x.size:
+        # NumPy starts the reduction in `out`: its first value (initial, else the first
+        # element where the ufunc has no identity) passes through out's dtype.
+        if initial is not _NOVALUE:
+            red_kwargs["initial"] = _through(np.asarray(initial, loop), out.dtype, loop)[()]
+        elif uf.identity is None and where is True:
+            from hpcarray._api.manipulation import assign
+
+            assign(kd, _reduce_from_first(uf, x, axes, loop, out.dtype))
+            return _result(target, out)
     ins = []
     if where_arr is not None and is_array(where_arr):
         ins.append(where_arr)
@@ -230,10 +251,11 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
         return uf.reduce(tile, axis=axes, keepdims=True, **part_kwargs)
 
     def combine(parts, o):
-        if len(parts) == 1 and "initial" not in red_kwargs:
-            np.copyto(o, parts[0], casting="unsafe")
-        else:
-            uf.reduce(np.stack(parts), axis=0, out=o, **red_kwargs)
+        # In the loop dtype, then cast into o (reducing into o would start from the
+        # first partial cast to o's dtype, as NumPy's reduce into an out does).
+        res = parts[0] if len(parts) == 1 and "initial" not in red_kwargs else \
+            uf.reduce(np.stack(parts), axis=0, **red_kwargs)
+        np.copyto(o, res, casting="unsafe")
 
     blocked = join = None
     if uf in (np.add, np.multiply) and not ins and "where" not in red_kwargs and \
@@ -250,6 +272,47 @@ def ufunc_reduce(uf, a, axis=0, dtype=None, out=None, keepdims=False, initial=_N
     ops.reduction(f"{uf.__name__}.reduce", x, ins, axes, kd, partial, combine, blocked,
                   temporary=temporary and x is a, join=join)
     return _result(target, out)
+
+
+def _loop_dtype(uf, x_dtype, dtype, out, res_dtype) -> np.dtype:
+    """The dtype NumPy's reduce accumulates in: `dtype=`, else the one its type resolution
+    picks for (out, x); out only receives the final cast (sum(float64, out=int64) adds
+    the floats)."""
+    if dtype is not None:
+        return np.dtype(dtype)
+    if out is None:
+        return res_dtype
+    try:
+        return uf.resolve_dtypes((out.dtype, x_dtype, None), reduction=True,
+                                 casting="unsafe")[2]
+    except (TypeError, ValueError):
+        return out.dtype
+
+
+def _through(value, via, loop):
+    """`value` cast to `via`, then to `loop` (unsafely, silently): a value kept in an out."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return value.astype(via).astype(loop)
+
+
+def _reduce_from_first(uf, x, axes, loop, via):
+    """`uf` (no identity: max, min) reduced over `axes` in `loop` dtype, keeping the axes,
+    where the first element along them passes through `via` first: NumPy copies it into
+    the out to start from. The first slab along the first axis recursively, the rest as
+    usual."""
+    from hpcarray._api.ufuncs import apply
+
+    if not axes:
+        return _through(x, via, loop)
+    lead = (slice(None),) * axes[0]
+    first = _reduce_from_first(uf, x[lead + (slice(0, 1),)], axes[1:], loop, via)
+    if x.shape[axes[0]] == 1:
+        return first
+    rest = ufunc_reduce(uf, x[lead + (slice(1, None),)], axes, loop, keepdims=True)
+    return apply(uf, first, rest)
 
 
 def ufunc_accumulate(uf, a, axis=0, dtype=None, out=None):
@@ -324,6 +387,11 @@ def only_here(a) -> bool:
     argument for its view and its store."""
     return (_COUNTS_MOVED and is_array(a) and sys.getrefcount(a) == 3
             and sys.getrefcount(a._v) == 2 and sys.getrefcount(a._v.store) == 2)
+
+
+# The functions that call only_here: hpcarray's namespace must not wrap them (a wrapper
+# would hold another reference); given data hpcarray does not hold, they run NumPy's.
+COUNTS_REFERENCES = frozenset(["sum", "prod", "max", "min", "amax", "amin", "mean"])
 
 
 def max(a, axis=None, out=None, keepdims=False, initial=_NOVALUE, where=True):
@@ -405,7 +473,13 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     import warnings
 
     temporary = only_here(a)  # np.mean((a - b) ** 2): see sum
-    x = asarray(a)
+    try:
+        x = asarray(a)
+    except UnsupportedDtype:  # strings, datetimes, objects: NumPy's
+        if out is not None:
+            raise
+        return call_numpy(np.mean, "mean", (a,), {"axis": axis, "dtype": dtype,
+                                                   "keepdims": keepdims, "where": where})
     normalize_axes(axis, x.ndim)
     count = _count_items(x, axis, keepdims, where)
     if (count == 0) if isinstance(count, int) else _any_true(count == 0):
@@ -488,6 +562,10 @@ def _arg_reduce(name, a, axis, out, keepdims):
     np_fn(np.zeros(_probe_shape(x.shape, ()), x.dtype), axis=axis, keepdims=keepdims)
     if x.size == 0 and (axis is None or x.shape[_norm(axis, x.ndim)] == 0):
         raise ValueError(f"attempt to get {name} of an empty sequence")
+    if out is not None and is_array(out) and not np.can_cast(out.dtype, np.intp, "safe"):
+        what = "scalar" if out.ndim == 0 else "array data"
+        raise TypeError(f"Cannot cast {what} from {out.dtype!r} to "
+                        f"{np.dtype(np.intp)!r} according to the rule 'safe'")
     if x.ndim == 0:
         axis = None
     if axis is None:
@@ -495,16 +573,13 @@ def _arg_reduce(name, a, axis, out, keepdims):
         res = _arg_reduce(name, flat, 0, None, False)
         if keepdims and x.ndim:
             res = asarray(np.asarray(res).reshape((1,) * x.ndim))
-        if out is not None:
-            from hpcarray._api.manipulation import assign
+        if out is not None:  # (indices cast into any out NumPy accepts: bool, int8)
+            from hpcarray._api.manipulation import copyto
 
-            assign(out, res)
+            copyto(out, res, casting="unsafe")
             return out
         return res
     ax = _norm(axis, x.ndim)
-    if out is not None and is_array(out) and out.dtype.kind not in "iu":
-        raise TypeError(f"Cannot cast array data from {out.dtype!r} to "
-                        f"{np.dtype(np.intp)!r} according to the rule 'safe'")
     target, kd = _allocate(x, (ax,), keepdims, np.dtype(np.intp), out)
     if x.size == 0:  # other axes empty: an empty result
         return _result(target, out)
@@ -521,7 +596,7 @@ def _arg_reduce(name, a, axis, out, keepdims):
         vals = np.concatenate([p[0] for p in parts], axis=ax)
         idxs = np.concatenate([p[1] for p in parts], axis=ax)
         best = pick(vals, axis=ax, keepdims=True)
-        np.copyto(o, np.take_along_axis(idxs, best, axis=ax))
+        np.copyto(o, np.take_along_axis(idxs, best, axis=ax), casting="unsafe")
 
     ops.reduction(name, x, [positions], (ax,), kd, partial, combine)
     return _result(target, out)
@@ -556,20 +631,21 @@ def cumsum(a, axis=None, dtype=None, out=None):
     x, axis = _scan_input(a, axis)
     if axis is None:
         x, axis = x.ravel(), 0
-    return ufunc_accumulate(np.add, x, axis, dtype if dtype is not None else _acc_dtype(x),
-                            out)
+    return ufunc_accumulate(np.add, x, axis, _scan_dtype(x, dtype, out), out)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
     x, axis = _scan_input(a, axis)
     if axis is None:
         x, axis = x.ravel(), 0
-    return ufunc_accumulate(np.multiply, x, axis,
-                            dtype if dtype is not None else _acc_dtype(x), out)
+    return ufunc_accumulate(np.multiply, x, axis, _scan_dtype(x, dtype, out), out)
 
 
-def _acc_dtype(x):
-    """NumPy's sum/cumsum accumulate small integers and bools in the platform integer."""
+def _scan_dtype(x, dtype, out):
+    """NumPy's cumsum/cumprod accumulate small integers and bools in the platform integer,
+    unless dtype or out is given (then their type resolution decides)."""
+    if dtype is not None or out is not None:
+        return dtype
     if x.dtype.kind == "b" or (x.dtype.kind == "i" and x.dtype.itemsize < 8):
         return np.dtype(np.int_)
     if x.dtype.kind == "u" and x.dtype.itemsize < 8:

@@ -20,7 +20,7 @@ import numpy as np
 
 from hpcarray._api import ops
 from hpcarray._api.convert import adopt, is_array, new_array, operand, shape_text, to_numpy
-from hpcarray._dtypes import SUPPORTED_SET
+from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 from hpcarray.runtime import fpe, get_runtime
 from hpcarray.runtime.fpe import enter_caller, leave_caller
 from hpcarray.runtime.fusion import Func
@@ -117,6 +117,16 @@ def _normalize_out(uf, args, out):
     return args, out
 
 
+def _numpy_result(uf, args, where, dtype, signature, casting, order):
+    """NumPy's call, where an operand or the result has a dtype hpcarray does not hold:
+    NumPy's result (its own array for such dtypes), with the fallback's warning."""
+    from hpcarray._fallback import call_numpy
+
+    kw = {k: v for k, v in (("dtype", dtype), ("signature", signature)) if v is not None}
+    kw |= {"where": where} if where is not True else {}
+    return call_numpy(uf, uf.__name__, args, kw | {"casting": casting, "order": order})
+
+
 def _zero_stride(dtype, shape, writeable=False):
     """A memory-free stand-in of the given shape (every element is one element)."""
     base = np.zeros(1, dtype)
@@ -154,7 +164,12 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
                         f"'{next(iter(extra))}'")
     if any(isinstance(o, np.ndarray) for o in outs):
         return _on_numpy(uf, args, outs, where, casting, dtype)
-    args = [operand(x) for x in args]
+    try:
+        args = [operand(x) for x in args]
+    except UnsupportedDtype:  # data hpcarray does not hold (strings, datetimes, objects)
+        if any(o is not None for o in outs):
+            raise
+        return _numpy_result(uf, args, where, dtype, signature, casting, order)
     where_given = where is not True
     if where_given:
         where = operand(where)
@@ -167,11 +182,7 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         dtype = signature if not isinstance(signature, tuple) else signature[-1]
     out_dtypes = result_dtypes(uf, args, outs, dtype, casting, where_given)
     if all(o is None for o in outs) and any(dt not in SUPPORTED_SET for dt in out_dtypes):
-        from hpcarray._fallback import call_numpy  # a result hpcarray does not hold
-
-        kw = {k: v for k, v in (("dtype", dtype), ("signature", signature)) if v is not None}
-        kw |= {"where": where} if where_given else {}
-        return call_numpy(uf, uf.__name__, args, kw | {"casting": casting, "order": order})
+        return _numpy_result(uf, args, where, dtype, signature, casting, order)
     kwargs = {"casting": casting}
     if dtype is not None:
         kwargs["dtype"] = dtype

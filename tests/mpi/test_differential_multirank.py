@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITE = ["tests/test_ufuncs.py", "tests/test_ufunc_methods.py", "tests/test_reductions.py",
          "tests/test_creation.py", "tests/test_ndarray.py", "tests/test_manipulation.py",
          "tests/test_joining.py", "tests/test_indexing.py", "tests/test_linalg.py",
-         "tests/test_random.py", "tests/test_sorting.py", "tests/test_statistics.py"]
+         "tests/test_random.py", "tests/test_sorting.py", "tests/test_statistics.py",
+         "tests/test_submodules.py"]
 
 pytestmark = pytest.mark.mpi
 
