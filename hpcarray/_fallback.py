@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import warnings
 
+import numpy as np
+
 from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
 from hpcarray.runtime.trace import user_source_line
 
@@ -54,20 +56,20 @@ def inplace_numpy(a, fn) -> None:
 
 
 def _lookup(func):
-    """The hpcarray implementation of a NumPy function, if there is a native one."""
+    """The hpcarray implementation of a NumPy function, if there is a native one: the
+    function of the same name in the hpcarray module mirroring the NumPy module that
+    exports `func` itself (numpy.emath.sqrt is not numpy.sqrt; numpy.fft, which hpcarray
+    passes through, has none)."""
     import hpcarray
 
-    module = getattr(func, "__module__", "") or ""
-    name = func.__name__
-    namespace = hpcarray
-    for sub in ("linalg", "fft", "random"):
-        if module.endswith(sub):
-            namespace = getattr(hpcarray, sub, None)
-            break
-    impl = getattr(namespace, name, None) if namespace is not None else None
-    if impl is None or getattr(impl, "__hpcarray_fallback__", False):
-        return None
-    return impl
+    name = getattr(func, "__name__", "")
+    for np_module, module in ((np, hpcarray), (np.linalg, hpcarray.linalg),
+                              (np.random, hpcarray.random)):
+        if getattr(np_module, name, None) is func:
+            impl = vars(module).get(name)  # its own names: __getattr__ gives fallbacks
+            if impl is not None and not getattr(impl, "__hpcarray_fallback__", False):
+                return impl
+    return None
 
 
 def array_function(func, args, kwargs):
