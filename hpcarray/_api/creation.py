@@ -9,6 +9,7 @@ import numpy as np
 from hpcarray._api.convert import asarray as _asarray
 from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy, wrap
 from hpcarray._dtypes import check_dtype
+from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.view import View
 
@@ -197,10 +198,12 @@ def identity(n, dtype=None, *, like=None):
     return eye(n, dtype=float if dtype is None else dtype)
 
 
+@replicated_across_ranks
 def diag(v, k=0):
     return _generated("diag", np.diag(to_numpy(_asarray(v)), k))
 
 
+@replicated_across_ranks
 def diagflat(v, k=0):
     return _generated("diagflat", np.diagflat(to_numpy(_asarray(v)), k))
 
@@ -233,6 +236,7 @@ def triu(m, k=0):
     return _tri_mask(x, k, False)
 
 
+@replicated_across_ranks
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     from hpcarray._api.manipulation import broadcast_to
 
