@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 import hpcarray as hp
-from hpcarray import FallbackWarning
+from hpcarray import FallbackWarning, _fallback
+
+
+@pytest.fixture(autouse=True)
+def _warn_again(monkeypatch):
+    """FallbackWarning comes once per function and process: forget earlier tests' ones."""
+    monkeypatch.setattr(_fallback, "_warned", set())
 
 
 def _calls(f, *args):

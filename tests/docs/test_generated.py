@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import hpcarray as hp
-from hpcarray import FallbackWarning
+from hpcarray import FallbackWarning, _fallback
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -35,6 +35,12 @@ def test_api_table_lists_every_numpy_name(generate):
     methods = {f"ndarray.{n}" for n in dir(np.ndarray)
                if not n.startswith("_") and callable(getattr(np.ndarray, n))}
     assert methods <= listed
+
+
+@pytest.fixture(autouse=True)
+def _warn_again(monkeypatch):
+    """FallbackWarning comes once per function and process: forget earlier tests' ones."""
+    monkeypatch.setattr(_fallback, "_warned", set())
 
 
 def _fell_back(call) -> bool:
