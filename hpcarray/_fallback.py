@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import warnings
 
+import numpy as np
+
 from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
 from hpcarray._dtypes import UnsupportedDtype
 from hpcarray.runtime.trace import user_source_line
@@ -97,17 +99,17 @@ def inplace_numpy(a, fn) -> None:
 
 
 def _lookup(func):
-    """The native hpcarray implementation of a NumPy function, if there is one: only where
-    the function is NumPy's under that name in a namespace hpcarray implements
-    (numpy.emath.sqrt is not numpy.sqrt; numpy.fft.fft has no native one)."""
-    import numpy as np
-
+    """The hpcarray implementation of a NumPy function, if there is a native one: the
+    function of the same name in the hpcarray module mirroring the NumPy module that
+    exports `func` itself (numpy.emath.sqrt is not numpy.sqrt; numpy.fft, which hpcarray
+    passes through, has none)."""
     import hpcarray
 
-    name = func.__name__
-    for np_namespace, namespace in ((np, hpcarray), (np.linalg, hpcarray.linalg)):
-        if getattr(np_namespace, name, None) is func:
-            impl = vars(namespace).get(name)  # not __getattr__: that makes fallbacks
+    name = getattr(func, "__name__", "")
+    for np_module, module in ((np, hpcarray), (np.linalg, hpcarray.linalg),
+                              (np.random, hpcarray.random)):
+        if getattr(np_module, name, None) is func:
+            impl = vars(module).get(name)  # its own names: __getattr__ gives fallbacks
             if impl is not None and not getattr(impl, "__hpcarray_fallback__", False):
                 return impl
     return None

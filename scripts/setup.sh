@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,mpi,bench]'
+.venv/bin/python -m pip install -q -e '.[test,mpi,bench,docs]'
 
 want=(graphviz poppler-utils chromium)
 missing=()

@@ -13,6 +13,7 @@ from hpcarray._api.convert import asarray as _asarray
 from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy, wrap
 from hpcarray._dtypes import check_dtype
 from hpcarray._fallback import numpy_if_not_held
+from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.view import View
 
@@ -220,11 +221,13 @@ def identity(n, dtype=None, *, like=None):
 
 
 @numpy_if_not_held
+@replicated_across_ranks
 def diag(v, k=0):
     return _generated("diag", np.diag(to_numpy(_asarray(v)), k))
 
 
 @numpy_if_not_held
+@replicated_across_ranks
 def diagflat(v, k=0):
     return _generated("diagflat", np.diagflat(to_numpy(_asarray(v)), k))
 
@@ -261,6 +264,7 @@ def triu(m, k=0):
 
 
 @numpy_if_not_held
+@replicated_across_ranks
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     from hpcarray._api.manipulation import broadcast_to
 

@@ -45,6 +45,7 @@ from hpcarray._api.masks import (
     rows_like,
     rowwise,
 )
+from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms import runs
 from hpcarray.runtime.partition import ALL
@@ -645,14 +646,17 @@ def triu_indices_from(arr, k=0):
     return triu_indices(x.shape[-2], k=k, m=x.shape[-1])
 
 
+@replicated_across_ranks
 def ix_(*args):
     return _wrap_all(np.ix_(*numpy_args(args)))
 
 
+@replicated_across_ranks
 def unravel_index(indices, shape, order="C"):
     return _wrap_all(np.unravel_index(numpy_args(indices), shape, order=order))
 
 
+@replicated_across_ranks
 def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
     return _wrap_all(np.ravel_multi_index(numpy_args(multi_index), dims, mode=mode,
                                           order=order))

@@ -37,6 +37,7 @@ from hpcarray._api.manipulation import (
 )
 from hpcarray._api.statistics import median
 from hpcarray._dtypes import check_dtype
+from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.fusion import copy_func, pieces
 
@@ -526,6 +527,7 @@ def resize(a, new_shape):
     return out
 
 
+@replicated_across_ranks
 def trim_zeros(filt, trim="fb", axis=None):
     x = asarray(filt)
     data = to_numpy(x)
@@ -564,6 +566,7 @@ def delete(arr, obj, axis=None):
     return take(x, from_numpy(keep), axis=axis)
 
 
+@replicated_across_ranks
 def insert(arr, obj, values, axis=None):
     x = asarray(arr)
     res = np.insert(to_numpy(x), numpy_args(obj), numpy_args(values), axis=axis)

@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from hpcarray._api.convert import asarray, is_array, new_array, new_result, to_numpy, wrap
+from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime, tasks
 from hpcarray.runtime.partition import ALL, rect_size, rect_slices
 
@@ -643,7 +644,7 @@ def _make_gathered(name):
     wrapper.__qualname__ = name
     wrapper.__doc__ = (f"numpy.linalg.{name} on gathered operands (a small dense problem; "
                        f"computed redundantly on every rank, results re-distributed).")
-    return wrapper
+    return replicated_across_ranks(wrapper)
 
 
 GATHERED = ("solve", "inv", "det", "slogdet", "eig", "eigh", "eigvals", "eigvalsh",

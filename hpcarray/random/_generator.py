@@ -26,6 +26,7 @@ import operator
 import numpy as np
 
 from hpcarray._api.convert import from_numpy, is_array, numpy_args, to_numpy
+from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime, tasks
 
 
@@ -323,6 +324,7 @@ def set_state(state):
     _global_rs().set_state(state)
 
 
+@replicated_across_ranks
 def shuffle(x):
     return _shuffle_inplace(_global_rs().shuffle, x)
 
@@ -345,7 +347,7 @@ def _legacy(name):
     fn.__name__ = name
     fn.__qualname__ = name
     fn.__doc__ = getattr(target, "__doc__", None)
-    return fn
+    return replicated_across_ranks(fn)
 
 
 legacy_functions = {name: _legacy(name) for name in LEGACY if hasattr(np.random, name)}
