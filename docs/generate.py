@@ -94,8 +94,12 @@ def _callees(fn):
             mod = sys.modules[node.module]
             for a in node.names:
                 names[a.asname or a.name] = getattr(mod, a.name)
+    # Calls in `except` handlers are the paths for data hpcarray does not hold (strings,
+    # datetimes: NumPy's own arrays by design), not how the method runs on its arrays.
+    handled = {id(n) for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler)
+               for n in ast.walk(h)}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+        if not isinstance(node, ast.Call) or id(node) in handled:
             continue
         f = node.func
         if isinstance(f, ast.Name) and f.id in names:
