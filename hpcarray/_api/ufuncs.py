@@ -226,7 +226,7 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
 
 
 # Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere, with
-# the floating-point conditions NumPy's loops report for each (fpe.run_compiled).
+# the floating-point conditions NumPy's loops report for each (ieee_flags.run_compiled).
 _ARITH = fpe.OVER | fpe.UNDER | fpe.INVALID
 _JIT = {"add": ("({0} + {1})", _ARITH), "subtract": ("({0} - {1})", _ARITH),
         "multiply": ("({0} * {1})", _ARITH), "divide": ("({0} / {1})", fpe.ALL),

@@ -8,7 +8,7 @@ operation and condition, at the caller's line.
 - An operation issued for later (`capture`) records the caller's errstate and line. Its
   tasks run on worker threads whose errstate logs every condition to a collector
   (`begin`/`end` around a task gather them); compiled kernels test the IEEE sticky
-  flags around each call (`run_compiled`: fenv is per thread, and NumPy clears the flags
+  flags around each call (backend/cpu/ieee_flags.py: fenv is per thread, and NumPy clears the flags
   before each of its loops). The scheduler then reports each condition once per
   operation on the caller's thread (`report`), or fails the operation for 'raise' (and
   for warnings the warnings filters turn into errors), raised at the next sync point.
@@ -16,10 +16,7 @@ operation and condition, at the caller's line.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import itertools
-import platform
 import sys
 import threading
 import warnings
@@ -358,66 +355,13 @@ def step(issue: Issue | None) -> None:
     _tls.issue = issue
 
 
+def hits() -> list | None:
+    """Where conditions of the task running on this thread go (None: none is)."""
+    return getattr(_tls, "hits", None)
+
+
 def end() -> list[tuple[Issue, int, str]]:
     """The conditions found since `begin`: (issue, bit, operation name)."""
     hits = _tls.hits
     _tls.hits = None
     return hits
-
-
-# -- compiled kernels: the IEEE flags ------------------------------------------------------
-
-# glibc's FE_* bits -> NumPy's (x86-64 and aarch64); elsewhere compiled kernels go unchecked.
-_FE = {"x86_64": {4: DIVIDE, 8: OVER, 16: UNDER, 1: INVALID},
-       "AMD64": {4: DIVIDE, 8: OVER, 16: UNDER, 1: INVALID},
-       "aarch64": {2: DIVIDE, 4: OVER, 8: UNDER, 1: INVALID},
-       "arm64": {2: DIVIDE, 4: OVER, 8: UNDER, 1: INVALID}}.get(platform.machine())
-_fe_clear = _fe_test = None
-if _FE is not None:
-    try:
-        _libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-        _fe_clear, _fe_test = _libm.feclearexcept, _libm.fetestexcept
-        _FE_ALL = sum(_FE)
-    except (OSError, AttributeError):  # pragma: no cover
-        _FE = None
-
-
-def run_compiled(fn, args, members, exact=None) -> None:
-    """`fn(*args)`, a compiled kernel, with the IEEE flags it raises noted for the task
-    running (if it checks): each condition for the first of `members` ((issue, name,
-    conditions its code may raise) in program order) that can raise it. Where several
-    could, `exact()` may find out (rerunning the steps through NumPy, whose checks note
-    them; False if it cannot). (Compiled comparisons may raise 'invalid' for NaN where
-    NumPy's do not: members that cannot raise a condition never get it.)"""
-    if _FE is None or getattr(_tls, "hits", None) is None:
-        fn(*args)
-        return
-    _fe_clear(_FE_ALL)
-    fn(*args)
-    raw = _fe_test(_FE_ALL)
-    if raw:
-        bits = _wanted(raw, members)
-        if bits and (exact is None or not _ambiguous(bits, members) or not exact()):
-            _note(bits, members)
-
-
-def _wanted(raw: int, members) -> list[int]:
-    """The conditions in IEEE flags `raw` that some member that can raise them reports
-    (underflow, ignored by default, costs nothing)."""
-    return [bit for fe, bit in _FE.items() if raw & fe and any(
-        can & bit and issue is not None and issue.mode(bit) != "ignore"
-        for issue, _, can in members)]
-
-
-def _ambiguous(bits: list[int], members) -> bool:
-    return any(len({(id(issue), name) for issue, name, can in members if can & bit}) > 1
-               for bit in bits)
-
-
-def _note(bits: list[int], members) -> None:
-    hits = _tls.hits
-    for bit in bits:
-        for issue, name, can in members:
-            if can & bit:
-                hits.append((issue, bit, name))
-                break

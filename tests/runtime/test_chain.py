@@ -1,4 +1,4 @@
-"""Chains (runtime/chain.py): consecutive groups updating windows of one array run chunk
+"""Chains (runtime/fusion/chain.py): consecutive groups updating windows of one array run chunk
 of rows by chunk of rows in one pass, with NumPy's values bit for bit."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from test_scheduler import run_traced
 
 import hpcarray as hp
-from hpcarray.runtime.fusion import chain, inplace
+from hpcarray.runtime.backend.cpu import chain_driver
+from hpcarray.runtime.fusion import inplace
 
 N, M = 23, 9
 
@@ -78,17 +79,17 @@ def test_window_updates_match_numpy(prog, chunk_bytes):
 @settings(max_examples=12, deadline=None)
 @given(updates(), st.sampled_from([1, 500, 1 << 21]))
 def test_window_updates_compiled_match_numpy(prog, chunk_bytes):
-    """Compiled, the chain's parts run inside one compiled driver (chain._run_compiled):
+    """Compiled, the chain's parts run inside one compiled driver (chain_driver.run):
     chunks of one row, a few rows, or whole tiles. (Few examples: each compiles.)"""
     pytest.importorskip("numba")
     rng = np.random.default_rng(4)
     d, u = 4.0 + rng.random((N, M)), rng.random((N, M))
-    saved, chain.DRIVER_CHUNK_BYTES = chain.DRIVER_CHUNK_BYTES, chunk_bytes
+    saved, chain_driver.DRIVER_CHUNK_BYTES = chain_driver.DRIVER_CHUNK_BYTES, chunk_bytes
     try:
         with runtime_with(jit="always"):
             assert_same(run(hp, prog, d, u), run(np, prog, d, u))
     finally:
-        chain.DRIVER_CHUNK_BYTES = saved
+        chain_driver.DRIVER_CHUNK_BYTES = saved
 
 
 def test_a_five_point_operator_is_one_chained_operation(tmp_path):

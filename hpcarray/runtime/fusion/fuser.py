@@ -44,7 +44,7 @@ class Func:
     over "{0}", "{1}", ... whose operands are cast to dtype `loop` except those at
     positions `keep` (None: not compiled). `conditions`: the floating-point conditions
     (fpe bits) NumPy reports for it, under the name `fpe_name` (default `name`): those
-    its compiled form raises are reported so (fpe.run_compiled).
+    its compiled form raises are reported so (ieee_flags.run_compiled).
     """
 
     name: str

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from hpcarray.runtime import fpe, trace
+from hpcarray.runtime.backend.cpu import ieee_flags
 
 # Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
 BLOCK_ELEMENTS = 1 << 15
@@ -50,7 +51,7 @@ class Step:
 
     @property
     def member(self) -> tuple:
-        """(issue, name, conditions) for fpe.run_compiled."""
+        """(issue, name, conditions) for ieee_flags.run_compiled."""
         f = self.func
         return self.issue, f.fpe_name or f.name, f.conditions
 
@@ -145,7 +146,7 @@ class FlatCall(NamedTuple):
     scalars: list
     strides: list[int]
     rest: tuple[int, ...]
-    members: list  # its steps' (issue, name, conditions): fpe.run_compiled
+    members: list  # its steps' (issue, name, conditions): ieee_flags.run_compiled
 
     def args(self, lo: int, hi: int) -> list:
         return [*[f[lo * st:] for f, st in zip(self.firsts, self.row_steps)],
@@ -260,7 +261,7 @@ class Plan:
                 args = (*arrays, *scalars) if flat is None else (
                     *flat[:len(arrays)], *scalars, *flat[len(arrays):], *arrays[0].shape)
                 try:
-                    fpe.run_compiled(fn, args, whole.members,
+                    ieee_flags.run_compiled(fn, args, whole.members,
                                      lambda: self._recheck(outs, leaves))
                     return
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
@@ -318,7 +319,7 @@ class Plan:
 
         def run_rows(lo: int, hi: int) -> None:
             try:
-                fpe.run_compiled(fn, call.args(lo, hi), call.members,
+                ieee_flags.run_compiled(fn, call.args(lo, hi), call.members,
                                  lambda: self._recheck(*rows(lo, hi)))
             except Exception:  # noqa: BLE001 - compiling failed (before any write)
                 _compiled_cache[call.source] = None
@@ -382,7 +383,7 @@ class Plan:
                     continue
                 seg, fn, source = item
                 try:
-                    fpe.run_compiled(fn, (*[dest(s) for s in seg.stored],
+                    ieee_flags.run_compiled(fn, (*[dest(s) for s in seg.stored],
                                           *[operand(kind, val) for kind, val in seg.inputs],
                                           *seg.scalars), seg.members)
                 except Exception:  # noqa: BLE001 - compiling failed (before any write)
