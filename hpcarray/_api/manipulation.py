@@ -417,8 +417,8 @@ _where_funcs: dict = {}
 def _where_func(dtype: np.dtype) -> Func:
     f = _where_funcs.get(dtype)
     if f is None:  # the condition is used as it is, never cast to the result's dtype
-        f = _where_funcs[dtype] = Func("where", _where_call, "({1} if {0} else {2})", dtype,
-                                      keep=(0,))
+        jit = get_runtime().backend.kernels.EXPRESSIONS["where"]
+        f = _where_funcs[dtype] = Func("where", _where_call, jit, dtype, keep=(0,))
     return f
 
 

@@ -225,17 +225,11 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
     return results[0] if len(results) == 1 else tuple(results)
 
 
-# Ufuncs that fused kernels may compile: IEEE operations, rounded alike everywhere, with
-# the floating-point conditions NumPy's loops report for each (ieee_flags.run_compiled).
+# The floating-point conditions NumPy's loops report for the ufuncs that compiled kernels
+# compute (backend/cpu/ieee_flags.py tests the flags of exactly these).
 _ARITH = fpe.OVER | fpe.UNDER | fpe.INVALID
-_JIT = {"add": ("({0} + {1})", _ARITH), "subtract": ("({0} - {1})", _ARITH),
-        "multiply": ("({0} * {1})", _ARITH), "divide": ("({0} / {1})", fpe.ALL),
-        "true_divide": ("({0} / {1})", fpe.ALL), "negative": ("(-{0})", 0),
-        "positive": ("(+{0})", 0), "square": ("({0} * {0})", _ARITH),
-        "sqrt": ("np.sqrt({0})", fpe.INVALID), "absolute": ("abs({0})", 0),
-        "less": ("({0} < {1})", 0), "less_equal": ("({0} <= {1})", 0),
-        "greater": ("({0} > {1})", 0), "greater_equal": ("({0} >= {1})", 0),
-        "equal": ("({0} == {1})", 0), "not_equal": ("({0} != {1})", 0)}
+_CONDITIONS = {"add": _ARITH, "subtract": _ARITH, "multiply": _ARITH, "divide": fpe.ALL,
+               "true_divide": fpe.ALL, "square": _ARITH, "sqrt": fpe.INVALID}
 _funcs: dict = {}
 
 
@@ -256,7 +250,8 @@ def _loop_dtype(uf, args, dtype):
 
 def _fusable(uf, args, outs, dtype, casting, out_dtype) -> Func:
     """The ufunc call as a fusion.Func (the dtype it computes in, for compiled kernels)."""
-    jit, conditions = _JIT.get(uf.__name__, (None, 0))
+    jit = get_runtime().backend.kernels.EXPRESSIONS.get(uf.__name__)
+    conditions = _CONDITIONS.get(uf.__name__, 0)
     loop = out_dtype
     if jit is not None:
         loop = _loop_dtype(uf, args, dtype)

@@ -68,7 +68,7 @@ def copy_func(name: str, dtype: np.dtype) -> Func:
     key = (name, dtype)
     f = _copies.get(key)
     if f is None:
-        f = _copies[key] = Func(name, _unsafe_copy, "{0}", dtype,
+        f = _copies[key] = Func(name, _unsafe_copy, kernels.EXPRESSIONS["copy"], dtype,
                                 conditions=fpe.OVER | fpe.UNDER, fpe_name="cast")
     return f
 

@@ -30,6 +30,16 @@ from numpy.lib.stride_tricks import as_strided
 from hpcarray.runtime import fpe, trace
 from hpcarray.runtime.backend.cpu import ieee_flags
 
+# What a compiled kernel computes, as numba expressions of the operands "{0}", "{1}": the
+# IEEE operations, rounded alike everywhere (so NumPy's bits), comparisons, copies (casts)
+# and where.
+EXPRESSIONS = {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
+    "positive": "(+{0})", "square": "({0} * {0})", "sqrt": "np.sqrt({0})",
+    "absolute": "abs({0})", "less": "({0} < {1})", "less_equal": "({0} <= {1})",
+    "greater": "({0} > {1})", "greater_equal": "({0} >= {1})", "equal": "({0} == {1})",
+    "not_equal": "({0} != {1})", "copy": "{0}", "where": "({1} if {0} else {2})"}
 # Elements per block of the blocked NumPy kernel: a few blocks per node fit in L2.
 BLOCK_ELEMENTS = 1 << 15
 # Tiles smaller than this run blocked NumPy even when numba is there (compiling costs).
