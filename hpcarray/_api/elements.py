@@ -61,7 +61,7 @@ def pull(name: str, out, a, coords_of: CoordsOf) -> None:
     rt = get_runtime()
     op = rt.operation(name, [a._v.store], [out._v.store])  # the SPMD check; flushes fusion
     with rt.collective("index exchange", op):
-        index_exchange.pull_elements(rt, out, a, coords_of)
+        index_exchange.pull_elements(rt, out._v, a._v, coords_of)
 
 
 def push(name: str, a, where: list[np.ndarray], value, apply=None) -> None:
@@ -75,7 +75,8 @@ def push(name: str, a, where: list[np.ndarray], value, apply=None) -> None:
     op = rt.operation(name, [a._v.store] + reads, [a._v.store])
     points = index_exchange.store_points(a._v, where)
     with rt.collective("index exchange", op):
-        index_exchange.scatter_elements(rt, a, points, value, apply)
+        index_exchange.scatter_elements(rt, a._v, points,
+                                        value._v if is_array(value) else value, apply)
 
 
 class IndexLayout:

@@ -136,7 +136,7 @@ def _joined(xs, axis: int, shape: tuple, dtype, name: str):
         return None
     if rt.dist is not None and any(x._v.store.replicates for x in xs):
         return None
-    operand = pieces.join(axis, xs)
+    operand = pieces.join(axis, [x._v for x in xs])
     if operand is None or operand.dtype != dtype:
         return None
     res = new_array(shape, dtype)

@@ -44,25 +44,26 @@ def _receivers(owner: int, nranks: int):
     return range(nranks) if owner == ALL else (owner,)
 
 
-def pull_elements(rt, out, src, coords_of) -> None:
-    """out = src's elements at `coords_of(rect)`: for a rectangle of `out` (a fresh whole
-    array), the view coordinates of src (one array per axis of src) of its elements.
+def pull_elements(rt, out: View, src: View, coords_of) -> None:
+    """out = src's elements at `coords_of(rect)`: for a rectangle of `out` (the whole of
+    a fresh store), the view coordinates of src (one array per axis of src) of its
+    elements.
 
     Each rank works out the sources of just the tiles of `out` it fills, asks their owners
     for the elements it lacks (one all-to-all of flat positions) and gets them back (a
     second): work and memory per rank follow its share of `out`, not the whole of it.
     """
     me, nranks = rt.rank, rt.nranks
-    rt.settle(src._v.store)
-    rt.settle(out._v.store)
-    buf = src._v.store.buffer
+    rt.settle(src.store)
+    rt.settle(out.store)
+    buf = src.store.buffer
     tiles = []  # (rect, owner per element, store points) of the tiles this rank fills
     asks: list[list[np.ndarray]] = [[] for _ in range(nranks)]
-    for rect, owner in out._v.launch_tiles():
+    for rect, owner in out.launch_tiles():
         if owner != me and owner != ALL:
             continue
-        points = [np.asarray(p).reshape(-1) for p in store_points(src._v, coords_of(rect))]
-        own = owners_of(src._v, points, nranks)
+        points = [np.asarray(p).reshape(-1) for p in store_points(src, coords_of(rect))]
+        own = owners_of(src, points, nranks)
         tiles.append((rect, own, points))
         for r in range(nranks):
             from_r = own == r
@@ -76,7 +77,7 @@ def pull_elements(rt, out, src, coords_of) -> None:
     rt.sent[1] += sum(sum(x.nbytes for x in a) + b.nbytes
                       for r, (a, b) in enumerate(zip(asks, replies)) if r != me)
     offsets = [0] * nranks
-    out_buf = out._v.store.buffer
+    out_buf = out.store.buffer
     for rect, own, points in tiles:
         tile = np.empty(own.shape, out_buf.dtype)
         local = (own == me) | (own == ALL)
@@ -89,34 +90,35 @@ def pull_elements(rt, out, src, coords_of) -> None:
                 offsets[r] += n
         index = tile_index(rect)
         out_buf[index] = tile.reshape(out_buf[index].shape)
-    rt.dist.note_write(out._v.store, tuple((0, n) for n in out.shape))
+    rt.dist.note_write(out.store, tuple((0, n) for n in out.shape))
 
 
 def _assign(buffer: np.ndarray, points: tuple, values: np.ndarray) -> None:
     buffer[points] = values
 
 
-def scatter_elements(rt, dst, dst_points: list[np.ndarray], value, apply=None) -> None:
+def scatter_elements(rt, dst: View, dst_points: list[np.ndarray], value,
+                     apply=None) -> None:
     """dst's store at dst_points[:][i] = value[i] (value: a NumPy array or scalar every
-    rank holds, or an hpcarray array), in index order, so the last of repeats wins.
+    rank holds, or the View of an array), in index order, so the last of repeats wins.
     `apply(buffer, points, values)` replaces the assignment (ufunc.at; values None where
     `value` is None)."""
     apply = apply or _assign
     me, nranks = rt.rank, rt.nranks
-    store = dst._v.store
+    store = dst.store
     rt.settle(store)
     shape = dst_points[0].shape
-    dst_owner = owners_of(dst._v, dst_points, nranks).reshape(-1)
+    dst_owner = owners_of(dst, dst_points, nranks).reshape(-1)
     pts = [p.reshape(-1) for p in dst_points]
     mine = (dst_owner == me) | (dst_owner == ALL)
     if value is None:
         apply(store.buffer, tuple(p[mine] for p in pts), None)
-    elif not hasattr(value, "_v"):  # every rank has the values
+    elif not isinstance(value, View):  # every rank has the values
         vals = np.broadcast_to(np.asarray(value), shape).reshape(-1)
         apply(store.buffer, tuple(p[mine] for p in pts), vals[mine])
     else:
-        rt.settle(value._v.store)
-        vview = value._v.broadcast_to(shape)
+        rt.settle(value.store)
+        vview = value.broadcast_to(shape)
         vpoints = store_points(vview, [np.arange(n, dtype=np.intp).reshape(
             (-1,) + (1,) * (len(shape) - d - 1)) for d, n in enumerate(shape)])
         vpoints = [np.broadcast_to(p, shape).reshape(-1) for p in vpoints]
@@ -137,7 +139,7 @@ def scatter_elements(rt, dst, dst_points: list[np.ndarray], value, apply=None) -
             if src != me:
                 vals[vown == src] = incoming[src]
         apply(store.buffer, tuple(p[mine] for p in pts), vals)
-    rt.dist.note_write(store, dst._v.image(tuple((0, n) for n in dst.shape)))
+    rt.dist.note_write(store, dst.image(tuple((0, n) for n in dst.shape)))
 
 
 def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:

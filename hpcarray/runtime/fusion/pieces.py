@@ -89,16 +89,16 @@ def split(rect: Rect, operands: list[Pieces]) -> list[Rect]:
     return list(itertools.product(*ranges))
 
 
-def join(axis: int, arrays: list) -> Pieces | None:
-    """The hpcarray arrays `arrays` joined along `axis` as one operand, or None where they
+def join(axis: int, views: list[View]) -> Pieces | None:
+    """The arrays of `views` joined along `axis` as one operand, or None where they
     cannot be (dtypes differ, or no piece is non-empty)."""
-    dtype = arrays[0].dtype
-    if any(a.dtype != dtype for a in arrays):
+    dtype = views[0].store.dtype
+    if any(v.store.dtype != dtype for v in views):
         return None
     parts, start = [], 0
-    for a in arrays:
-        n = a.shape[axis]
+    for v in views:
+        n = v.shape[axis]
         if n:
-            parts.append(Part(start, start + n, a._v))
+            parts.append(Part(start, start + n, v))
         start += n
     return Pieces(axis, tuple(parts), dtype) if parts else None
