@@ -136,6 +136,10 @@ def run_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         args.nsys = False
     os.environ.update(settings_env(args))
+    profile = os.environ.get("HPCARRAY_PROFILE")
+    if profile:  # a trace left by an earlier run with more ranks is not this run's
+        for old in Path(profile).glob("trace.*.jsonl"):
+            old.unlink()
     if args.ranks > 1 or args.nsys:
         return _spawn(args)
     return run_script(args.script, args.args)
@@ -212,9 +216,6 @@ def _spawn(args: argparse.Namespace) -> int:
         cmd = [mpiexec, "-n", str(args.ranks), *cmd]
     profile = os.environ.get("HPCARRAY_PROFILE")
     render = bool(profile) and not os.environ.get("HPCARRAY_NO_RENDER")
-    if profile:  # a trace left by an earlier run with more ranks is not this run's
-        for old in Path(profile).glob("trace.*.jsonl"):
-            old.unlink()
     # The ranks write their traces; this process renders them once the job has ended,
     # however it ended (a failed or killed rank cannot keep the others' traces unrendered).
     status = Job(cmd, {**os.environ, "HPCARRAY_NO_RENDER": "1"}, args.ranks).run()
