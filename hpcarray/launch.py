@@ -3,7 +3,9 @@
 The options become HPCARRAY_* environment variables (read once by runtime/config.py), so
 a script started any other way (`python script.py`, mpiexec, srun) is configured the same
 way by setting them. With `-n N` the ranks are started with the mpiexec of the MPI that
-mpi4py uses (the `mpich` wheel puts one in the environment's bin/).
+mpi4py uses (the `mpich` wheel puts one in the environment's bin/); each rank runs the
+script through `run_script` (`python -m hpcarray.launch SCRIPT ARGS`), which ends the job
+as the program ended (runtime/failure.py), and supervisor.py watches the ranks.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import os
 import runpy
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -113,7 +116,7 @@ def nsys_prefix(profile_dir: str) -> list[str]:
 
 def rank_command(args: argparse.Namespace) -> list[str]:
     """The command each rank runs."""
-    cmd = [sys.executable, os.path.abspath(args.script), *args.args]
+    cmd = [sys.executable, "-m", "hpcarray.launch", args.script, *args.args]
     if args.nsys:
         prefix = nsys_prefix(os.path.abspath(args.profile or "hpcarray_prof"))
         cmd = prefix + cmd
@@ -133,16 +136,75 @@ def run_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         args.nsys = False
     os.environ.update(settings_env(args))
+    profile = os.environ.get("HPCARRAY_PROFILE")
+    if profile:  # a trace left by an earlier run with more ranks is not this run's
+        for old in Path(profile).glob("trace.*.jsonl"):
+            old.unlink()
     if args.ranks > 1 or args.nsys:
         return _spawn(args)
-    sys.argv = [args.script, *args.args]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(args.script)))
-    runpy.run_path(args.script, run_name="__main__")
-    return 0
+    return run_script(args.script, args.args)
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP reached a rank: it ends like Ctrl-C, quietly (failure.py)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+# Frames of ours above the script's: a traceback starts at the script, as Python's does.
+_OUR_FILES = frozenset({__file__, runpy.__file__, "<frozen runpy>"})
+
+
+def run_script(script: str, args: list[str]) -> int:
+    """Run SCRIPT as `python SCRIPT ARGS` would, in this process (one rank of the job), and
+    end as the program ended; returns the job's exit status."""
+    from hpcarray import supervisor
+    from hpcarray.runtime import failure
+
+    supervised = bool(os.environ.get(supervisor.JOB_DIR_VAR))
+    supervisor.mark("pid")
+    if supervised:
+        for s in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(s) is signal.SIG_DFL:
+                signal.signal(s, _stop)
+    sys.argv = [script, *args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        runpy.run_path(script, run_name="__main__")
+        outcome = failure.Outcome()
+    except SystemExit as exc:
+        outcome = failure.exit_outcome(exc)
+    except KeyboardInterrupt:
+        outcome = failure.signal_outcome(signal.SIGINT)
+    except Stopped as exc:
+        outcome = failure.signal_outcome(exc.signum)
+    except BaseException as exc:  # noqa: BLE001 - the program's error, reported as Python's
+        outcome = failure.error_outcome(exc, skip=_OUR_FILES)
+    if supervised:  # a second signal must not break the ending; the launcher kills instead
+        for s in supervisor.FORWARDED:
+            signal.signal(s, signal.SIG_IGN)
+    status = _finish(outcome)
+    supervisor.mark("end")
+    return status
+
+
+def _finish(outcome) -> int:
+    core = sys.modules.get("hpcarray.runtime.core")
+    runtime = core._runtime if core is not None else None
+    if runtime is not None and not runtime._finalized:
+        return runtime.finalize(outcome)
+    sys.stderr.write(outcome.text)
+    return outcome.status
 
 
 def _spawn(args: argparse.Namespace) -> int:
-    import subprocess
+    from hpcarray.supervisor import Job
 
     cmd = rank_command(args)
     if args.ranks > 1:
@@ -152,4 +214,18 @@ def _spawn(args: argparse.Namespace) -> int:
                   "(brings mpi4py and the mpich wheel with its mpiexec)", file=sys.stderr)
             return 2
         cmd = [mpiexec, "-n", str(args.ranks), *cmd]
-    return subprocess.call(cmd)
+    profile = os.environ.get("HPCARRAY_PROFILE")
+    render = bool(profile) and not os.environ.get("HPCARRAY_NO_RENDER")
+    # The ranks write their traces; this process renders them once the job has ended,
+    # however it ended (a failed or killed rank cannot keep the others' traces unrendered).
+    status = Job(cmd, {**os.environ, "HPCARRAY_NO_RENDER": "1"}, args.ranks).run()
+    if render and any(Path(profile).glob("trace.*.jsonl")):
+        from hpcarray.runtime.core import render_profile
+
+        render_profile(profile, bool(args.dataflow), bool(args.event),
+                       os.path.basename(args.script))
+    return status
+
+
+if __name__ == "__main__":  # one rank of `hpcarray run -n N`
+    sys.exit(run_script(sys.argv[1], sys.argv[2:]))

@@ -10,6 +10,7 @@ keeps waiting ranks from stealing the cores of busy ones on an oversubscribed no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -52,6 +53,8 @@ class MPIComm:
         self.size = world.Get_size()
         self.p2p = world.Dup()
         self.coll = world.Dup()
+        self.fault = world.Dup()  # how each rank ended (failure.py): never mixes with these
+        self.in_collective = False  # the main thread waits for every rank (failure.py)
         node = world.Split_type(MPI.COMM_TYPE_SHARED)
         self.local_size = node.Get_size()  # ranks on this node (they share its cores)
         node.Free()
@@ -62,14 +65,25 @@ class MPIComm:
         # Blocking: MPICH's nonblocking collectives polled from Python (with the progress
         # thread active on another communicator) were seen to hang at 3 ranks. Idle
         # waiting inside MPI is kept cheap by MPIR_CVAR_ENABLE_HEAVY_YIELD (launch.py).
-        return self.coll.allgather(obj)
+        with self._collective():
+            return self.coll.allgather(obj)
 
     def alltoall_obj(self, objs: list) -> list:
         """objs[r] goes to rank r; returns what each rank sent here (sample sort)."""
-        return self.coll.alltoall(objs)
+        with self._collective():
+            return self.coll.alltoall(objs)
 
     def barrier(self) -> None:
-        self.coll.Barrier()
+        with self._collective():
+            self.coll.Barrier()
+
+    @contextlib.contextmanager
+    def _collective(self):
+        self.in_collective = True
+        try:
+            yield
+        finally:
+            self.in_collective = False
 
     def abort(self, code: int = 1) -> None:
         self.MPI.COMM_WORLD.Abort(code)

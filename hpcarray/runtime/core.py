@@ -8,6 +8,7 @@ import itertools
 import os
 import pickle
 import sys
+import time
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class Runtime:
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
                                    self.nvtx, settings.eager, settings.window_bytes)
         self.dist: Distribution | None = None
+        self.end_watch = None  # hears the other ranks end (failure.py)
         if self.nranks > 1:
             if settings.switch_interval_us and not settings.eager:
                 sys.setswitchinterval(settings.switch_interval_us * 1e-6)
@@ -55,7 +57,7 @@ class Runtime:
             self.scheduler.progress.start()
             from hpcarray.runtime import failure
 
-            failure.install(self)
+            self.end_watch = failure.install(self)
             if self.rank != 0 and not os.environ.get("HPCARRAY_PRINT_ALL_RANKS"):
                 _silence_stdout()
         from hpcarray.runtime.fusion import Fuser
@@ -78,7 +80,7 @@ class Runtime:
         self._finalized = False
         # Point-to-point traffic this rank sent (messages, bytes): tests and summaries.
         self.sent = [0, 0]
-        atexit.register(self.finalize)
+        atexit.register(self._finalize_at_exit)
 
     # -- stores -----------------------------------------------------------------------
 
@@ -339,47 +341,87 @@ class Runtime:
 
     # -- exit -------------------------------------------------------------------------
 
-    def finalize(self) -> None:
+    def finalize(self, outcome=None) -> int:
+        """End this rank: finish pending work, write the trace and, with several ranks,
+        agree with the others on how the job ends (failure.py). `outcome` is how the
+        program ended (None: it ran to its end). Returns the job's exit status."""
+        from hpcarray.runtime import failure
+
         if self._finalized:
-            return
+            return 0
         self._finalized = True
+        outcome = outcome or failure.Outcome()
+        if self.dist is None and outcome.text:
+            sys.stderr.write(outcome.text)  # before the profile's summary, as Python would
+            sys.stderr.flush()
         try:
             self.flush()
-            if self.dist is not None:
-                self.scheduler.drain_quietly()
-                self._agree_on_errors(self.scheduler.take_error())
-                self.comm.barrier()
-            else:
-                self.scheduler.drain()
-        except BaseException:
-            # An error in a deferred task that nothing waited for: the program failed.
-            sys.excepthook(*sys.exc_info())
+        except BaseException as exc:  # noqa: BLE001 - a fused group that fails to launch
+            if not outcome.early:
+                outcome = failure.error_outcome(exc)
+        # After an early end, pending tasks may wait for messages of operations the other
+        # ranks never issue: wait a bounded time, for the trace to hold what ran.
+        self._drain(failure.GRACE_SECONDS if outcome.early else None)
+        error = self.scheduler.take_error()
+        if error is not None and not outcome.early:
+            outcome = failure.task_error_outcome(error)
+            if self.dist is None:
+                sys.stderr.write(outcome.text)
+        self.scheduler.shutdown()
+        if self.pool is not None:
+            self.pool.clear()
+        if self.dist is not None:
+            return failure.end_job(self, outcome)
+        self.write_trace()
+        self.render_profile()
+        return outcome.status
+
+    def _finalize_at_exit(self) -> None:
+        status = self.finalize()
+        if status:  # a deferred error, or another rank's: the process ends with it
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(1)
-        finally:
-            self.scheduler.shutdown()
-            if self.pool is not None:
-                self.pool.clear()
-            if self.recorder is not None:
-                self._write_profile()
+            os._exit(status)
 
-    def _write_profile(self) -> None:
-        script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
-        self.recorder.write(script, list(sys.argv))
-        if self.dist is not None:
-            self.comm.barrier()  # every rank's trace is on disk before rank 0 reads them
-        if self.rank != 0 or os.environ.get("HPCARRAY_NO_RENDER"):
+    def _drain(self, seconds: float | None) -> None:
+        sch = self.scheduler
+        if seconds is None or sch.eager:
+            sch.drain_quietly()
             return
-        try:
-            from hpcarray.profiling.render import render_all
-        except ImportError:
+        deadline = time.monotonic() + seconds
+        with sch.lock:
+            while sch.pending and time.monotonic() < deadline:
+                sch.changed.wait(deadline - time.monotonic())
+
+    def write_trace(self) -> None:
+        """This rank's trace as far as it got (several ranks: before it tells the others
+        it ended, so rank 0 renders only when every trace is on disk)."""
+        if self.recorder is not None:
+            self.recorder.write(_script_name(), list(sys.argv))
+
+    def render_profile(self) -> None:
+        """Rank 0 renders the traces on disk (`hpcarray run -n N` renders them itself, after
+        the job, however it ended: HPCARRAY_NO_RENDER)."""
+        if self.recorder is None or self.rank != 0 or os.environ.get("HPCARRAY_NO_RENDER"):
             return
-        summary = render_all(self.settings.profile_dir, timeline=True,
-                             dataflow=self.settings.dataflow, event=self.settings.event_graph,
-                             script_name=script)
-        if summary:
-            print(summary, file=sys.stderr)
+        render_profile(self.settings.profile_dir, self.settings.dataflow,
+                       self.settings.event_graph, _script_name())
+
+
+def render_profile(directory: str, dataflow: bool, event: bool, script: str) -> None:
+    """Render a profile directory's traces and print the summary (stderr)."""
+    try:
+        from hpcarray.profiling.render import render_all
+    except ImportError:
+        return
+    summary = render_all(directory, timeline=True, dataflow=dataflow, event=event,
+                         script_name=script)
+    if summary:
+        print(summary, file=sys.stderr)
+
+
+def _script_name() -> str:
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
 
 
 def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
