@@ -59,7 +59,8 @@ def _add_submit(sub: Any) -> None:
     r.add_argument("--ranks-per-node", type=int, help="ranks per node (default: one per GPU)")
     r.add_argument("--gpus-per-node", type=int, help="GPUs per node (default: the machine's)")
     r.add_argument("--cpus-per-rank", type=int, help="CPU cores per rank")
-    r.add_argument("-t", "--time", help="wall-time limit, MINUTES or HH:MM:SS")
+    r.add_argument("-t", "--time", help="wall-time limit as Slurm writes it: MINUTES, "
+                   "MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS")
     s = p.add_argument_group("machine and scheduler")
     s.add_argument("--machine", help="machine profile (see `hpcarray jobs machines`)")
     s.add_argument("--scheduler", choices=SCHEDULERS, help="batch system")
