@@ -108,6 +108,8 @@ _FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 
 _PARSERS = dict(_FROM_ENV.values())
+# The HPCARRAY_* variables read here.
+SETTINGS = frozenset(_PARSERS)
 
 
 def parse_setting(name: str, text: str) -> Any:

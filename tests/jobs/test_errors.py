@@ -21,6 +21,10 @@ BAD = {
     ),
     "env-no-equals": (["--machine", "local", "--env", "NOEQUALS"], "malformed --env 'NOEQUALS'"),
     "env-bad-key": (["--machine", "local", "--env", "1BAD=x"], "malformed --env key '1BAD'"),
+    "env-bad-setting": (
+        ["--machine", "local", "--env", "HPCARRAY_WORKERS=abc"],
+        "bad --env HPCARRAY_WORKERS='abc': not an integer",
+    ),
     "bad-time": (["--machine", "generic-slurm", "--time", "soon"], "invalid --time 'soon'"),
     "bad-time-fields": (
         ["--machine", "generic-slurm", "--time", "25:99:99"],
