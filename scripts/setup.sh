@@ -9,8 +9,18 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,mpi,bench]'
+# pip's output goes to a log, shown in full only when pip fails: a new user sees a few lines.
+log=.venv/setup-pip.log
+pip_quietly() {
+    if ! .venv/bin/python -m pip "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "setup: error: pip $* failed (output above; also in $log)" >&2
+        exit 1
+    fi
+}
+echo "setup: installing hpcarray (editable) with its test, MPI and benchmark extras into .venv"
+pip_quietly install --upgrade pip
+pip_quietly install -e '.[test,mpi,bench]'
 
 want=(graphviz poppler-utils chromium)
 missing=()
