@@ -186,8 +186,9 @@ _numpy_for_data_not_held(globals(), skip=_COUNTS_REFERENCES)
 
 
 def sync() -> None:
-    """Wait until every operation issued so far has finished (for timing; results never
-    need it: values that reach Python wait for exactly what they depend on)."""
+    """Wait until every operation issued so far has run, on every rank; an error of a
+    deferred task is raised here. For timing: results never need it (values that reach
+    Python wait for exactly what they depend on)."""
     from hpcarray.runtime import get_runtime
 
     get_runtime().sync()
@@ -204,6 +205,9 @@ def _start_runtime_under_mpi() -> None:
         get_runtime()
 
 
+from hpcarray.runtime.config import check_at_import as _check_settings  # noqa: E402
+
+_check_settings()
 _start_runtime_under_mpi()
 
 

@@ -40,30 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_command)
 
 
-def profile_before_script(argv: list[str]) -> list[str]:
-    """`hpcarray run|submit --profile script.py`: the optional DIR of --profile would take
-    the script for itself. A Python file right after --profile is the script (the profile
-    goes to the default directory); `--profile DIR script.py` still names a directory."""
-    out = list(argv)
-    if out[:1] not in (["run"], ["submit"]):
-        return out
-    for i, tok in enumerate(out[1:], start=1):
-        if tok == "--profile" and i + 1 < len(out) and _is_script(out[i + 1]):
-            out[i] = "--profile=hpcarray_prof"
-            break
-        if _is_script(tok):  # the script: what follows is its own arguments
-            break
-    return out
-
-
-def _is_script(token: str) -> bool:
-    return token.endswith(".py") or os.path.isfile(token)
-
-
 def settings_env(args: argparse.Namespace) -> dict[str, str]:
     """The HPCARRAY_* variables that carry the command line's settings to the ranks."""
     env = {"HPCARRAY_RUN": "1"}
-    if args.workers:
+    if args.workers is not None:
         env["HPCARRAY_WORKERS"] = str(args.workers)
     elif args.ranks > 1:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -72,7 +52,7 @@ def settings_env(args: argparse.Namespace) -> dict[str, str]:
         env["HPCARRAY_TEST"] = "1"
     if args.eager:
         env["HPCARRAY_EAGER"] = "1"
-    if args.window:
+    if args.window is not None:
         env["HPCARRAY_WINDOW"] = str(args.window)
     if args.no_fusion:
         env["HPCARRAY_FUSION"] = "0"
@@ -124,9 +104,6 @@ def rank_command(args: argparse.Namespace) -> list[str]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if not os.path.isfile(args.script):
-        print(f"hpcarray run: error: no such script: {args.script}", file=sys.stderr)
-        return 2
     if args.ranks < 1:
         print("hpcarray run: error: --ranks must be at least 1", file=sys.stderr)
         return 2
@@ -174,7 +151,8 @@ def run_script(script: str, args: list[str]) -> int:
             if signal.getsignal(s) is signal.SIG_DFL:
                 signal.signal(s, _stop)
     sys.argv = [script, *args]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    if not os.path.isdir(script):  # run_path puts a directory (its __main__.py) there itself
+        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     try:
         runpy.run_path(script, run_name="__main__")
         outcome = failure.Outcome()

@@ -33,6 +33,8 @@ from hpcarray.jobs.spec import (
 )
 from hpcarray.jobs.timefmt import minutes
 
+from hpcarray.runtime.config import SETTINGS, SettingError, parse_setting
+
 DEFAULT_OUTPUT_DIR = "hpcarray_jobs"
 NATURAL_LAUNCHER = {"slurm": "srun", "lsf": "mpirun", "none": "local"}
 _SAFE = re.compile(r"^[A-Za-z0-9_.,:@%+=/-]+$")
@@ -79,9 +81,16 @@ def parse_env(items: Iterable[str] | Mapping[str, str]) -> tuple[tuple[str, str]
             if not sep:
                 raise JobError(f"malformed --env {item!r}: expected KEY=VALUE")
             pairs.append((key, value))
-    for key, _ in pairs:
+    for key, value in pairs:
         if not _ENV_KEY.match(key):
             raise JobError(f"malformed --env key {key!r}: letters, digits and _ only")
+        # hpcarray's settings fail here, not at the ranks' import; a profile directory
+        # is the compute nodes' to make
+        if key in SETTINGS and key != "HPCARRAY_PROFILE" and value:
+            try:
+                parse_setting(key, value)
+            except SettingError as err:
+                raise JobError(f"bad --env {err}") from None
     return tuple(pairs)
 
 

@@ -1,8 +1,8 @@
 """Command lines ``hpcarray submit`` and ``hpcarray jobs``: argparse wiring only.
 
-``register(subparsers)`` is called by ``hpcarray.cli``; the handlers live in
-:mod:`hpcarray.jobs.commands`. Every error, argparse's included, is one line on stderr and
-exit status 2.
+``register(subparsers)`` is called by ``hpcarray.cli`` (which makes every argparse error one
+line, exit status 2); the handlers live in :mod:`hpcarray.jobs.commands`, whose errors are
+one line and exit status 2 too.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from hpcarray.jobs.spec import LAUNCHERS, MPI_FLAVOURS, SCHEDULERS
 
@@ -27,25 +27,6 @@ Defaults come from the machine profile (--machine, $HPCARRAY_MACHINE, or detecte
 on PATH means generic-slurm, bsub generic-lsf, else local). Add a machine by dropping
 NAME.yaml into $HPCARRAY_MACHINES_DIR or ~/.config/hpcarray/machines/.
 """
-
-
-def _one_line_error(parser: argparse.ArgumentParser) -> None:
-    """Make argparse report errors as one line (no usage dump), exit status 2."""
-
-    def error(message: str) -> NoReturn:
-        parser.exit(2, f"{parser.prog}: error: {' '.join(message.split())}\n")
-
-    known = parser.parse_known_args
-
-    def strict(args: Any = None, namespace: Any = None) -> Any:
-        # as a subcommand, leftovers would reach the top-level parser (usage + error)
-        ns, extras = known(args, namespace)
-        if extras:
-            error(f"unrecognized arguments: {' '.join(extras)}")
-        return ns, extras
-
-    parser.error = error  # type: ignore[method-assign]
-    parser.parse_known_args = strict  # type: ignore[method-assign]
 
 
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
@@ -73,13 +54,13 @@ def _add_submit(sub: Any) -> None:
         epilog=SUBMIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _one_line_error(p)
     r = p.add_argument_group("resources")
     r.add_argument("-N", "--nodes", type=int, help="number of nodes (default 1)")
     r.add_argument("--ranks-per-node", type=int, help="ranks per node (default: one per GPU)")
     r.add_argument("--gpus-per-node", type=int, help="GPUs per node (default: the machine's)")
     r.add_argument("--cpus-per-rank", type=int, help="CPU cores per rank")
-    r.add_argument("-t", "--time", help="wall-time limit, MINUTES or HH:MM:SS")
+    r.add_argument("-t", "--time", help="wall-time limit as Slurm writes it: MINUTES, "
+                   "MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS")
     s = p.add_argument_group("machine and scheduler")
     s.add_argument("--machine", help="machine profile (see `hpcarray jobs machines`)")
     s.add_argument("--scheduler", choices=SCHEDULERS, help="batch system")
@@ -125,7 +106,6 @@ def _add_jobs(sub: Any) -> None:
         help="list, follow, and cancel jobs submitted from this directory",
         description="Jobs submitted from this directory (recorded in .hpcarray/jobs.jsonl).",
     )
-    _one_line_error(p)
     p.set_defaults(func=_handler("jobs_list"), all=False)
     js = p.add_subparsers(dest="jobs_command", metavar="ACTION")
     lst = js.add_parser("list", help="recorded jobs with their current state")
@@ -146,8 +126,6 @@ def _add_jobs(sub: Any) -> None:
     cn.set_defaults(func=_handler("jobs_cancel"))
     mc = js.add_parser("machines", help="the machine profiles available")
     mc.set_defaults(func=_handler("jobs_machines"))
-    for child in (lst, st, lg, cn, mc):
-        _one_line_error(child)
 
 
 def register(subparsers: Any) -> None:

@@ -128,6 +128,11 @@ class Job:
             time.sleep(poll)
 
     def cancel(self) -> None:
+        """Cancel the job; JobError if it has already ended (nothing was cancelled)."""
+        st = self.status()
+        if st.done:
+            code = "" if st.exit_code is None else f", exit code {st.exit_code}"
+            raise JobError(f"job {self.id} has already ended ({st.state}{code}): not cancelled")
         self._tracker.cancel(self.record)
         self._last = None
 

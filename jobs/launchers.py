@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,16 +30,18 @@ def find_mpiexec() -> str | None:
     return shutil.which("mpiexec")
 
 
-def local_launch_argv(ranks: int, program: list[str], mpiexec: str | None = None) -> list[str]:
-    """Start ``ranks`` copies of ``program`` on this machine (the switchable local launcher)."""
-    if ranks == 1:
+def local_launch_argv(ranks: int, program: list[str], mpiexec: str | None = None,
+                      extra: Sequence[str] = ()) -> list[str]:
+    """Start ``ranks`` copies of ``program`` on this machine (the switchable local launcher):
+    one rank runs it directly, unless there are launcher arguments (``extra``), which go to
+    the wheel's mpiexec, the launcher, as they would with several ranks."""
+    if ranks == 1 and not extra:
         return list(program)
     mpiexec = mpiexec or find_mpiexec()
     if not mpiexec:
-        raise JobError(
-            f"{ranks} local ranks need mpiexec: pip install 'hpcarray[mpi]' (the mpich wheel)"
-        )
-    return [mpiexec, "-n", str(ranks), *program]
+        why = f"{ranks} local ranks need" if ranks > 1 else "--launcher-extra needs"
+        raise JobError(f"{why} mpiexec: pip install 'hpcarray[mpi]' (the mpich wheel)")
+    return [mpiexec, "-n", str(ranks), *extra, *program]
 
 
 class Launcher:
@@ -89,11 +92,12 @@ class LocalLauncher(Launcher):
         super().check()
         if self.spec.resources.nodes != 1:
             raise JobError("the local launcher runs on one node: use --nodes 1")
-        local_launch_argv(self.spec.resources.ranks, [])  # raises when mpiexec is missing
+        # raises when mpiexec is missing
+        local_launch_argv(self.spec.resources.ranks, [], extra=self.spec.launch.extra)
 
     def argv(self) -> list[Arg]:
         rank = rank_command(self.spec, self.rank_var, self.local_rank_var)
-        return local_launch_argv(self.spec.resources.ranks, [*self.spec.launch.extra, *rank])
+        return local_launch_argv(self.spec.resources.ranks, rank, extra=self.spec.launch.extra)
 
 
 class MpirunLauncher(Launcher):

@@ -17,15 +17,18 @@ def minutes(text: str) -> int:
         raise JobError(f"invalid --time {text!r}: use MINUTES, HH:MM:SS or DAYS-HH:MM:SS")
     days, a, b, c = m.groups()
     nums = [int(a)] + [int(x) for x in (b, c) if x is not None]
-    if days is not None:  # D-H, D-H:M, D-H:M:S
-        h, mi, s = (nums + [0, 0])[:3]
-        secs = int(days) * 86400 + h * 3600 + mi * 60 + s
-    elif len(nums) == 1:  # M
-        secs = nums[0] * 60
-    elif len(nums) == 2:  # M:S
-        secs = nums[0] * 60 + nums[1]
-    else:  # H:M:S
-        secs = nums[0] * 3600 + nums[1] * 60 + nums[2]
+    if days is not None or len(nums) == 3:  # D-H, D-H:M, D-H:M:S, H:M:S
+        units = ("hours", "minutes", "seconds")[: len(nums)]
+    else:  # M, M:S
+        units = ("minutes", "seconds")[: len(nums)]
+    fields = dict(zip(units, nums))
+    # the leading field is unbounded (48:00:00, 90:30), the others a clock's
+    for unit in units if days is not None else units[1:]:
+        limit = 24 if unit == "hours" else 60
+        if fields[unit] >= limit:
+            raise JobError(f"invalid --time {text!r}: {unit} must be below {limit}")
+    secs = (int(days or 0) * 86400 + fields.get("hours", 0) * 3600
+            + fields.get("minutes", 0) * 60 + fields.get("seconds", 0))
     if secs <= 0:
         raise JobError(f"invalid --time {text!r}: must be more than zero")
     return math.ceil(secs / 60)

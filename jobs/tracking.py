@@ -152,8 +152,6 @@ class LocalTracker(Tracker):
         return JobStatus(RUNNING, None, "running")
 
     def cancel(self, record: dict[str, Any]) -> None:
-        if self.status(record).done:
-            return
         _, cancelled = self._files(record)
         cancelled.write_text("cancelled\n")
         try:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a development environment: a virtualenv in .venv with hpcarray (editable) and its
-# test, MPI and benchmark extras, plus the Debian tools the tests use (Graphviz's dot,
+# test, MPI, benchmark and docs extras, plus the Debian tools the tests use (Graphviz's dot,
 # poppler's pdfinfo, headless Chromium) when run as root on Debian/Ubuntu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +9,18 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,mpi,bench,docs]'
+# pip's output goes to a log, shown in full only when pip fails: a new user sees a few lines.
+log=.venv/setup-pip.log
+pip_quietly() {
+    if ! .venv/bin/python -m pip "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "setup: error: pip $* failed (output above; also in $log)" >&2
+        exit 1
+    fi
+}
+echo "setup: installing hpcarray (editable) with its test, MPI, benchmark and docs extras into .venv"
+pip_quietly install --upgrade pip
+pip_quietly install -e '.[test,mpi,bench,docs]'
 
 want=(graphviz poppler-utils chromium)
 missing=()

@@ -1,13 +1,31 @@
 """Typed runtime settings, read once: explicit > HPCARRAY_* environment > default.
 
-Every setting the runtime reads lives here, so there is one place to look.
+Every setting the runtime reads lives here, so there is one place to look, and one place
+that checks values: a bad one is a SettingError naming the variable and the value, raised
+by `hpcarray run` before anything starts (one line, exit 2) and by `import hpcarray`
+under `python script.py`, never later deep in the runtime.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+# More worker threads than this per rank is a typo, not a machine.
+MAX_WORKERS = 1024
+
+
+class SettingError(ValueError):
+    """An HPCARRAY_* setting with a bad value."""
+
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(f"{name}={value!r}: {reason}")
+        self.name, self.value, self.reason = name, value, reason
 
 
 def _cpu_count() -> int:
@@ -17,28 +35,90 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ValueError(f"not a boolean (use one of {', '.join(_TRUE + _FALSE)})")
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    span = f"from {low} to {high}" if high is not None else f"at least {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"not an integer (must be {span})") from None
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"must be {span}")
+        return value
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def writable_directory(path: str) -> str:
+    """`path` made absolute, created if missing; ValueError unless files can be written
+    there (a profile is written at exit: finding out then loses the run's trace)."""
+    path = os.path.abspath(path)
     try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not an integer") from None
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write there ({err.strerror or err})") from None
+    return path
 
 
-def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
-    value = (os.environ.get(name) or default).strip().lower()
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value
+# Settings field -> (environment variable, parser). Unset or empty variables: the default.
+_FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "workers": ("HPCARRAY_WORKERS", _integer(1, MAX_WORKERS)),
+    "min_split_elements": ("HPCARRAY_MIN_SPLIT", _integer(1)),
+    "test_mode": ("HPCARRAY_TEST", _boolean),
+    "test_tiles": ("HPCARRAY_TEST_TILES", _integer(2)),
+    "window_tasks": ("HPCARRAY_WINDOW", _integer(1)),
+    "window_bytes": ("HPCARRAY_WINDOW_BYTES", _integer(1)),
+    "eager": ("HPCARRAY_EAGER", _boolean),
+    "profile_dir": ("HPCARRAY_PROFILE", writable_directory),
+    "dataflow": ("HPCARRAY_DATAFLOW", _boolean),
+    "event_graph": ("HPCARRAY_EVENT", _boolean),
+    "nvtx": ("HPCARRAY_NVTX", _boolean),
+    "fusion": ("HPCARRAY_FUSION", _boolean),
+    "jit": ("HPCARRAY_JIT", _choice("auto", "always", "off")),
+    "pool_bytes": ("HPCARRAY_POOL_BYTES", _integer(-1)),
+    "switch_interval_us": ("HPCARRAY_SWITCH_INTERVAL_US", _integer(0)),
+    "blas_threads": ("HPCARRAY_BLAS_THREADS", _integer(1)),
+    "check_spmd": ("HPCARRAY_CHECK_SPMD", _boolean),
+    "print_all_ranks": ("HPCARRAY_PRINT_ALL_RANKS", _boolean),
+    "backend": ("HPCARRAY_BACKEND", _choice("cpu")),
+}
+
+
+_PARSERS = dict(_FROM_ENV.values())
+# The HPCARRAY_* variables read here.
+SETTINGS = frozenset(_PARSERS)
+
+
+def parse_setting(name: str, text: str) -> Any:
+    """The value of the HPCARRAY_* variable `name` set to `text`, or SettingError."""
+    try:
+        return _PARSERS[name](text)
+    except ValueError as err:
+        raise SettingError(name, text, str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -77,6 +157,12 @@ class Settings:
     # worker threads need the GIL for a moment per message and task; at 5 ms a busy main
     # thread delays each halo by milliseconds. (Threads alone showed no gain from it.)
     switch_interval_us: int = 200
+    # BLAS threads per rank (None: cores / (workers x ranks on the node); _api/linalg.py).
+    blas_threads: int | None = None
+    # Multi-rank: check that every rank issues the same operations (runtime/spmd.py).
+    check_spmd: bool = False
+    # Multi-rank: every rank prints (default: only rank 0's stdout).
+    print_all_ranks: bool = False
     # Where tile memory and kernels live (runtime/backend/): "cpu".
     backend: str = "cpu"
 
@@ -85,31 +171,31 @@ class Settings:
         return self.profile_dir is not None
 
     @classmethod
-    def from_env(cls) -> Settings:
-        test_mode = _env_bool("HPCARRAY_TEST")
-        profile_dir = os.environ.get("HPCARRAY_PROFILE") or None
-        dataflow = _env_bool("HPCARRAY_DATAFLOW")
-        event = _env_bool("HPCARRAY_EVENT")
-        if (dataflow or event) and profile_dir is None:
-            profile_dir = "hpcarray_prof"
-        return cls(
-            workers=max(1, _env_int("HPCARRAY_WORKERS", _cpu_count())),
-            min_split_elements=_env_int("HPCARRAY_MIN_SPLIT", 1 << 18),
-            test_mode=test_mode,
-            test_tiles=max(2, _env_int("HPCARRAY_TEST_TILES", 5)),
-            window_tasks=max(8, _env_int("HPCARRAY_WINDOW", 256)),
-            window_bytes=max(1 << 20, _env_int("HPCARRAY_WINDOW_BYTES", 1 << 26)),
-            eager=_env_bool("HPCARRAY_EAGER"),
-            profile_dir=profile_dir,
-            dataflow=dataflow,
-            event_graph=event,
-            nvtx=_env_bool("HPCARRAY_NVTX"),
-            fusion=_env_bool("HPCARRAY_FUSION", True),
-            pool_bytes=_env_int("HPCARRAY_POOL_BYTES", -1),
-            switch_interval_us=max(0, _env_int("HPCARRAY_SWITCH_INTERVAL_US", 200)),
-            jit=_env_choice("HPCARRAY_JIT", ("auto", "always", "off"), "auto"),
-            backend=_env_choice("HPCARRAY_BACKEND", ("cpu",), "cpu"),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from HPCARRAY_* variables (of `environ`, default os.environ); a bad
+        value raises SettingError. A profile directory is created if missing."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {"workers": _cpu_count()}
+        for field, (name, _) in _FROM_ENV.items():
+            text = env.get(name)
+            if text:
+                values[field] = parse_setting(name, text)
+        if (values.get("dataflow") or values.get("event_graph")) and "profile_dir" not in values:
+            values["profile_dir"] = parse_setting("HPCARRAY_PROFILE", "hpcarray_prof")
+        return cls(**values)
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def check_at_import() -> None:
+    """`import hpcarray`: a bad HPCARRAY_* value fails here, naming it, not at the first
+    operation deep in the runtime. Not in the `hpcarray` command (or `python -m
+    hpcarray.X`): it checks the settings itself and reports a bad one in one line."""
+    argv0 = (getattr(sys, "argv", None) or [""])[0]
+    if argv0 == "-m" or os.path.basename(argv0) == "hpcarray":
+        return
+    try:
+        Settings.from_env()
+    except SettingError as err:
+        raise err.with_traceback(None) from None

@@ -58,13 +58,13 @@ class Runtime:
             from hpcarray.runtime import failure
 
             self.end_watch = failure.install(self)
-            if self.rank != 0 and not os.environ.get("HPCARRAY_PRINT_ALL_RANKS"):
+            if self.rank != 0 and not settings.print_all_ranks:
                 _silence_stdout()
         from hpcarray.runtime.fusion import Fuser
 
         self.fusion = Fuser(self) if settings.fusion else None
         self.spmd = None
-        if self.dist is not None and os.environ.get("HPCARRAY_CHECK_SPMD"):
+        if self.dist is not None and settings.check_spmd:
             from hpcarray.runtime.spmd import SpmdChecker
 
             self.spmd = SpmdChecker(self.comm)

@@ -21,7 +21,16 @@ BAD = {
     ),
     "env-no-equals": (["--machine", "local", "--env", "NOEQUALS"], "malformed --env 'NOEQUALS'"),
     "env-bad-key": (["--machine", "local", "--env", "1BAD=x"], "malformed --env key '1BAD'"),
+    "env-bad-setting": (
+        ["--machine", "local", "--env", "HPCARRAY_WORKERS=abc"],
+        "bad --env HPCARRAY_WORKERS='abc': not an integer",
+    ),
     "bad-time": (["--machine", "generic-slurm", "--time", "soon"], "invalid --time 'soon'"),
+    "bad-time-fields": (
+        ["--machine", "generic-slurm", "--time", "25:99:99"],
+        "invalid --time '25:99:99': minutes must be below 60",
+    ),
+    "bad-time-hours": (["--machine", "generic-slurm", "-t", "1-24"], "hours must be below 24"),
     "zero-nodes": (["--machine", "generic-slurm", "--nodes", "0"], "--nodes must be a positive"),
     "nodes-not-int": (["--nodes", "many"], "invalid int value: 'many'"),
     "unknown-option": (["--frobnicate"], "unrecognized arguments: --frobnicate"),

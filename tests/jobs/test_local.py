@@ -109,3 +109,28 @@ def test_local_mpiexec_ranks(workdir: Path) -> None:
     assert job.wait(timeout=120, poll=0.2).state == "COMPLETED", job.stdout()
     out = job.stdout()
     assert "rank=0 size=2" in out and "rank=1 size=2" in out
+
+
+@pytest.mark.mpi
+@pytest.mark.skipif(find_mpiexec() is None, reason="no mpiexec (pip install 'hpcarray[mpi]')")
+def test_local_launcher_extra_goes_to_the_launcher(cli, workdir: Path) -> None:
+    """One local rank with --launcher-extra: the arguments reach mpiexec (they were put
+    before python: exit 127); ones it does not know fail in its words."""
+    res = cli("submit", "--machine", "local", "--launcher-extra=-prepend-rank", "--wait",
+              "--poll", "0.2", "show_args.py", "x", cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert '[0] {"argv": ["x"]' in next(workdir.glob("hpcarray_jobs/*.out")).read_text()
+    res = cli("submit", "--machine", "local", "--launcher-extra=--exclusive", "--wait",
+              "--poll", "0.2", "show_args.py", cwd=workdir)
+    assert res.returncode not in (0, 127) and "unrecognized argument exclusive" in res.stderr
+
+
+def test_cancel_of_an_ended_job_says_so(cli, workdir: Path) -> None:
+    res = cli("submit", "--machine", "local", "--wait", "--poll", "0.2", "rank_info.py",
+              cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    job_id = res.stdout.split()[2]
+    res = cli("jobs", "cancel", job_id, cwd=workdir)
+    assert res.returncode == 2 and not res.stdout, res.stdout
+    assert f"job {job_id} has already ended (COMPLETED, exit code 0): not cancelled" in res.stderr
+    assert "COMPLETED exit=0" in cli("jobs", "status", job_id, cwd=workdir).stdout

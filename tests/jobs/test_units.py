@@ -77,6 +77,10 @@ def test_local_launcher_thin_function() -> None:
     assert local_launch_argv(4, ["py", "s.py"], mpiexec="/x/mpiexec") == [
         "/x/mpiexec", "-n", "4", "py", "s.py",
     ]  # fmt: skip
+    # launcher arguments go to the launcher, never before python (was: exit 127)
+    assert local_launch_argv(1, ["py", "s.py"], mpiexec="/x/mpiexec", extra=["-v"]) == [
+        "/x/mpiexec", "-n", "1", "-v", "py", "s.py",
+    ]  # fmt: skip
 
 
 def test_find_mpiexec_prefers_the_one_beside_python(monkeypatch, tmp_path: Path) -> None:
@@ -171,11 +175,19 @@ def test_parse_env() -> None:
 @pytest.mark.parametrize(
     ("text", "mins", "lsf"),
     [("30", 30, "0:30"), ("1:30", 2, "0:02"), ("02:00:00", 120, "2:00"), ("1-0", 1440, "24:00"),
-     ("1-02:03:04", 1564, "26:04")],
+     ("1-02:03:04", 1564, "26:04"), ("48:00:00", 2880, "48:00"), ("90:30", 91, "1:31"),
+     ("2-3:4", 3064, "51:04")],
 )  # fmt: skip
 def test_times(text: str, mins: int, lsf: str) -> None:
     assert minutes(text) == mins
     assert lsf_walltime(text) == lsf
+
+
+@pytest.mark.parametrize("text", ["25:99:99", "1:60", "1:00:60", "1-24", "1-2:60", "1-2:3:60"])
+def test_times_fields_checked(text: str) -> None:
+    """Only the leading field may exceed a clock's range (Slurm's 48:00:00, 90:30)."""
+    with pytest.raises(JobError, match="must be below"):
+        minutes(text)
 
 
 def test_slurm_state_parsing() -> None:
