@@ -122,7 +122,7 @@ BAD_ENV = {
     "HPCARRAY_NVTX": "enabled", "HPCARRAY_FUSION": "of", "HPCARRAY_JIT": "sometimes",
     "HPCARRAY_POOL_BYTES": "-2", "HPCARRAY_SWITCH_INTERVAL_US": "-1",
     "HPCARRAY_BLAS_THREADS": "0", "HPCARRAY_CHECK_SPMD": "x", "HPCARRAY_PRINT_ALL_RANKS": "x",
-    "HPCARRAY_PROFILE": "show.py/prof",
+    "HPCARRAY_PROFILE": "show.py/prof", "HPCARRAY_BACKEND": "tpu",
 }
 
 

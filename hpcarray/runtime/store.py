@@ -48,8 +48,10 @@ class Store:
         self.pinned = False  # a root with matched aliases: its tiling must not move
 
     def __del__(self) -> None:
-        if self.pool is not None and self.touched:
-            self.pool.give(self.buffer)
+        # (getattr: a signal handler's exception can interrupt __init__ before the slot is set)
+        pool = getattr(self, "pool", None)
+        if pool is not None and self.touched:
+            pool.give(self.buffer)
 
     @property
     def root(self) -> Store:
