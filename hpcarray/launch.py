@@ -16,6 +16,7 @@ import runpy
 import shutil
 import signal
 import sys
+import threading
 from pathlib import Path
 
 
@@ -131,7 +132,16 @@ class Stopped(BaseException):
 
 
 def _stop(signum: int, frame) -> None:
-    raise Stopped(signum)
+    """End the program at the signal, as Ctrl-C does, but never inside a finalizer: an
+    exception raised in `__del__` is printed as 'Exception ignored' and lost, so the signal
+    is delivered again a moment later instead."""
+    f = frame
+    while f is not None:
+        if f.f_code.co_name == "__del__":
+            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+            return
+        f = f.f_back
+    raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
 
 
 # Frames of ours above the script's: a traceback starts at the script, as Python's does.
@@ -150,6 +160,8 @@ def run_script(script: str, args: list[str]) -> int:
         for s in (signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(s) is signal.SIG_DFL:
                 signal.signal(s, _stop)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _stop)
     sys.argv = [script, *args]
     if not os.path.isdir(script):  # run_path puts a directory (its __main__.py) there itself
         sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
