@@ -370,6 +370,9 @@ class Runtime:
         self.scheduler.shutdown()
         if self.pool is not None:
             self.pool.clear()
+        global _runtime
+        if _runtime is self:  # ended: a later call in this process (`hpcarray run` called
+            _runtime = None   # in-process, as tests do) starts a fresh runtime
         if self.dist is not None:
             return failure.end_job(self, outcome)
         self.write_trace()
