@@ -18,10 +18,12 @@ from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
 from hpcarray.runtime.partition import (
+    ALL,
     Tiling,
     aligned_bounds,
     bounds,
     choose_tiling,
+    full_rect,
     tiling_along,
 )
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
@@ -149,6 +151,20 @@ class Runtime:
         if new is not None:
             store.buffer = arr._np = new
             store.touched = True
+
+    def own_rects(self, store: Store) -> list:
+        """The rectangles of the tiles this rank owns and computes (every tile on one
+        rank; the whole store for a replicated one): what it reads and writes in I/O."""
+        tiling = store.tiling
+        if self.dist is None or tiling.owners[0] == ALL:
+            return [full_rect(store.shape)]
+        return [t for t, o in zip(tiling.tiles, tiling.owners) if o == self.rank]
+
+    def filled_locally(self, store: Store) -> None:
+        """Each rank wrote its own tiles of `store` on the main thread (a file read): the
+        others do not hold them."""
+        if self.dist is not None:
+            self.dist.note_write(store, full_rect(store.shape))
 
     def wrap_buffer(self, buffer: np.ndarray) -> Store:
         """A store over an existing NumPy buffer (already filled)."""

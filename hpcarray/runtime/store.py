@@ -53,6 +53,11 @@ class Store:
         if pool is not None and self.touched:
             pool.give(self.buffer)
 
+    def local(self, rect) -> np.ndarray:
+        """The store rectangle `rect` (global coordinates) as a NumPy view of this rank's
+        memory; the rank must hold it (its own tiles, or halos it received)."""
+        return self.buffer[tuple(slice(lo, hi) for lo, hi in rect) or ...]
+
     @property
     def root(self) -> Store:
         return self.alias_of or self
