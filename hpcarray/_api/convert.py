@@ -5,9 +5,11 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._dtypes import as_dtype, check_dtype
 from hpcarray.runtime import get_runtime
+from hpcarray.runtime.placed import Placed
 from hpcarray.runtime.view import View
 
 _ndarray = None  # hpcarray._array.ndarray, set when that module loads (it imports this one)
@@ -25,11 +27,30 @@ def is_array(x) -> bool:
 
 
 def wrap(view: View, np_view: np.ndarray | None = None):
-    """A new hpcarray array over `view`."""
+    """A new hpcarray array over `view`; `np_view` is NumPy's view of the same data (or,
+    where a rank holds a block of the store, `numpy_view`'s stand-in: then only its
+    writeable flag counts)."""
     a = object.__new__(_ndarray)
     a._v = view
-    a._np = view.to_numpy() if np_view is None else np_view
+    if np_view is None or view.store.blocked:
+        data = view.to_numpy()
+        if np_view is not None and not np_view.flags.writeable and type(data) is Placed:
+            data.writeable = False
+        a._np = data
+    else:
+        a._np = np_view
     return a
+
+
+def numpy_view(x) -> np.ndarray:
+    """NumPy's view of an array's data where this rank holds all of it; else a stand-in
+    of its shape and dtype with no data (one zero-stride element), for NumPy's argument
+    checks, error messages and result shapes."""
+    data = x._np
+    if type(data) is not Placed:
+        return data
+    return as_strided(np.empty((), data.dtype), data.shape, (0,) * len(data.shape),
+                      writeable=data.writeable)
 
 
 def whole_view(buffer: np.ndarray) -> View:
@@ -51,8 +72,12 @@ def new_array(shape, dtype, zero: bool = False, tiling=None):
     every array of its shape unless `tiling` is given."""
     dtype = check_dtype(np.dtype(dtype))
     shape = tuple(int(n) for n in shape)
-    store = get_runtime().new_store(shape, dtype, zero, tiling)
-    return wrap(View.whole(store), store.buffer)
+    return whole_array(get_runtime().new_store(shape, dtype, zero, tiling))
+
+
+def whole_array(store):
+    """A new hpcarray array over the whole of `store`."""
+    return wrap(View.whole(store), None if store.blocked else store.buffer)
 
 
 def new_result(shape, dtype):
@@ -70,8 +95,7 @@ def from_numpy(arr: np.ndarray, copy: bool = True):
     dtype = check_dtype(arr.dtype)
     if copy or not arr.flags.c_contiguous or not arr.flags.writeable or dtype != arr.dtype:
         arr = np.array(arr, dtype=dtype, order="C", copy=True)
-    store = get_runtime().wrap_buffer(arr)
-    return wrap(View.whole(store), arr)
+    return whole_array(get_runtime().wrap_buffer(arr))
 
 
 def asarray(obj, dtype=None, copy: bool | None = None):
@@ -110,6 +134,8 @@ def to_numpy(a) -> np.ndarray:
     rt = get_runtime()
     if rt.dist is None:
         rt.wait(v.store)
+    elif v.store.blocked:  # each rank holds a block: gather into a temporary
+        return rt.gathered(v)
     else:
         rt.gather(v.store, v.image(tuple((0, n) for n in v.shape)) if a._np.size else None)
     return a._np

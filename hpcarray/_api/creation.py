@@ -10,12 +10,10 @@ import builtins
 import numpy as np
 
 from hpcarray._api.convert import asarray as _asarray
-from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy, wrap
+from hpcarray._api.convert import from_numpy, is_array, new_array, to_numpy
 from hpcarray._dtypes import check_dtype
 from hpcarray._fallback import numpy_if_not_held
 from hpcarray._replicated import replicated_across_ranks
-from hpcarray.runtime import get_runtime
-from hpcarray.runtime.view import View
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -88,8 +86,7 @@ def ascontiguousarray(a, dtype=None, *, like=None):
 
 def _new(shape, dtype, zero=False):
     """A fresh array; shape and dtype already checked."""
-    store = get_runtime().new_store(shape, dtype, zero)
-    return wrap(View.whole(store), store.buffer)
+    return new_array(shape, dtype, zero)
 
 
 @numpy_if_not_held

@@ -23,6 +23,7 @@ from hpcarray._api.convert import (
     is_array,
     new_array,
     numpy_args,
+    numpy_view,
     operand,
     to_numpy,
     wrap,
@@ -81,9 +82,10 @@ def _normalize_basic(key: tuple) -> tuple:
 def basic_view(a, key: tuple):
     """The view `a[key]` for a basic index, 0-d for an all-integer index."""
     key = _normalize_basic(key)
-    res = a._np[key]
+    data = numpy_view(a)
+    res = data[key]
     if not isinstance(res, np.ndarray):
-        res = a._np[key + (Ellipsis,)]
+        res = data[key + (Ellipsis,)]
     return wrap(a._v.index(key), res)
 
 

@@ -31,7 +31,15 @@ import os
 
 import numpy as np
 
-from hpcarray._api.convert import asarray, is_array, new_array, new_result, to_numpy, wrap
+from hpcarray._api.convert import (
+    asarray,
+    is_array,
+    new_array,
+    new_result,
+    numpy_view,
+    to_numpy,
+    wrap,
+)
 from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime, tasks
 from hpcarray.runtime.partition import ALL, rect_size, rect_slices
@@ -123,9 +131,9 @@ def _matmul_shapes(ashape, bshape):
 def _as_matrix_views(a, b, batch, n, k, m):
     """NumPy and view forms of a (batch.., n, k) and b (batch.., k, m), broadcast."""
     if a.ndim == 1:
-        a = wrap(a._v.insert_unit_axes((0,)), a._np.reshape(1, k))
+        a = wrap(a._v.insert_unit_axes((0,)), numpy_view(a).reshape(1, k))
     if b.ndim == 1:
-        b = wrap(b._v.insert_unit_axes((1,)), b._np.reshape(k, 1))
+        b = wrap(b._v.insert_unit_axes((1,)), numpy_view(b).reshape(k, 1))
     ashape, bshape = batch + (n, k), batch + (k, m)
     av = a._v if a.shape == ashape else a._v.broadcast_to(ashape)
     bv = b._v if b.shape == bshape else b._v.broadcast_to(bshape)
@@ -143,7 +151,7 @@ def _matmul_into(res, a, b, batch, n, k, m, a1, b1, mm_kwargs):
     full = batch + (n, m)
     axes = tuple(ax for ax, flag in ((len(batch), a1), (len(batch) + 1, b1)) if flag)
     if axes:
-        o = wrap(res._v.insert_unit_axes(axes), res._np.reshape(full))
+        o = wrap(res._v.insert_unit_axes(axes), numpy_view(res).reshape(full))
     else:
         o = res
     onp = o._np

@@ -11,7 +11,16 @@ import operator
 import numpy as np
 
 from hpcarray._api import ops
-from hpcarray._api.convert import asarray, is_array, new_array, operand, shape_text, wrap
+from hpcarray._api.convert import (
+    asarray,
+    is_array,
+    new_array,
+    numpy_view,
+    operand,
+    shape_text,
+    whole_array,
+    wrap,
+)
 from hpcarray._api.elements import picked, pull, spread
 from hpcarray._dtypes import check_dtype
 from hpcarray.runtime import get_runtime
@@ -138,7 +147,7 @@ def transpose(a, axes=None):
     x = asarray(a)
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
-    res = x._np.transpose(axes)  # NumPy checks the axes
+    res = numpy_view(x).transpose(axes)  # NumPy checks the axes
     axes = tuple(_norm_axis(ax, x.ndim) for ax in axes)
     return wrap(x._v.transpose(axes), res)
 
@@ -149,7 +158,7 @@ def permute_dims(a, axes=None):
 
 def swapaxes(a, axis1, axis2):
     x = asarray(a)
-    x._np.swapaxes(axis1, axis2)  # NumPy's errors
+    numpy_view(x).swapaxes(axis1, axis2)  # NumPy's errors
     i, j = _norm_axis(axis1, x.ndim), _norm_axis(axis2, x.ndim)
     axes = list(range(x.ndim))
     axes[i], axes[j] = axes[j], axes[i]
@@ -158,7 +167,7 @@ def swapaxes(a, axis1, axis2):
 
 def moveaxis(a, source, destination):
     x = asarray(a)
-    np.moveaxis(x._np, source, destination)  # NumPy's errors
+    np.moveaxis(numpy_view(x), source, destination)  # NumPy's errors
     src = [_norm_axis(s, x.ndim) for s in np.atleast_1d(source).tolist()]
     dst = [_norm_axis(d, x.ndim) for d in np.atleast_1d(destination).tolist()]
     rest = [n for n in range(x.ndim) if n not in src]
@@ -170,7 +179,7 @@ def moveaxis(a, source, destination):
 def broadcast_to(array, shape, subok=False):
     x = asarray(array)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    res = np.broadcast_to(x._np, shape)  # NumPy's errors
+    res = np.broadcast_to(numpy_view(x), shape)  # NumPy's errors
     return wrap(x._v.broadcast_to(tuple(res.shape)), res)
 
 
@@ -182,7 +191,7 @@ def broadcast_arrays(*args, subok=False):
 
 def squeeze(a, axis=None):
     x = asarray(a)
-    res = np.squeeze(x._np, axis)
+    res = np.squeeze(numpy_view(x), axis)
     if axis is None:
         axes = tuple(d for d, n in enumerate(x.shape) if n == 1)
     else:
@@ -193,7 +202,7 @@ def squeeze(a, axis=None):
 
 def expand_dims(a, axis):
     x = asarray(a)
-    res = np.expand_dims(x._np, axis)
+    res = np.expand_dims(numpy_view(x), axis)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     axes = tuple(sorted(_norm_axis(ax, res.ndim) for ax in axes))
     return wrap(x._v.insert_unit_axes(axes), res)
@@ -233,7 +242,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         # Only unit axes differ: still an exact view.
         base = squeeze(x)
         axes = tuple(d for d, n in enumerate(new_shape) if n == 1)
-        return wrap(base._v.insert_unit_axes(axes), x._np.reshape(new_shape))
+        return wrap(base._v.insert_unit_axes(axes), numpy_view(x).reshape(new_shape))
     try:
         np_view = x._np.reshape(new_shape, copy=False)
     except ValueError:
@@ -288,7 +297,7 @@ def _window_of_whole_reshape(x, new_shape):
         key += [slice(first // q, first // q + sizes[0])] + [slice(None)] * (len(sizes) - 1)
     from hpcarray._api.indexing import basic_view
 
-    whole = reshape(wrap(View.whole(store), store.buffer), tuple(base_shape))
+    whole = reshape(whole_array(store), tuple(base_shape))
     return basic_view(whole, tuple(key))
 
 
@@ -329,7 +338,7 @@ def ravel(a, order="C"):
     x = asarray(a)
     if order == "K":
         # Memory order: C order of the axes sorted by decreasing |stride| (flips kept).
-        strides = x._np.strides
+        strides = x.strides
         perm = sorted(range(x.ndim), key=lambda d: -abs(strides[d]))
         if x.ndim > 1 and perm != list(range(x.ndim)) and x.size > 1:
             return reshape(transpose(x, tuple(perm)), (x.size,))

@@ -24,8 +24,12 @@ import numpy as np
 
 from hpcarray.runtime.core import get_runtime
 from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size, reduction_block, tile_index
+from hpcarray.runtime.placed import Placed
 from hpcarray.runtime.tasks import any_alias, note_writes, replicated
 from hpcarray.runtime.tasks import launch as launch_task
+
+# What an array's `_np` is: a NumPy view, or a Placed array where a rank holds a block.
+_DATA = (np.ndarray, Placed)
 
 
 def _is_array(x) -> bool:
@@ -34,7 +38,7 @@ def _is_array(x) -> bool:
 
 def _tile_kernel(fn, out_nps, in_nps, sl):
     def kernel():
-        fn([o[sl] for o in out_nps], [x[sl] if isinstance(x, np.ndarray) else x for x in in_nps])
+        fn([o[sl] for o in out_nps], [x[sl] if isinstance(x, _DATA) else x for x in in_nps])
     return kernel
 
 
@@ -70,7 +74,7 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
             x = copy_aliased(x)
             v = x._v if x._v.shape == shape else x._v.broadcast_to(shape)
         views.append(v)
-        nps.append(x._np if x._np.shape == shape else np.broadcast_to(x._np, shape))
+        nps.append(x._np if x._np.shape == shape else v.to_numpy())
     out_nps = [o._np for o in outs]
     if rt.idle and rt.is_small(size):
         fn(out_nps, nps)
@@ -256,7 +260,8 @@ def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
     rt = get_runtime()
     shape = x._v.shape
     in_views = [v._v if v._v.shape == shape else v._v.broadcast_to(shape) for v in ins]
-    in_nps = [v._np if v._np.shape == shape else np.broadcast_to(v._np, shape) for v in ins]
+    in_nps = [v._np if v._np.shape == shape else view.to_numpy()
+              for v, view in zip(ins, in_views)]
     x_np, out_np = x._np, out._np
     size = x_np.size
     tiles = x._v.launch_tiles() if size else [(full_rect(shape), ALL)]

@@ -23,6 +23,7 @@ from hpcarray._api.convert import (
     asarray,
     is_array,
     new_array,
+    numpy_view,
     operand,
     shape_text,
     to_numpy,
@@ -88,7 +89,7 @@ def _allocate(x, axes, keepdims, dtype, out):
         target = new_array(shape_out, dtype)
     if keepdims:
         return target, target
-    kd = wrap(target._v.insert_unit_axes(axes), target._np.reshape(shape_kd))
+    kd = wrap(target._v.insert_unit_axes(axes), numpy_view(target).reshape(shape_kd))
     return target, kd
 
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from hpcarray.runtime import backend
+from hpcarray.runtime import backend, placed
 from hpcarray.runtime.algorithms.reshape_tiling import matched_tiling
 from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
@@ -24,11 +24,15 @@ from hpcarray.runtime.partition import (
     bounds,
     choose_tiling,
     full_rect,
+    intersect,
+    rect_slices,
     tiling_along,
 )
+from hpcarray.runtime.placed import Placed, window
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
-from hpcarray.runtime.store import Store
+from hpcarray.runtime.store import Block, Store
 from hpcarray.runtime.trace import Recorder, user_source_line
+from hpcarray.runtime.view import View
 
 
 class Runtime:
@@ -73,6 +77,10 @@ class Runtime:
         # Tile memory and kernels (backend/): chosen per rank from one setting.
         self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks)
         self.pool = self.backend.pool
+        # Blocks that stores of a tiling grew to (cover): new stores start there.
+        self._learned_blocks: dict[Tiling, tuple] = {}
+        placed.globalize = self.globalize
+        self.globalized = 0  # stores made whole on every rank (tests, summaries)
         self.min_split = settings.min_split_elements
         self._test_tiles = settings.test_tiles if settings.test_mode else 0
         # Sizes below this take the fast path (none in test mode: tiny tiles everywhere).
@@ -112,17 +120,114 @@ class Runtime:
                   tiling: Tiling | None = None) -> Store:
         backend, pool = self.backend, self.pool
         tiling = tiling or self.tiling(shape)
-        nbytes = _nbytes(shape, dtype)
+        block = self._block_rect(tiling)
+        bshape = shape if block is None else _extents(block)
+        origin = None if block is None else tuple(lo for lo, _ in block)
+        nbytes = _nbytes(bshape, dtype)
         if zero or pool is None or not pool.wants(nbytes):
-            store = Store(backend.allocate(shape, dtype, zero), tiling)
+            store = Store(backend.allocate(bshape, dtype, zero, shape), tiling, shape=shape,
+                          origin=origin, blocked=block is not None)
         else:
-            buffer = pool.take(shape, dtype)
-            store = Store(backend.allocate(shape, dtype) if buffer is None else buffer, tiling,
-                          pool=pool)
+            buffer = pool.take(bshape, dtype)
+            store = Store(backend.allocate(bshape, dtype, False, shape) if buffer is None
+                          else buffer, tiling, pool=pool, shape=shape, origin=origin,
+                          blocked=block is not None)
             store.touched = buffer is not None
             pool.track(store)
         backend.live.add(store, shape, dtype, nbytes)
         return store
+
+    def _block_rect(self, tiling: Tiling):
+        """The block this rank holds of a new store with this tiling (None: one rank, or a
+        store every rank holds): its own tiles' bounding box, or the block a store of this
+        tiling grew to before (a loop's new arrays get the halos the last ones needed)."""
+        if self.dist is None or tiling.owners[0] == ALL:
+            return None
+        rect = self._learned_blocks.get(tiling)
+        if rect is None:
+            mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == self.rank]
+            if mine:
+                rect = tuple((min(t[d][0] for t in mine), max(t[d][1] for t in mine))
+                             for d in range(len(tiling.shape)))
+            else:
+                rect = tuple((0, 0) for _ in tiling.shape)
+        return rect
+
+    def cover(self, store: Store, rect) -> None:
+        """Make this rank's block of `store` hold `rect` (a task here reads or writes it):
+        the first time a task reaches past the block, it grows to their bounding box,
+        after the tasks already issued on it, which use the old one, are done."""
+        block = store.block
+        if block.holds(rect) or not _extents(rect) or 0 in _extents(rect):
+            return
+        old = tuple((o, o + n) for o, n in zip(block.origin, block.buffer.shape))
+        new = rect if 0 in block.buffer.shape else tuple(
+            (min(a, c), max(b, d)) for (a, b), (c, d) in zip(old, rect))
+        self.scheduler.wait_store(store)
+        buffer = self.backend.allocate(_extents(new), store.dtype, False, store.shape)
+        if 0 not in block.buffer.shape:
+            buffer[tuple(slice(a - c, b - c) for (a, b), (c, _) in zip(old, new))] = \
+                block.buffer
+        block.buffer, block.origin = buffer, tuple(lo for lo, _ in new)
+        store.pool = None  # its shape is not the pool's any more
+        self._learned_blocks[store.tiling] = new
+        self.backend.live.add(store, store.shape, store.dtype, buffer.nbytes)
+
+    def globalize(self, store: Store) -> None:
+        """Every rank holds all of `store` from now on (collective: a whole-array NumPy
+        call on it, an alias of it): its tiles are gathered into a buffer of the global
+        shape, which is then the store's memory, as on one rank."""
+        self.flush()
+        self.scheduler.wait_store(store)
+        if self.spmd is not None:
+            self.spmd.check()
+        self.globalized += 1
+        if os.environ.get("HPCARRAY_DEBUG_GLOBALIZE"):
+            import traceback
+
+            traceback.print_stack(limit=8)
+        tiling = store.tiling
+        error = self.scheduler.take_error()
+        mine = {} if error is not None else {
+            t: np.ascontiguousarray(store.local(rect))
+            for t, (rect, o) in enumerate(zip(tiling.tiles, tiling.owners)) if o == self.rank}
+        self.sent[1] += sum(d.nbytes for d in mine.values()) * (self.nranks - 1)
+        reports = self.comm.allgather_obj((self._error_summary(error), mine))
+        self._raise_agreed_error(error, [r[0] for r in reports])
+        buffer = self.backend.allocate(store.shape, store.dtype, False, store.shape)
+        for _, part in reports:
+            for t, data in part.items():
+                buffer[rect_slices(tiling.tiles[t])] = data
+        block = store.block
+        block.buffer, block.origin = buffer, (0,) * len(store.shape)
+        store.blocked = False
+        store.pool = None
+        self.dist.note_everywhere(store)
+        self.backend.live.add(store, store.shape, store.dtype, buffer.nbytes)
+
+    def gathered(self, view: View) -> np.ndarray:
+        """A view's values as a new NumPy array on every rank (collective), for a store
+        this rank holds only a block of: its tiles are gathered into a temporary."""
+        store = view.store
+        self.flush()
+        self.scheduler.wait_store(store)
+        if self.spmd is not None:
+            self.spmd.check()
+        img = view.image(full_rect(view.shape))
+        tiling = store.tiling
+        error = self.scheduler.take_error()
+        pieces = {t: intersect(img, tiling.tiles[t]) for t in tiling.tiles_in(img)}
+        mine = {} if error is not None else {
+            t: np.ascontiguousarray(store.local(p)) for t, p in pieces.items()
+            if p is not None and tiling.owners[t] == self.rank}
+        self.sent[1] += sum(d.nbytes for d in mine.values()) * (self.nranks - 1)
+        reports = self.comm.allgather_obj((self._error_summary(error), mine))
+        self._raise_agreed_error(error, [r[0] for r in reports])
+        temp = Block(np.empty(_extents(img), store.dtype), tuple(lo for lo, _ in img), store)
+        for _, part in reports:
+            for t, data in part.items():
+                temp.local(pieces[t])[...] = data
+        return window(temp, view.start, view.shape, view.dims, None)
 
     def reuse_buffer(self, store: Store, arr) -> None:
         """A fresh result about to be written for the first time (a fused kernel's live
@@ -131,10 +236,16 @@ class Runtime:
         Only where the result's buffer is referenced by nothing but `arr` and the store."""
         pool = self.pool
         buffer = store.buffer
-        if (pool is None or store.touched or store.pool is None or arr is None
-                or arr._np is not buffer or sys.getrefcount(buffer) != 4):
+        if pool is None or store.touched or store.pool is None or arr is None:
             return
-        new = pool.take(store.shape, store.dtype)
+        placed = isinstance(arr._np, Placed)
+        # References: the block, `arr._np` (unless a Placed array, which holds the
+        # block), `buffer` and getrefcount's argument.
+        if (arr._np.block is not store.block if placed else arr._np is not buffer) or \
+                sys.getrefcount(buffer) != (3 if placed else 4):
+            return
+        shape = buffer.shape
+        new = pool.take(shape, store.dtype)
         if new is None:
             # Waiting for the dying store's tasks is safe across ranks too: they were
             # issued already, so the messages they need come from tasks the other ranks
@@ -143,13 +254,15 @@ class Runtime:
             # it, every result of a loop at 2 ranks faulted in fresh pages: 29 % of the CPU
             # time of logistic regression went to the kernel zeroing them.)
             with self.scheduler.lock:  # no task completes while references are counted
-                dying = pool.dying(store.shape, store.dtype)
+                dying = pool.dying(shape, store.dtype)
             if dying:
                 self.scheduler.wait_store(dying[0])
                 del dying  # the store dies here and gives its buffer to the pool
-                new = pool.take(store.shape, store.dtype)
+                new = pool.take(shape, store.dtype)
         if new is not None:
-            store.buffer = arr._np = new
+            store.buffer = new
+            if not placed:
+                arr._np = new
             store.touched = True
 
     def own_rects(self, store: Store) -> list:
@@ -167,15 +280,26 @@ class Runtime:
             self.dist.note_write(store, full_rect(store.shape))
 
     def wrap_buffer(self, buffer: np.ndarray) -> Store:
-        """A store over an existing NumPy buffer (already filled)."""
-        store = Store(buffer, self.tiling(buffer.shape))
-        self.backend.live.add(store, buffer.shape, buffer.dtype, buffer.nbytes)
+        """A store over an existing NumPy buffer (already filled; across ranks, every
+        rank has the same one): a rank keeps only its block of it."""
+        tiling = self.tiling(buffer.shape)
+        block = self._block_rect(tiling) if buffer.flags.writeable else None
+        if block is None:
+            store = Store(buffer, tiling)
+        else:
+            mine = self.backend.allocate(_extents(block), buffer.dtype, False, buffer.shape)
+            mine[...] = buffer[rect_slices(block)]
+            store = Store(mine, tiling, shape=buffer.shape,
+                          origin=tuple(lo for lo, _ in block), blocked=True)
+        self.backend.live.add(store, store.shape, store.dtype, store.buffer.nbytes)
         return store
 
     def alias_store(self, buffer: np.ndarray, root: Store) -> Store:
         """A store over a view of root's buffer. Across ranks, a reshape whose tiles can
         line up with its root's is *matched* (reshape_tiling.py); others replicate."""
         root = root.root
+        if root.blocked:
+            raise AssertionError("an alias of a store held as blocks: globalize it first")
         tiling = matched_tiling(self, root, buffer)
         store = Store(buffer, tiling or self.tiling(buffer.shape), root=root)
         if tiling is not None:
@@ -222,6 +346,11 @@ class Runtime:
         return Task(next(self._task_ids), op, kernel, tile, nbytes)
 
     def submit(self, task: Task, reqs, after=()) -> None:
+        """Submit a task this rank runs; its blocks grow first where it reaches past them."""
+        if self.dist is not None:
+            for store, rect, _ in reqs:
+                if store.blocked:
+                    self.cover(store, rect)
         self.scheduler.submit(task, reqs, after)
 
     def wait(self, store: Store) -> None:
@@ -235,20 +364,20 @@ class Runtime:
         tag = self.dist.next_tag()
         if self.rank not in (src, dst):
             return
-        buffer = store.buffer
-        sl = tuple(slice(lo, hi) for lo, hi in piece)
-        task = self.task(op, None, piece, buffer[sl].nbytes)
+        # The piece is found in the block when the message moves (the block may grow).
+        block, shape, dtype = store.block, _extents(piece), store.dtype
+        task = self.task(op, None, piece, _nbytes(shape, dtype))
         task.store_id = store.id
         if self.rank == src:
             self.sent[0] += 1
             self.sent[1] += task.nbytes
-            task.comm = ("send", dst, tag, lambda: buffer[sl])
+            task.comm = ("send", dst, tag, lambda: block.local(piece))
             self.submit(task, [(store, piece, False)])
         else:
             def deliver(msg):
-                tmp = self.backend.message_buffer(buffer[sl].shape, buffer.dtype)
+                tmp = self.backend.message_buffer(shape, dtype)
                 msg.Recv(tmp)
-                buffer[sl] = tmp
+                block.local(piece)[...] = tmp
             task.comm = ("recv", src, tag, deliver)
             self.submit(task, [(store, piece, True)])
 
@@ -441,6 +570,10 @@ def render_profile(directory: str, dataflow: bool, event: bool, script: str) -> 
 
 def _script_name() -> str:
     return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+
+
+def _extents(rect) -> tuple[int, ...]:
+    return tuple(hi - lo for lo, hi in rect)
 
 
 def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:

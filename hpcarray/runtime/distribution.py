@@ -27,16 +27,19 @@ def _contains(outer: Rect, inner: Rect) -> bool:
 class StoreState:
     """Coherence state of one store (created on first use in a multi-rank job)."""
 
-    __slots__ = ("epochs", "held", "everywhere")
+    __slots__ = ("epochs", "held", "everywhere", "fresh")
 
-    def __init__(self, ntiles: int, nranks: int):
+    def __init__(self, ntiles: int, nranks: int, blocked: bool):
         self.epochs = [0] * ntiles
         # held[rank] -> (tile, rect, epoch, shape of the store rect is in) for other ranks'
         # data that rank holds
         self.held: list[list[tuple]] = [[] for _ in range(nranks)]
-        # tile -> epoch at which every rank held all of it (after a gather). Epoch 0 (never
-        # written since creation) is everywhere: every rank made it the same way.
+        # tile -> epoch at which every rank held all of it (after a gather).
         self.everywhere: dict[int, int] = {}
+        # The epoch every tile is everywhere at unless `everywhere` says otherwise: 0 (never
+        # written since creation: every rank made it the same way) for stores every rank
+        # holds whole; none (-1) for stores held as blocks (store.py).
+        self.fresh = -1 if blocked else 0
 
 
 class Distribution:
@@ -49,7 +52,7 @@ class Distribution:
         root = store.root
         st = root.coherence
         if st is None:
-            st = root.coherence = StoreState(len(root.tiling), self.nranks)
+            st = root.coherence = StoreState(len(root.tiling), self.nranks, root.blocked)
         return st
 
     @staticmethod
@@ -84,7 +87,7 @@ class Distribution:
             if owner == rank:
                 continue
             epoch = st.epochs[t]
-            if st.everywhere.get(t, 0) == epoch:
+            if st.everywhere.get(t, st.fresh) == epoch:
                 continue
             piece = intersect(rect, tiling.tiles[t])
             if piece is None:
@@ -132,7 +135,8 @@ class Distribution:
         if root.tiling.owners[0] == ALL or not root.buffer.flags.writeable:
             return []  # replicated, or read-only constants (the same on every rank)
         st = self.state(root)
-        return [t for t in self._tiles(store, rect) if st.everywhere.get(t, 0) != st.epochs[t]]
+        return [t for t in self._tiles(store, rect)
+                if st.everywhere.get(t, st.fresh) != st.epochs[t]]
 
     @staticmethod
     def pieces_to_gather(store: Store, rect: Rect | None, tiles: list[int]) -> dict[int, Rect]:

@@ -1,9 +1,12 @@
 """Stores: the data behind arrays.
 
 A store has a global shape and dtype, a tiling (which rank owns which rectangle) and, on
-each rank, one local buffer of the global shape. Pages of that buffer that a rank never
-touches are never committed by the OS, so a rank pays memory only for the tiles it owns
-and the halos it receives; every view is then a plain strided view of the local buffer.
+each rank, one local *block*: a buffer covering the rank's own tiles (their bounding box)
+plus the ghost margins its tasks have read so far, placed at `origin` in the store's
+global index space. A margin grows the first time a task on the rank reads past it
+(Runtime.cover), once: the stencil's halos are inferred, and reused every iteration. On
+one rank, and for stores every rank holds whole (small ones, gathered ones), the block is
+the whole store at origin 0.
 
 Stores whose buffers are views of another store's buffer (reshape views, `.real`, `.imag`,
 dtype views) are *aliases*: they share their root's dependence tracking.
@@ -12,6 +15,7 @@ dtype views) are *aliases*: they share their root's dependence tracking.
 from __future__ import annotations
 
 import itertools
+import weakref
 
 import numpy as np
 
@@ -20,17 +24,46 @@ from hpcarray.runtime.partition import Tiling
 _ids = itertools.count()
 
 
+class Block:
+    """A rank's memory for one store: `buffer` holds the store's elements from `origin` on.
+    Tasks reach it through this holder, not the store, so that a growing block (or a
+    reused buffer) is seen by tasks issued before it grew, and so that tasks do not keep
+    a dropped store alive (the buffer pool counts a dying store's references)."""
+
+    __slots__ = ("buffer", "origin", "store", "__weakref__")
+
+    def __init__(self, buffer: np.ndarray, origin: tuple[int, ...], store: Store):
+        self.buffer = buffer
+        self.origin = origin
+        self.store = weakref.ref(store)
+
+    def local(self, rect) -> np.ndarray:
+        """The store rectangle `rect` (global coordinates) as a view of the buffer."""
+        if not rect:
+            return self.buffer[...]
+        return self.buffer[tuple(slice(lo - o, hi - o) for (lo, hi), o in
+                                 zip(rect, self.origin))]
+
+    def holds(self, rect) -> bool:
+        return all(o <= lo and hi <= o + n for (lo, hi), o, n in
+                   zip(rect, self.origin, self.buffer.shape))
+
+
 class Store:
-    __slots__ = ("id", "shape", "dtype", "buffer", "tiling", "alias_of", "accesses", "version",
-                 "name", "coherence", "pool", "touched", "matched", "pinned",
+    __slots__ = ("id", "shape", "dtype", "block", "tiling", "alias_of", "accesses", "version",
+                 "name", "coherence", "pool", "touched", "matched", "pinned", "blocked",
                  "__weakref__")
 
     def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None,
-                 pool=None):
+                 pool=None, shape: tuple[int, ...] | None = None,
+                 origin: tuple[int, ...] | None = None, blocked: bool = False):
         self.id = next(_ids)
-        self.buffer = buffer
-        self.shape = buffer.shape
+        self.shape = buffer.shape if shape is None else shape
         self.dtype = buffer.dtype
+        self.block = Block(buffer, origin or (0,) * len(self.shape), self)
+        # Across ranks, each rank holds only its block of the store and what it received
+        # (until Runtime.globalize); the same on every rank (control replication).
+        self.blocked = blocked
         self.tiling = tiling
         # The store owning the memory (None for a store that owns its own: no cycle, so
         # refcounting frees temporaries at once).
@@ -51,12 +84,22 @@ class Store:
         # (getattr: a signal handler's exception can interrupt __init__ before the slot is set)
         pool = getattr(self, "pool", None)
         if pool is not None and self.touched:
-            pool.give(self.buffer)
+            pool.give(self.block.buffer)
+
+    @property
+    def buffer(self) -> np.ndarray:
+        """This rank's memory of the store (its block)."""
+        return self.block.buffer
+
+    @buffer.setter
+    def buffer(self, value: np.ndarray) -> None:
+        self.block.buffer = value
+
 
     def local(self, rect) -> np.ndarray:
         """The store rectangle `rect` (global coordinates) as a NumPy view of this rank's
         memory; the rank must hold it (its own tiles, or halos it received)."""
-        return self.buffer[tuple(slice(lo, hi) for lo, hi in rect) or ...]
+        return self.block.local(rect)
 
     @property
     def root(self) -> Store:

@@ -84,6 +84,8 @@ def replicated(rt, name: str, compute: Callable, out_views, in_views) -> None:
         compute()
         return
     for v in (*in_views, *out_views):
+        if v.store.blocked:
+            rt.globalize(v.store)
         rt.gather(v.store)
     for v in out_views:
         rt.wait(v.store)

@@ -15,6 +15,7 @@ import operator
 import numpy as np
 
 from hpcarray.runtime.partition import Rect, Tiling
+from hpcarray.runtime.placed import Placed, window
 from hpcarray.runtime.store import Store
 
 # Per view dimension: (store dimension or -1, step).
@@ -54,42 +55,19 @@ class View:
 
     # -- numpy access ---------------------------------------------------------------
 
-    def to_numpy(self) -> np.ndarray:
-        """The view as a strided NumPy view of the store's local buffer."""
-        return self.window(None)
+    def to_numpy(self):
+        """The view as a strided NumPy view of the store's local buffer; where this rank
+        holds only a block of the store, a `Placed` array (tiles reached by their global
+        indices) instead."""
+        store = self.store
+        if store.blocked:
+            return Placed(store.block, self.start, self.shape, self.dims, store.dtype)
+        return window(store.block, self.start, self.shape, self.dims, None)
 
     def window(self, rect: Rect | None) -> np.ndarray:
-        """The view rectangle `rect` (None: all of it) as a strided NumPy view of the
-        store's local buffer. Tasks take their tiles this way when they run, so where a
-        store's memory lives is decided by the store alone."""
-        store = self.store
-        shape = self.shape if rect is None else tuple(hi - lo for lo, hi in rect)
-        idx: list = list(self.start)
-        mapped = []
-        for j, (d, s) in enumerate(self.dims):
-            if d < 0:
-                continue
-            n = shape[j]
-            first = self.start[d] if rect is None else self.start[d] + rect[j][0] * s
-            if n == 0:
-                idx[d] = slice(0, 0)
-            elif s > 0:
-                idx[d] = slice(first, first + (n - 1) * s + 1, s)
-            else:
-                stop = first + (n - 1) * s - 1
-                idx[d] = slice(first, stop if stop >= 0 else None, s)
-            mapped.append((d, j))
-        arr = store.buffer[(*idx, ...)]  # the Ellipsis keeps a 0-d result a view
-        mapped.sort()
-        view_order = [j for _, j in mapped]
-        if view_order != sorted(view_order):
-            arr = arr.transpose([view_order.index(j) for j in sorted(view_order)])
-        if len(mapped) != len(shape):
-            expanded = tuple(1 if d < 0 else n for (d, _), n in zip(self.dims, shape))
-            arr = arr.reshape(expanded)
-            if expanded != shape:
-                arr = np.broadcast_to(arr, shape)
-        return arr
+        """The view rectangle `rect` (None: all of it) as a strided NumPy view of this
+        rank's block of the store (which must hold it)."""
+        return window(self.store.block, self.start, self.shape, self.dims, rect)
 
     # -- rectangles -------------------------------------------------------------------
 

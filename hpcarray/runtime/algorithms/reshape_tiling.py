@@ -81,7 +81,7 @@ def retile(rt, store: Store, new: Tiling) -> None:
     old, dist = store.tiling, rt.dist
     st = dist.state(store)
     op = rt.operation("retile", [store], [store])
-    same_everywhere = all(st.everywhere.get(t, 0) == e for t, e in enumerate(st.epochs))
+    same_everywhere = all(st.everywhere.get(t, st.fresh) == e for t, e in enumerate(st.epochs))
     if not same_everywhere:
         for k, rect in enumerate(new.tiles):
             dst = new.owners[k]
@@ -91,6 +91,6 @@ def retile(rt, store: Store, new: Tiling) -> None:
                 if src != dst and piece is not None:
                     rt.message(op, store, piece, src, dst)
     store.tiling = new
-    store.coherence = StoreState(len(new), rt.nranks)
+    store.coherence = StoreState(len(new), rt.nranks, store.blocked)
     if not same_everywhere:  # each rank holds just its own tiles now
         store.coherence.epochs = [1] * len(new)

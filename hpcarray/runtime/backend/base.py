@@ -21,13 +21,16 @@ class Backend:
     def __init__(self) -> None:
         self.live = report.LiveArrays()
 
-    def allocate(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False):
-        """A store's memory (contents undefined unless `zero`). Running out raises the
+    def allocate(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False,
+                 array_shape: tuple[int, ...] | None = None):
+        """A store's memory (contents undefined unless `zero`): `shape` is the rank's
+        block of an array of `array_shape` (the same by default). Running out raises the
         allocation report (report.py), not the bare library message."""
         try:
             return self._allocate(shape, dtype, zero)
         except MemoryError:
-            raise report.allocation_error(shape, dtype, self.live) from None
+            raise report.allocation_error(shape, dtype, self.live,
+                                          array_shape or shape) from None
 
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool):
         raise NotImplementedError

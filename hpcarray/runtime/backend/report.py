@@ -71,11 +71,16 @@ class LiveArrays:
             return sum(e[2] for e in self._entries.values())
 
 
-def allocation_error(shape: tuple[int, ...], dtype: np.dtype, live: LiveArrays) -> MemoryError:
+def allocation_error(shape: tuple[int, ...], dtype: np.dtype, live: LiveArrays,
+                     array_shape: tuple[int, ...] | None = None) -> MemoryError:
+    """`shape`: what the rank could not allocate, its block of an array of `array_shape`."""
     dtype = np.dtype(dtype)
+    array_shape = tuple(shape if array_shape is None else array_shape)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    share = "" if array_shape == tuple(shape) else f" (its block {tuple(shape)})"
     lines = [f"hpcarray: {_rank_text()} cannot allocate {byte_text(nbytes)} for an array "
-             f"of shape {tuple(shape)} and dtype {dtype} (made at {user_source_line()})."]
+             f"of shape {array_shape}{share} and dtype {dtype} (made at "
+             f"{user_source_line()})."]
     largest = live.largest()
     if largest:
         lines.append(f"This rank holds {byte_text(live.total())} in arrays of 1 MiB or more; "

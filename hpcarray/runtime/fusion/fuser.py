@@ -157,7 +157,8 @@ class Group:
             return ("scalar", x)
         v, a = x._v, x._np
         if v.shape != self.shape:
-            v, a = v.broadcast_to(self.shape), np.broadcast_to(a, self.shape)
+            v = v.broadcast_to(self.shape)
+            a = v.to_numpy()
         acc = v.store.accesses
         k = _key(v)
         w = self.writes.get(id(acc))

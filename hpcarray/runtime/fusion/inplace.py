@@ -90,9 +90,7 @@ def snapshot_kernel(frames: list[Frame], rect: Rect, into: dict):
     """The task copying domain tile `rect`'s halo rows of every written store."""
     def kernel():
         for f in frames:
-            buffer = f.store.buffer
-            into[f.store.id] = [buffer[tuple(slice(lo, hi) for lo, hi in r)].copy()
-                                for r in f.halo_rects(rect)]
+            into[f.store.id] = [f.store.local(r).copy() for r in f.halo_rects(rect)]
     return kernel
 
 
@@ -109,7 +107,6 @@ class _Scratch:
         self.bottom = halos[-1] if down else None
         self.rows = np.empty((min(chunk, self.r1 - rect[0][0]) + up + down,)
                              + tuple(hi - lo for lo, hi in frame.cols), frame.store.dtype)
-        self.cols = tuple(slice(lo, hi) for lo, hi in frame.cols)
         if up:
             self.rows[:up] = self.top
 
@@ -119,7 +116,7 @@ class _Scratch:
         f, rows = self.frame, self.rows
         up, down = f.up, f.down
         own = min(n + down, self.r1 - i)
-        rows[up:up + own] = f.store.buffer[(slice(f.row0 + i, f.row0 + i + own),) + self.cols]
+        rows[up:up + own] = f.store.local(f.rows(f.row0 + i, f.row0 + i + own))
         if own < n + down:
             rows[up + own:up + n + down] = self.bottom[:n + down - own]
 

@@ -50,7 +50,8 @@ class BufferPool:
         return MIN_BYTES <= nbytes <= self.limit
 
     def take(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
-        """A kept buffer of this shape and dtype that nothing else references, or None."""
+        """A kept buffer of this shape and dtype that nothing else references, or None
+        (shapes of buffers: a rank's block of a store, across ranks)."""
         with self.lock:
             for i in range(len(self.kept) - 1, -1, -1):
                 buf = self.kept[i]
@@ -69,7 +70,8 @@ class BufferPool:
     def dying(self, shape: tuple[int, ...], dtype: np.dtype) -> list:
         """Stores of this shape and dtype held only by pending tasks' accesses."""
         with self.lock:
-            candidates = [s for s in self.live if s.shape == shape and s.dtype == dtype]
+            candidates = [s for s in self.live
+                          if s.buffer.shape == shape and s.dtype == dtype]
         out = []
         for s in candidates:
             held = sum(1 for entry in list(s.accesses.values()) if entry[1] is s)

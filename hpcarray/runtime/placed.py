@@ -1,0 +1,246 @@
+"""Placed arrays: an array's data where this rank holds only a block of its store.
+
+Across ranks, a rank holds a block of each distributed store (store.py), so an array over
+it has no NumPy view of the global shape. Its `_np` is a `Placed` array instead: the view's
+mapping onto the store plus the rank's block. Indexed with a tile's global slices (what
+every task kernel does) it gives the NumPy view of that tile in the block, found when the
+task runs, so a block that grew after the task was issued is still right.
+
+Anything else NumPy would do with it (a whole-array NumPy call, `.reshape`, `np.asarray`)
+first makes every rank hold the whole store (`Runtime.globalize`: the store's memory is
+then today's global buffer) and then acts on the global view: slower and larger, never
+wrong. Such calls are collective, so they are made on the main thread only, where every
+rank makes them in the same order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from hpcarray.runtime.partition import Rect
+from hpcarray.runtime.store import Block
+
+# Set by the runtime: makes every rank hold all of a store (collective).
+globalize: Callable | None = None
+
+
+def window(block: Block, start, shape, dims, rect: Rect | None) -> np.ndarray:
+    """View rectangle `rect` (None: all of it) of the view (start, shape, dims) of a
+    store, as a strided NumPy view of the rank's block of it."""
+    origin = block.origin
+    shape = shape if rect is None else tuple(hi - lo for lo, hi in rect)
+    idx: list = [s - o for s, o in zip(start, origin)]
+    mapped = []
+    for j, (d, s) in enumerate(dims):
+        if d < 0:
+            continue
+        n = shape[j]
+        first = start[d] - origin[d] + (0 if rect is None else rect[j][0] * s)
+        if n == 0:
+            idx[d] = slice(0, 0)
+        elif s > 0:
+            idx[d] = slice(first, first + (n - 1) * s + 1, s)
+        else:
+            stop = first + (n - 1) * s - 1
+            idx[d] = slice(first, stop if stop >= 0 else None, s)
+        mapped.append((d, j))
+    arr = block.buffer[(*idx, ...)]  # the Ellipsis keeps a 0-d result a view
+    mapped.sort()
+    view_order = [j for _, j in mapped]
+    if view_order != sorted(view_order):
+        arr = arr.transpose([view_order.index(j) for j in sorted(view_order)])
+    if len(mapped) != len(shape):
+        expanded = tuple(1 if d < 0 else n for (d, _), n in zip(dims, shape))
+        arr = arr.reshape(expanded)
+        if expanded != shape:
+            arr = np.broadcast_to(arr, shape)
+    return arr
+
+
+class Placed:
+    __slots__ = ("block", "start", "shape", "dims", "dtype", "writeable")
+
+    def __init__(self, block: Block, start, shape, dims, dtype: np.dtype,
+                 writeable: bool = True):
+        self.block = block
+        self.start = start
+        self.shape = shape
+        self.dims = dims
+        self.dtype = dtype
+        self.writeable = writeable and block.buffer.flags.writeable
+
+    # -- what tasks use -------------------------------------------------------------
+
+    def __getitem__(self, key):
+        """A tile (a tuple of unit-step slices in global view indices, or Ellipsis for a
+        0-d array) as a NumPy view of the block; other keys act on the global view."""
+        rect = _rect(key, self.shape)
+        if rect is None:
+            return self._global()[key]
+        arr = window(self.block, self.start, self.shape, self.dims, rect)
+        if not self.writeable and arr.flags.writeable:
+            arr = arr.view()
+            arr.flags.writeable = False
+        return arr
+
+    # -- what the front end reads ----------------------------------------------------
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for extent in self.shape:
+            n *= extent
+        return n
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """As NumPy would give them for this view of a C-ordered global array."""
+        store_shape = self.block.store().shape
+        c, acc = [], self.dtype.itemsize
+        for n in reversed(store_shape):
+            c.append(acc)
+            acc *= n
+        c.reverse()
+        return tuple(s * c[d] if d >= 0 else 0 for d, s in self.dims)
+
+    @property
+    def flags(self) -> _Flags:
+        return _Flags(self)
+
+    # -- everything else: on the global view, after every rank holds the whole store --
+
+    def _global(self) -> np.ndarray:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("hpcarray internal error: a task used an array's data as a "
+                               "whole on a rank that holds only a block of it")
+        store = self.block.store()
+        if store.blocked:
+            globalize(store)
+        arr = window(self.block, self.start, self.shape, self.dims, None)
+        if not self.writeable:
+            arr = arr.view()
+            arr.flags.writeable = False
+        return arr
+
+    def __getattr__(self, name: str):
+        return getattr(self._global(), name)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._global()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(_unplace(x) for x in inputs)
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_unplace(x) for x in kwargs["out"])
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return func(*_unplace_all(args), **_unplace_all(kwargs))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __setitem__(self, key, value) -> None:
+        self._global()[key] = value
+
+    def __repr__(self) -> str:
+        return f"Placed(shape={self.shape}, dtype={self.dtype}, origin={self.block.origin})"
+
+
+class _Flags:
+    """The flags a user reads of an array held as blocks (those of the global view)."""
+
+    def __init__(self, placed: Placed):
+        object.__setattr__(self, "_p", placed)
+
+    @property
+    def writeable(self) -> bool:
+        return self._p.writeable
+
+    def __setattr__(self, name: str, value) -> None:
+        if name != "writeable":
+            raise AttributeError(name)
+        self._p.writeable = bool(value)
+
+    @property
+    def c_contiguous(self) -> bool:
+        return _contiguous(self._p.shape, self._p.strides, self._p.itemsize, reverse=True)
+
+    @property
+    def f_contiguous(self) -> bool:
+        return _contiguous(self._p.shape, self._p.strides, self._p.itemsize, reverse=False)
+
+    @property
+    def contiguous(self) -> bool:
+        return self.c_contiguous
+
+    owndata = False
+    aligned = True
+    writebackifcopy = False
+
+    def __getitem__(self, name: str) -> bool:
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "C": "c_contiguous", "F": "f_contiguous"}.get(
+                                  name, name.lower()))
+
+
+def _contiguous(shape, strides, itemsize: int, reverse: bool) -> bool:
+    if 0 in shape:
+        return True
+    expected = itemsize
+    order = range(len(shape) - 1, -1, -1) if reverse else range(len(shape))
+    for j in order:
+        if shape[j] != 1:
+            if strides[j] != expected:
+                return False
+            expected *= shape[j]
+    return True
+
+
+def _rect(key, shape):
+    """The rectangle a tile key selects, or None for any other key."""
+    if key is Ellipsis:
+        return () if not shape else None
+    if not isinstance(key, tuple) or len(key) != len(shape):
+        return None
+    rect = []
+    for k, n in zip(key, shape):
+        if type(k) is not slice or k.step not in (None, 1):
+            return None
+        lo, hi = k.start or 0, n if k.stop is None else k.stop
+        if not 0 <= lo <= hi <= n:
+            return None
+        rect.append((lo, hi))
+    return tuple(rect)
+
+
+def _unplace(x):
+    return x._global() if isinstance(x, Placed) else x
+
+
+def _unplace_all(value):
+    if isinstance(value, Placed):
+        return value._global()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unplace_all(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unplace_all(v) for k, v in value.items()}
+    return value
