@@ -123,13 +123,13 @@ class IndexLayout:
         out = new_array(self.shape, self.a.dtype, tiling=self.tiling)
         for i in self.arrays:
             rt.settle(i._v.store)
-        bufs = [i._v.store.buffer for i in self.arrays]
+        stores = [i._v.store for i in self.arrays]
         axes = self._index_axes()  # the axes of `a` the index arrays give, in their order
         sizes = [self.a.shape[d] for d in axes]
         if mode == "raise":
             mine = [self.index_rect(rect) for rect, owner in out._v.launch_tiles()
                     if owner in (rt.rank, ALL)]
-            _check_bounds(rt, axes, sizes, bufs, mine, self.arrays[0].shape)
+            _check_bounds(rt, axes, sizes, stores, mine, self.arrays[0].shape)
 
         def coords_of(rect: Rect) -> list[np.ndarray]:
             shape = tuple(hi - lo for lo, hi in rect)
@@ -138,7 +138,7 @@ class IndexLayout:
             got = []
             for src in self.sources:
                 if src[0] == "index":
-                    i = bufs[src[1]][tile_index(irect)].astype(np.intp)
+                    i = stores[src[1]].local(irect).astype(np.intp)
                     n = sizes[src[1]]
                     i = (i % n if mode == "wrap" else np.clip(i, 0, n - 1) if mode == "clip"
                          else np.where(i < 0, i + n, i))
@@ -215,13 +215,13 @@ def along_axis_layout(a, indices, axis: int) -> IndexLayout | None:
     return IndexLayout.of(a, [indices], 0, sources, indices.shape)
 
 
-def _check_bounds(rt, axes, sizes, bufs, rects, shape) -> None:
+def _check_bounds(rt, axes, sizes, stores, rects, shape) -> None:
     """NumPy's IndexError for the first index out of bounds (first axis, then C order), the
     same on every rank: each rank checks its own tiles, and they agree on the first."""
     first = None
-    for axis, buf, n in zip(axes, bufs, sizes):
+    for axis, store, n in zip(axes, stores, sizes):
         for rect in rects:
-            i = buf[tile_index(rect)]
+            i = store.local(rect)
             bad = np.flatnonzero((i < -n) | (i >= n))
             if bad.size:
                 local = np.unravel_index(bad[0], i.shape)

@@ -250,7 +250,7 @@ def _expand_into(a, mask, value) -> None:
         rt.settle(sa)
         rt.settle(sm)
         lo, hi = runs.owned_rows(sa, rt.rank)
-        selected = sm.buffer[lo:hi]
+        selected = sm.rows(lo, hi)
         counts = rt.comm.allgather_obj(int(np.count_nonzero(selected)))
     total, start = sum(counts), sum(counts[:rt.rank])
     # NumPy's checks and messages, on a stand-in selecting `total` rows of `rest`
@@ -266,7 +266,7 @@ def _expand_into(a, mask, value) -> None:
     else:  # values shared by all rows (a row, a scalar): small, every rank holds them
         vals = np.broadcast_to(_np_values(value, a.dtype), (total,) + rest)
         vals = vals[start:start + counts[rt.rank]]
-    sa.buffer[lo:hi][selected] = vals
+    sa.rows(lo, hi)[selected] = vals
     # (every rank wrote its own rows; the bookkeeping is the same on every rank)
     rt.dist.note_write(sa, tuple((0, n) for n in a.shape))
     if laid is not a:

@@ -83,7 +83,7 @@ def compact(a, mask):
         rt.settle(sa)
         rt.settle(sm)
         lo, hi = runs.owned_rows(sa, rt.rank)
-        picked_rows = sa.buffer[lo:hi][sm.buffer[lo:hi]]
+        picked_rows = sa.rows(lo, hi)[sm.rows(lo, hi)]
         flat = place(rt, [picked_rows.reshape(-1)], a.dtype)[0]
     if mask.ndim == a.ndim:
         return flat
@@ -118,7 +118,7 @@ def nonzero_runs(name: str, a, flat: bool = False) -> list:
     with rt.collective("compaction", op):
         rt.settle(store)
         lo, hi = runs.owned_rows(store, rt.rank)
-        found = np.nonzero(store.buffer[lo:hi])
+        found = np.nonzero(store.rows(lo, hi))
         found[0][...] += lo
         if flat:
             found = (np.asarray(np.ravel_multi_index(found, a.shape), np.intp),)

@@ -75,8 +75,9 @@ class Placed:
     # -- what tasks use -------------------------------------------------------------
 
     def __getitem__(self, key):
-        """A tile (a tuple of unit-step slices in global view indices, or Ellipsis for a
-        0-d array) as a NumPy view of the block; other keys act on the global view."""
+        """A tile (unit-step slices in global view indices, missing trailing ones meaning
+        whole axes; Ellipsis: all of it) as a NumPy view of the block; other keys act on
+        the global view."""
         rect = _rect(key, self.shape)
         if rect is None:
             return self._global()[key]
@@ -218,9 +219,12 @@ def _contiguous(shape, strides, itemsize: int, reverse: bool) -> bool:
 def _rect(key, shape):
     """The rectangle a tile key selects, or None for any other key."""
     if key is Ellipsis:
-        return () if not shape else None
-    if not isinstance(key, tuple) or len(key) != len(shape):
+        return tuple((0, n) for n in shape)
+    if not isinstance(key, tuple):
+        key = (key,)
+    if len(key) > len(shape):
         return None
+    key = key + (slice(None),) * (len(shape) - len(key))
     rect = []
     for k, n in zip(key, shape):
         if type(k) is not slice or k.step not in (None, 1):

@@ -101,6 +101,10 @@ class Store:
         memory; the rank must hold it (its own tiles, or halos it received)."""
         return self.block.local(rect)
 
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        """Whole rows [lo, hi) of the first axis, as `local` gives them."""
+        return self.block.local(((lo, hi),) + tuple((0, n) for n in self.shape[1:]))
+
     @property
     def root(self) -> Store:
         return self.alias_of or self

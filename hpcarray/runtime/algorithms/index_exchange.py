@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpcarray.runtime.partition import ALL, tile_index
+from hpcarray.runtime.partition import ALL
 from hpcarray.runtime.view import View
 
 
@@ -56,7 +56,7 @@ def pull_elements(rt, out: View, src: View, coords_of) -> None:
     me, nranks = rt.rank, rt.nranks
     rt.settle(src.store)
     rt.settle(out.store)
-    buf = src.store.buffer
+    store = src.store
     tiles = []  # (rect, owner per element, store points) of the tiles this rank fills
     asks: list[list[np.ndarray]] = [[] for _ in range(nranks)]
     for rect, owner in out.launch_tiles():
@@ -69,28 +69,37 @@ def pull_elements(rt, out: View, src: View, coords_of) -> None:
             from_r = own == r
             if r != me and from_r.any():
                 asks[r].append(np.ravel_multi_index(tuple(p[from_r] for p in points),
-                                                    buf.shape))
+                                                    store.shape))
     wanted = rt.comm.alltoall_obj([_concat(a, np.intp) for a in asks])
-    replies = [buf[np.unravel_index(w, buf.shape)] if r != me else buf.reshape(-1)[:0]
-               for r, w in enumerate(wanted)]
+    replies = [_get(store, np.unravel_index(w, store.shape)) if r != me
+               else np.empty(0, store.dtype) for r, w in enumerate(wanted)]
     received = rt.comm.alltoall_obj(replies)
     rt.sent[1] += sum(sum(x.nbytes for x in a) + b.nbytes
                       for r, (a, b) in enumerate(zip(asks, replies)) if r != me)
     offsets = [0] * nranks
-    out_buf = out.store.buffer
     for rect, own, points in tiles:
-        tile = np.empty(own.shape, out_buf.dtype)
+        tile = np.empty(own.shape, store.dtype)
         local = (own == me) | (own == ALL)
-        tile[local] = buf[tuple(p[local] for p in points)]
+        tile[local] = _get(store, tuple(p[local] for p in points))
         for r in range(nranks):
             from_r = own == r
             n = int(from_r.sum()) if r != me else 0
             if n:
                 tile[from_r] = received[r][offsets[r]:offsets[r] + n]
                 offsets[r] += n
-        index = tile_index(rect)
-        out_buf[index] = tile.reshape(out_buf[index].shape)
+        dst = out.store.local(rect)  # out is the whole of its store
+        dst[...] = tile.reshape(dst.shape)
     rt.dist.note_write(out.store, tuple((0, n) for n in out.shape))
+
+
+def _local(store, points: tuple) -> tuple:
+    """Store points (global indices) as indices into this rank's block."""
+    origin = store.block.origin
+    return tuple(p - o if o else p for p, o in zip(points, origin))
+
+
+def _get(store, points: tuple) -> np.ndarray:
+    return store.buffer[_local(store, points)]
 
 
 def _assign(buffer: np.ndarray, points: tuple, values: np.ndarray) -> None:
@@ -112,10 +121,10 @@ def scatter_elements(rt, dst: View, dst_points: list[np.ndarray], value,
     pts = [p.reshape(-1) for p in dst_points]
     mine = (dst_owner == me) | (dst_owner == ALL)
     if value is None:
-        apply(store.buffer, tuple(p[mine] for p in pts), None)
+        apply(store.buffer, _local(store, tuple(p[mine] for p in pts)), None)
     elif not isinstance(value, View):  # every rank has the values
         vals = np.broadcast_to(np.asarray(value), shape).reshape(-1)
-        apply(store.buffer, tuple(p[mine] for p in pts), vals[mine])
+        apply(store.buffer, _local(store, tuple(p[mine] for p in pts)), vals[mine])
     else:
         rt.settle(value.store)
         vview = value.broadcast_to(shape)
@@ -123,22 +132,22 @@ def scatter_elements(rt, dst: View, dst_points: list[np.ndarray], value,
             (-1,) + (1,) * (len(shape) - d - 1)) for d, n in enumerate(shape)])
         vpoints = [np.broadcast_to(p, shape).reshape(-1) for p in vpoints]
         vowner = owners_of(vview, vpoints, nranks)
-        vbuf = vview.store.buffer
+        vstore = vview.store
         sends = []
         for r in range(nranks):
             wanted = ((dst_owner == r) | (dst_owner == ALL)) & (vowner == me)
-            sends.append(vbuf[tuple(p[wanted] for p in vpoints)] if r != me and wanted.any()
-                         else vbuf[:0].reshape(-1))
+            sends.append(_get(vstore, tuple(p[wanted] for p in vpoints))
+                         if r != me and wanted.any() else np.empty(0, vstore.dtype))
         incoming = rt.comm.alltoall_obj(sends)
         rt.sent[1] += sum(x.nbytes for r, x in enumerate(sends) if r != me)
-        vals = np.empty(int(mine.sum()), vbuf.dtype)
+        vals = np.empty(int(mine.sum()), vstore.dtype)
         vown = vowner[mine]
         local = (vown == me) | (vown == ALL)
-        vals[local] = vbuf[tuple(p[mine][local] for p in vpoints)]
+        vals[local] = _get(vstore, tuple(p[mine][local] for p in vpoints))
         for src in range(nranks):
             if src != me:
                 vals[vown == src] = incoming[src]
-        apply(store.buffer, tuple(p[mine] for p in pts), vals)
+        apply(store.buffer, _local(store, tuple(p[mine] for p in pts)), vals)
     rt.dist.note_write(store, dst.image(tuple((0, n) for n in dst.shape)))
 
 

@@ -54,7 +54,7 @@ def place_runs(rt, dst: Store, run: np.ndarray, sizes: list[int]) -> None:
     received = comm.alltoall_obj(pieces)
     lo, hi = owned_range(dst, me)
     if hi > lo:
-        dst.buffer[lo:hi] = np.concatenate(received)
+        dst.rows(lo, hi)[...] = np.concatenate(received)
     rt.dist.note_write(dst, ((0, dst.shape[0]),))
 
 
@@ -68,10 +68,10 @@ def take_runs(rt, src: Store, start: int, count: int) -> np.ndarray:
     pieces = []
     for r, (s, c) in enumerate(asked):
         a, b = max(lo, s), min(hi, s + c)
-        pieces.append(src.buffer[a:b] if a < b and r != me else src.buffer[:0])
+        pieces.append(src.rows(a, b) if a < b and r != me else src.rows(0, 0))
     rt.sent[1] += sum(p.nbytes for p in pieces)
     received = comm.alltoall_obj(pieces)
     a, b = max(lo, start), min(hi, start + count)
     if a < b:
-        received[me] = src.buffer[a:b]
-    return np.concatenate(received) if count else src.buffer[:0]
+        received[me] = src.rows(a, b)
+    return np.concatenate(received) if count else src.rows(0, 0)

@@ -34,7 +34,7 @@ def sample_sort(rt, src: Store, dst: Store, kind, indices: bool = False,
     rt.settle(src)
     rt.settle(dst)
     lo, hi = owned_range(src, me)
-    local = src.buffer[lo:hi]
+    local = src.rows(lo, hi)
     if indices:
         order = np.argsort(local, kind="stable")
         run, positions = local[order], order + lo
