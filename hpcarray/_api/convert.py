@@ -49,6 +49,8 @@ def numpy_view(x) -> np.ndarray:
     data = x._np
     if type(data) is not Placed:
         return data
+    if not x._v.store.blocked:
+        return _unplaced(x)
     return as_strided(np.empty((), data.dtype), data.shape, (0,) * len(data.shape),
                       writeable=data.writeable)
 
@@ -138,7 +140,16 @@ def to_numpy(a) -> np.ndarray:
         return rt.gathered(v)
     else:
         rt.gather(v.store, v.image(tuple((0, n) for n in v.shape)) if a._np.size else None)
-    return a._np
+    return _unplaced(a)
+
+
+def _unplaced(x) -> np.ndarray:
+    """x's NumPy view, for an array made while its store was held as blocks and held whole
+    since (Runtime.globalize): its Placed data becomes the plain view, once."""
+    data = x._np
+    if type(data) is Placed:
+        x._np = data = data._global()
+    return data
 
 
 def operand(x):

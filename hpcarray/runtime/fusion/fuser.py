@@ -394,19 +394,21 @@ def _launch_reducing(rt, g: Group) -> None:
     op.fp = fpe.first(n.issue for n in g.nodes) or sink.issue
     launched = {}
     for rect, owner in g.tiles:
-        sl = tile_index(rect)
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        kernel = _reducing_kernel(plan, [o[sl] for o in out_nps], [a[sl] for a in leaf_nps],
-                                  at, dtype, sink, rect, rt.settings.jit)
+        kernel = _reducing_kernel(plan, out_nps, leaf_nps, at, dtype, sink, rect,
+                                  rt.settings.jit)
         launched[rect] = tasks.launch(rt, op, kernel, rect, owner, out_reqs, in_reqs,
                                       nbytes=rect_size(rect) * dtype.itemsize)
     tasks.note_writes(rt, out_views)
     sink.finish(launched)
 
 
-def _reducing_kernel(plan, outs, leaves, at: int, dtype, sink: Sink, rect, jit: str):
-    def kernel():
+def _reducing_kernel(plan, out_nps, leaf_nps, at: int, dtype, sink: Sink, rect, jit: str):
+    sl = tile_index(rect)
+
+    def kernel():  # (tiles taken when it runs: a block may have grown since it was issued)
+        outs, leaves = [o[sl] for o in out_nps], [a[sl] for a in leaf_nps]
         shape = tuple(hi - lo for lo, hi in rect)
         row = max(1, rect_size(((0, 1),) + rect[1:])) * dtype.itemsize
         chunk = max(1, SINK_CHUNK_BYTES // row // sink.rows) * sink.rows
@@ -468,15 +470,13 @@ def _launch_in_place(rt, g: Group, name: str, plan, leaves, out_views, out_nps,
     views = [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     for (rect, owner), (snap, task) in zip(g.tiles, snaps):
-        sl = tile_index(rect)
         # Their own rows of the stores written in place; the rows around them come from
         # the snapshots.
         in_reqs = [(v.store, v.image(rect), False) for v in leaves
                    if id(v.store) not in written]
         in_reqs += [(f.store, f.own_rect(rect), False) for f in frames]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        kernel = inplace.write_kernel(plan, frames, rect, [o[sl] for o in out_nps],
-                                      [a[sl] for a in leaf_nps], views, snap,
+        kernel = inplace.write_kernel(plan, frames, rect, out_nps, leaf_nps, views, snap,
                                       rt.settings.jit)
         tasks.launch(rt, op, kernel, rect, owner, out_reqs, in_reqs,
                    after=[task] if task is not None else (),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from hpcarray.runtime.backend.cpu import kernels
-from hpcarray.runtime.partition import Rect, rect_size
+from hpcarray.runtime.partition import Rect, rect_size, tile_index
 from hpcarray.runtime.view import View
 
 # Bytes of a chunk's scratch: small enough to stay in cache while the chunk is computed.
@@ -138,23 +138,25 @@ class _Scratch:
 def write_kernel(plan: kernels.Plan, frames: list[Frame], rect: Rect,
                  out_nps: list[np.ndarray], leaf_nps: list[np.ndarray],
                  leaf_views: list[View], snap: dict, jit: str):
-    """The task writing domain tile `rect` chunk by chunk (see the module docstring);
-    out_nps and leaf_nps are the tile's parts of the outputs and leaves."""
+    """The task writing domain tile `rect` chunk by chunk (see the module docstring) of
+    the outputs and leaves (whole arrays: the tile is taken when the task runs)."""
     r0, r1 = rect[0]
     row_bytes = sum(f.store.dtype.itemsize * max(1, rect_size(((0, 1),) + f.cols))
                     for f in frames)
     chunk = max(1, CHUNK_BYTES // row_bytes - max(f.up + f.down for f in frames))
+    sl = tile_index(rect)
 
     def kernel():
+        outs, tile_leaves = [o[sl] for o in out_nps], [a[sl] for a in leaf_nps]
         scratch = {f.store.id: _Scratch(f, rect, chunk, snap.pop(f.store.id))
                    for f in frames}
         # The loop is chosen and its arguments set up once for the tile (a chunk then
         # costs one call): the windows of the scratch are the same for every chunk.
         first = min(chunk, r1 - r0)
         leaves = [scratch[v.store.id].window(v, first) if v.store.id in scratch else leaf
-                  for v, leaf in zip(leaf_views, leaf_nps)]
+                  for v, leaf in zip(leaf_views, tile_leaves)]
         in_scratch = tuple(j for j, v in enumerate(leaf_views) if v.store.id in scratch)
-        run = plan.rows_runner(out_nps, leaves, jit, still_leaves=in_scratch)
+        run = plan.rows_runner(outs, leaves, jit, still_leaves=in_scratch)
         for i in range(r0, r1, chunk):
             n = min(chunk, r1 - i)
             for sc in scratch.values():
