@@ -146,10 +146,7 @@ class Placed:
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        inputs = tuple(_unplace(x) for x in inputs)
-        if "out" in kwargs:
-            kwargs["out"] = tuple(_unplace(x) for x in kwargs["out"])
-        return getattr(ufunc, method)(*inputs, **kwargs)
+        return getattr(ufunc, method)(*_unplace_all(inputs), **_unplace_all(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
         return func(*_unplace_all(args), **_unplace_all(kwargs))
@@ -234,10 +231,6 @@ def _rect(key, shape):
             return None
         rect.append((lo, hi))
     return tuple(rect)
-
-
-def _unplace(x):
-    return x._global() if isinstance(x, Placed) else x
 
 
 def _unplace_all(value):

@@ -1,0 +1,154 @@
+"""Each rank holds only its share of a distributed array (store.py's local blocks): the
+global shape is never allocated, memory per rank follows its share plus the ghost rows its
+tasks read, and an array whose share does not fit is named in the MemoryError."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.mpi.test_mpi import run_code
+
+pytestmark = pytest.mark.mpi
+
+VMSIZE = """
+def vmsize():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize"):
+            return int(line.split()[1]) * 1024
+"""
+
+
+def test_an_array_larger_than_one_rank_may_hold_runs_at_two_ranks(mpiexec):
+    """The issue's program: 27.7 GiB in all, each rank limited to 16 GiB of address space
+    (so no rank can reserve the global shape, as every rank did before)."""
+    r = run_code(mpiexec, 2, """
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (16 << 30, 16 << 30))
+        import hpcarray as np
+        a = np.zeros((61000, 61000))      # 27.7 GiB in all, 13.9 GiB per rank
+        a[0, :10] = 1.0
+        print(float(a.sum()))
+    """, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "10.0"
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_creating_an_array_costs_each_rank_its_share(mpiexec, ranks):
+    """VmSize grows by at most G/R + 5 % when an array of G bytes is made."""
+    r = run_code(mpiexec, ranks, VMSIZE + textwrap.dedent("""
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        warm = np.ones((4000, 1000)); float(warm.sum()); del warm
+        before = vmsize()
+        a = np.ones((6000, 10000))   # 480 MB
+        after = vmsize()
+        share = a.nbytes / rt.nranks
+        assert after - before <= share * 1.05, (after - before, share)
+        assert a._v.store.buffer.nbytes <= share * 1.05
+        print(float(a.sum()))
+    """))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "60000000.0"
+
+
+STENCIL = VMSIZE + textwrap.dedent("""
+    import hpcarray as np
+    from hpcarray.runtime import get_runtime
+    rt = get_runtime()
+
+    def stencil(n, iters):
+        grid = np.zeros((n + 2, n + 2))
+        grid[:, 0] = -273.15
+        grid[:, -1] = -273.15
+        grid[-1, :] = -273.15
+        grid[0, :] = 40.0
+        center, north = grid[1:-1, 1:-1], grid[0:-2, 1:-1]
+        east, west, south = grid[1:-1, 2:], grid[1:-1, 0:-2], grid[2:, 1:-1]
+        def step():  # as examples/stencil.py: `work` is gone when the group runs
+            work = 0.2 * (center + north + east + west + south)
+            center[:] = work
+
+        for _ in range(iters):
+            step()
+            np.sync()  # (each step's `work` is made as a new array, untouched: see below)
+        return grid
+
+    stencil(1000, 2)  # distributed: threads started, kernels compiled (the baseline)
+    before = vmsize()
+    n = N
+    grid = stencil(n, 3)
+    checksum = float(grid.sum())
+    grown = vmsize() - before
+    store = grid._v.store
+    tiling = store.tiling
+    mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == rt.rank]
+    own_rows = max(t[0][1] for t in mine) - min(t[0][0] for t in mine)
+    neighbours = (rt.rank > 0) + (rt.rank < rt.nranks - 1)
+    rows, cols = store.buffer.shape
+    assert cols == n + 2 and own_rows <= rows <= own_rows + 2 * neighbours, (
+        rows, own_rows, neighbours)
+    row_bytes = (n + 2) * 8
+    # the grid's share with its ghost rows (`work` is computed in place, never stored;
+    # its store's buffer is still allocated, untouched, when it is made: several steps in
+    # flight without a sync count each one's in VmSize, though not in memory used)
+    assert grown <= (own_rows + 2 * neighbours) * row_bytes * 1.05, (grown, own_rows)
+    assert rt.globalized == 0
+    print(repr(checksum))
+""")
+
+
+def _numpy_stencil_checksum(n: int, iters: int) -> str:
+    import numpy as np
+
+    grid = np.zeros((n + 2, n + 2))
+    grid[:, 0] = -273.15
+    grid[:, -1] = -273.15
+    grid[-1, :] = -273.15
+    grid[0, :] = 40.0
+    center, north = grid[1:-1, 1:-1], grid[0:-2, 1:-1]
+    east, west, south = grid[1:-1, 2:], grid[1:-1, 0:-2], grid[2:, 1:-1]
+    for _ in range(iters):
+        work = 0.2 * (center + north + east + west + south)
+        center[:] = work
+    return repr(float(grid.sum()))
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_the_stencil_holds_its_share_plus_ghost_rows(mpiexec, ranks):
+    r = run_code(mpiexec, ranks, STENCIL.replace("N", "3000"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == _numpy_stencil_checksum(3000, 3)
+
+
+def test_the_stencil_runs_under_an_address_space_limit_below_the_grid(mpiexec):
+    """RLIMIT_AS below the global grid's size (so below what every rank reserved before)
+    but above a rank's share plus an empty run's baseline: NumPy's checksum."""
+    n = 12000  # grid 1.07 GiB; each rank's share 0.54 GiB
+    code = STENCIL.replace("N", str(n)).replace(
+        "    before = vmsize()\n",
+        "    before = vmsize()\n"
+        "    import resource\n"
+        f"    limit = before + {(n + 2) ** 2 * 8} - (64 << 20)\n"
+        "    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n")
+    r = run_code(mpiexec, 2, code, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == _numpy_stencil_checksum(n, 3)
+
+
+def test_a_share_that_does_not_fit_names_the_array_and_its_bytes_per_rank(mpiexec):
+    r = run_code(mpiexec, 2, """
+        import resource
+        import hpcarray as np
+        keep = np.ones((2000, 2000))
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        a = np.zeros((60000, 60000))
+    """)
+    assert r.returncode != 0
+    assert "cannot allocate 13.4 GiB for an array of shape (60000, 60000) (its block " \
+           "(30000, 60000)) and dtype float64" in r.stderr, r.stderr[-3000:]
+    assert "shape (2000, 2000) float64" in r.stderr
+    assert "Unable to allocate" not in r.stderr
