@@ -78,10 +78,14 @@ class Placed:
         """A tile (unit-step slices in global view indices, missing trailing ones meaning
         whole axes; Ellipsis: all of it) as a NumPy view of the block; other keys act on
         the global view."""
-        rect = _rect(key, self.shape)
-        if rect is None:
+        got = _rect(key, self.shape)
+        if got is None:
             return self._global()[key]
+        rect, drop = got
         arr = window(self.block, self.start, self.shape, self.dims, rect)
+        if drop:  # integer indices: those axes go, as NumPy's indexing drops them
+            arr = arr[tuple(0 if d in drop else slice(None) for d in range(len(rect)))
+                      + (...,)]
         if not self.writeable and arr.flags.writeable:
             arr = arr.view()
             arr.flags.writeable = False
@@ -122,6 +126,14 @@ class Placed:
     @property
     def flags(self) -> _Flags:
         return _Flags(self)
+
+    def setflags(self, write=None, align=None, uic=None) -> None:
+        if write:
+            if not self.block.buffer.flags.writeable:
+                raise ValueError("cannot set WRITEABLE flag to True of this array")
+            self.writeable = True
+        elif write is not None:
+            self.writeable = False
 
     # -- everything else: on the global view, after every rank holds the whole store --
 
@@ -214,23 +226,30 @@ def _contiguous(shape, strides, itemsize: int, reverse: bool) -> bool:
 
 
 def _rect(key, shape):
-    """The rectangle a tile key selects, or None for any other key."""
+    """(rectangle, axes indexed by an integer) of a tile key: unit-step slices within
+    the shape and non-negative integers; None for any other key."""
     if key is Ellipsis:
-        return tuple((0, n) for n in shape)
+        return tuple((0, n) for n in shape), ()
     if not isinstance(key, tuple):
         key = (key,)
     if len(key) > len(shape):
         return None
     key = key + (slice(None),) * (len(shape) - len(key))
-    rect = []
-    for k, n in zip(key, shape):
+    rect, drop = [], []
+    for d, (k, n) in enumerate(zip(key, shape)):
+        if type(k) is int:
+            if not 0 <= k < n:
+                return None
+            rect.append((k, k + 1))
+            drop.append(d)
+            continue
         if type(k) is not slice or k.step not in (None, 1):
             return None
         lo, hi = k.start or 0, n if k.stop is None else k.stop
         if not 0 <= lo <= hi <= n:
             return None
         rect.append((lo, hi))
-    return tuple(rect)
+    return tuple(rect), tuple(drop)
 
 
 def _unplace_all(value):
