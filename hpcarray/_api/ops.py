@@ -237,7 +237,9 @@ def whole(name: str, fn: Callable, outs: Sequence, ins: Sequence) -> None:
 def update_in_place(a, fn: Callable) -> None:
     """Run `fn(numpy_view)` on the array's data now, on every rank (advanced-index
     assignment, sort, put): waits for pending work on it first."""
-    replicated(get_runtime(), "update", lambda: fn(a._np), [a._v], [])
+    # (a store held as blocks is held whole by then: `fn` gets a plain NumPy view)
+    replicated(get_runtime(), "update",
+               lambda: fn(a._np._global() if type(a._np) is Placed else a._np), [a._v], [])
 
 
 def reduction(name: str, x, ins: Sequence, axes: tuple[int, ...], out,
