@@ -228,7 +228,7 @@ def _set_where(a, mask, value) -> None:
     if mask.ndim < a.ndim:
         axes = tuple(range(mask.ndim, a.ndim))
         mask = wrap(mask._v.insert_unit_axes(axes),
-                    mask._np.reshape(mask.shape + (1,) * len(axes)))
+                    numpy_view(mask).reshape(mask.shape + (1,) * len(axes)))
     copyto(a, value, casting="unsafe", where=mask)
 
 

@@ -155,7 +155,7 @@ def pick_along_axes(name: str, out, x, maps: Sequence[np.ndarray]) -> None:
         boxes: list[Rect] = [()]
         for p in picks:
             boxes = [b + (span,) for b in boxes for span in _spans(p)]
-        launch_task(rt, op, _pick_kernel(out_np, x_np, tile_index(rect), _pick_index(picks)), rect,
+        launch_task(rt, op, _pick_kernel(out_np, x_np, tile_index(rect), picks), rect,
                owner, [(ov.store, ov.image(rect), True)],
                [(xv.store, xv.image(b), False) for b in boxes],
                nbytes=rect_size(rect) * out_np.itemsize)
@@ -198,9 +198,15 @@ def _pick(out_np, x_np, index: list) -> None:
                       out=out_np if k == len(taken) - 1 else None)
 
 
-def _pick_kernel(out_np, x_np, sl, index):
+def _pick_kernel(out_np, x_np, sl, picks):
+    """The task picking one output tile from the box of x its picks span (all a rank
+    may hold of x), with the picks made relative to that box."""
+    box = tuple(slice(int(p.min()), int(p.max()) + 1) if p.size else slice(0, 0)
+                for p in picks)
+    index = _pick_index([p - b.start for p, b in zip(picks, box)])
+
     def kernel():
-        _pick(out_np[sl], x_np, index)
+        _pick(out_np[sl], x_np[box], index)
     return kernel
 
 

@@ -211,10 +211,11 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
 
     if where_given:
         def kernel(out_tiles, in_tiles):
-            uf(*in_tiles[:nin], out=tuple(out_tiles), where=in_tiles[nin], **kwargs)
+            uf(*_around_numpy_bugs(uf, in_tiles[:nin]), out=tuple(out_tiles),
+               where=in_tiles[nin], **kwargs)
     else:
         def kernel(out_tiles, in_tiles):
-            uf(*in_tiles, out=tuple(out_tiles), **kwargs)
+            uf(*_around_numpy_bugs(uf, in_tiles), out=tuple(out_tiles), **kwargs)
 
     fused = None
     if len(results) == 1 and not where_given:
@@ -223,6 +224,17 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         ops.elementwise(uf.__name__, kernel, results, ins, copy_aliased=lambda x: x.copy(),
                         fused=fused)
     return results[0] if len(results) == 1 else tuple(results)
+
+
+def _around_numpy_bugs(uf, tiles):
+    """Operands as NumPy computes them right. NumPy 2.4's negative in a 4-byte loop reads
+    an input with a stride of 16 bytes (a column of an array 4 wide) as if it were
+    contiguous when `out` is strided too (`np.negative(a[:, 0], out=o[:, 0])` of float32
+    4-column arrays): strided inputs of negative go in as contiguous copies."""
+    if uf is not np.negative:
+        return tiles
+    return [np.ascontiguousarray(t) if isinstance(t, np.ndarray) and not t.flags.c_contiguous
+            else t for t in tiles]
 
 
 # The floating-point conditions NumPy's loops report for the ufuncs that compiled kernels
@@ -265,7 +277,7 @@ def _fusable(uf, args, outs, dtype, casting, out_dtype) -> Func:
             kwargs["dtype"] = dtype
 
         def call(out, *ins):
-            uf(*ins, out=out, **kwargs)
+            uf(*_around_numpy_bugs(uf, ins), out=out, **kwargs)
         f = _funcs[key] = Func(uf.__name__, call, jit, loop, conditions=conditions)
     return f
 
@@ -329,7 +341,7 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
         kwargs["order"] = order
     token = enter_caller()  # NumPy's warnings name the caller's line
     try:
-        res = uf(*nps, **kwargs)
+        res = uf(*_around_numpy_bugs(uf, nps), **kwargs)
     finally:
         leave_caller(token)
     if outs is not None:

@@ -27,26 +27,35 @@ from hpcarray.runtime.store import Block
 globalize: Callable | None = None
 
 
-def window(block: Block, start, shape, dims, rect: Rect | None) -> np.ndarray:
+def window(block: Block, start, shape, dims, rect: Rect | None,
+           check: bool = False) -> np.ndarray:
     """View rectangle `rect` (None: all of it) of the view (start, shape, dims) of a
-    store, as a strided NumPy view of the rank's block of it."""
+    store, as a strided NumPy view of the rank's block of it. `check`: make sure the
+    block holds it (NumPy would clip a slice past its end without a word)."""
     origin = block.origin
     shape = shape if rect is None else tuple(hi - lo for lo, hi in rect)
     idx: list = [s - o for s, o in zip(start, origin)]
+    reach = [(i, i) for i in idx]  # first and last element reached along each store axis
     mapped = []
     for j, (d, s) in enumerate(dims):
         if d < 0:
             continue
         n = shape[j]
         first = start[d] - origin[d] + (0 if rect is None else rect[j][0] * s)
+        last = first + (n - 1) * s
+        reach[d] = (min(first, last), max(first, last)) if n else (0, -1)
         if n == 0:
             idx[d] = slice(0, 0)
         elif s > 0:
-            idx[d] = slice(first, first + (n - 1) * s + 1, s)
+            idx[d] = slice(first, last + 1, s)
         else:
-            stop = first + (n - 1) * s - 1
-            idx[d] = slice(first, stop if stop >= 0 else None, s)
+            idx[d] = slice(first, last - 1 if last >= 1 else None, s)
         mapped.append((d, j))
+    if check and any(lo <= hi and (lo < 0 or hi >= n)
+                     for (lo, hi), n in zip(reach, block.buffer.shape)):
+        raise RuntimeError(f"hpcarray internal error: a task reached past this rank's block "
+                           f"of a store (block at {block.origin}, {block.buffer.shape}; "
+                           f"local index {tuple(idx)})")
     arr = block.buffer[(*idx, ...)]  # the Ellipsis keeps a 0-d result a view
     mapped.sort()
     view_order = [j for _, j in mapped]
@@ -82,7 +91,7 @@ class Placed:
         if got is None:
             return self._global()[key]
         rect, drop = got
-        arr = window(self.block, self.start, self.shape, self.dims, rect)
+        arr = window(self.block, self.start, self.shape, self.dims, rect, check=True)
         if drop:  # integer indices: those axes go, as NumPy's indexing drops them
             arr = arr[tuple(0 if d in drop else slice(None) for d in range(len(rect)))
                       + (...,)]
