@@ -243,6 +243,15 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
         base = squeeze(x)
         axes = tuple(d for d, n in enumerate(new_shape) if n == 1)
         return wrap(base._v.insert_unit_axes(axes), numpy_view(x).reshape(new_shape))
+    store = x._v.store
+    if store.blocked:  # each rank holds a block: a reshape that keeps the tiles
+        if x._v.is_whole and not store.is_alias:
+            alias = get_runtime().blocked_alias(store, tuple(new_shape))
+            if alias is not None:
+                return whole_array(alias)
+        window = _window_of_whole_reshape(x, new_shape)
+        if window is not None:
+            return window
     try:
         np_view = x._np.reshape(new_shape, copy=False)
     except ValueError:
@@ -379,7 +388,7 @@ def view(a, dtype=None, type=None):
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
     x = asarray(a)
-    res = np.diagonal(x._np, offset, axis1, axis2)
+    res = np.diagonal(numpy_view(x), offset, axis1, axis2)
     out = new_array(res.shape, res.dtype)
     if out.size and spread(x):
         pull("diagonal", out, x, picked(x.shape, lambda c: np.diagonal(c, offset, axis1,

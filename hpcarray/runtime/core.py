@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import math
 import os
 import pickle
 import sys
@@ -13,7 +14,7 @@ import time
 import numpy as np
 
 from hpcarray.runtime import backend, placed
-from hpcarray.runtime.algorithms.reshape_tiling import matched_tiling
+from hpcarray.runtime.algorithms.reshape_tiling import matched_tiling, reshape_tiling
 from hpcarray.runtime.comm import Progress, make_comm
 from hpcarray.runtime.config import Settings
 from hpcarray.runtime.distribution import Distribution
@@ -30,7 +31,7 @@ from hpcarray.runtime.partition import (
 )
 from hpcarray.runtime.placed import Placed, window
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
-from hpcarray.runtime.store import Block, Store
+from hpcarray.runtime.store import AliasBlock, Block, Store
 from hpcarray.runtime.trace import Recorder, user_source_line
 from hpcarray.runtime.view import View
 
@@ -160,9 +161,24 @@ class Runtime:
         block = store.block
         if block.holds(rect) or not _extents(rect) or 0 in _extents(rect):
             return
-        old = tuple((o, o + n) for o, n in zip(block.origin, block.buffer.shape))
-        new = rect if 0 in block.buffer.shape else tuple(
-            (min(a, c), max(b, d)) for (a, b), (c, d) in zip(old, rect))
+        if isinstance(block, AliasBlock):  # a reshape's block is its root's, in its shape
+            self.cover(store.root, (block.root_rows(rect),) + full_rect(store.root.shape)[1:])
+            return
+        old = _block_rect(block)
+        self._regrow(store, rect if 0 in block.buffer.shape else tuple(
+            (min(a, c), max(b, d)) for (a, b), (c, d) in zip(old, rect)))
+
+    def _regrow(self, store: Store, new) -> None:
+        """Give `store` the block `new` (which holds its old one), with its edges on its
+        reshapes' rows (store.align), after the tasks issued on the old one are done."""
+        block = store.block
+        old = _block_rect(block)
+        if store.align > 1:
+            q = store.align
+            new = ((new[0][0] // q * q, min(store.shape[0], -(-new[0][1] // q) * q)),
+                   *new[1:])
+        if new == old:
+            return
         self.scheduler.wait_store(store)
         buffer = self.backend.allocate(_extents(new), store.dtype, False, store.shape)
         if 0 not in block.buffer.shape:
@@ -177,6 +193,7 @@ class Runtime:
         """Every rank holds all of `store` from now on (collective: a whole-array NumPy
         call on it, an alias of it): its tiles are gathered into a buffer of the global
         shape, which is then the store's memory, as on one rank."""
+        store = store.root  # (a matched alias's memory is its root's)
         self.flush()
         self.scheduler.wait_store(store)
         if self.spmd is not None:
@@ -204,6 +221,23 @@ class Runtime:
         store.pool = None
         self.dist.note_everywhere(store)
         self.backend.live.add(store, store.shape, store.dtype, buffer.nbytes)
+
+    def blocked_alias(self, root: Store, shape: tuple[int, ...]) -> Store | None:
+        """The C-order reshape of the whole of `root` (held as blocks) to `shape` as a
+        matched alias whose block is root's (store.AliasBlock); None where its tiles cannot
+        line up with root's (the caller then makes every rank hold root whole)."""
+        tiling = reshape_tiling(self, root, shape)
+        if tiling is None or not root.tiling.is_slabs:
+            return None
+        row, alias_row = math.prod(root.shape[1:]), math.prod(shape[1:])
+        q = alias_row // math.gcd(row, alias_row)  # root rows per whole alias row
+        root.align = root.align * q // math.gcd(root.align, q)
+        if 0 not in root.block.buffer.shape:  # its edges on the alias's rows from now on
+            self._regrow(root, _block_rect(root.block))
+        alias = Store(root.buffer, tiling, root=root, shape=shape)
+        alias.block = AliasBlock(root, shape, alias)
+        alias.matched = root.pinned = True
+        return alias
 
     def gathered(self, view: View) -> np.ndarray:
         """A view's values as a new NumPy array on every rank (collective), for a store
@@ -570,6 +604,11 @@ def render_profile(directory: str, dataflow: bool, event: bool, script: str) -> 
 
 def _script_name() -> str:
     return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+
+
+def _block_rect(block: Block):
+    """The store rectangle a block holds."""
+    return tuple((o, o + n) for o, n in zip(block.origin, block.buffer.shape))
 
 
 def _extents(rect) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ dtype views) are *aliases*: they share their root's dependence tracking.
 from __future__ import annotations
 
 import itertools
+import math
 import weakref
 
 import numpy as np
@@ -49,21 +50,52 @@ class Block:
                    zip(rect, self.origin, self.buffer.shape))
 
 
+class AliasBlock(Block):
+    """The block of a matched alias (a reshape whose tiles are its root's): its root's
+    block seen in the alias's shape. The root's block is a slab of whole rows whose
+    edges Runtime.cover keeps on the alias's rows, so the reshape is always a view."""
+
+    __slots__ = ("root_block", "row", "alias_row", "tail")
+
+    def __init__(self, root: Store, shape: tuple[int, ...], store: Store):
+        self.root_block = root.block
+        self.row = math.prod(root.shape[1:])
+        self.alias_row = math.prod(shape[1:])
+        self.tail = tuple(shape[1:])
+        self.store = weakref.ref(store)
+
+    @property
+    def buffer(self) -> np.ndarray:
+        rows = self.root_block.buffer.shape[0] * self.row // self.alias_row
+        return self.root_block.buffer.reshape((rows, *self.tail))
+
+    @property
+    def origin(self) -> tuple[int, ...]:
+        return (self.root_block.origin[0] * self.row // self.alias_row,) + (0,) * len(self.tail)
+
+    def root_rows(self, rect) -> tuple[int, int]:
+        """The root's rows holding the alias's rows of `rect`."""
+        lo, hi = rect[0]
+        return lo * self.alias_row // self.row, -(-hi * self.alias_row // self.row)
+
+
 class Store:
     __slots__ = ("id", "shape", "dtype", "block", "tiling", "alias_of", "accesses", "version",
-                 "name", "coherence", "pool", "touched", "matched", "pinned", "blocked",
+                 "name", "coherence", "pool", "touched", "matched", "pinned", "_blocked", "align",
                  "__weakref__")
 
     def __init__(self, buffer: np.ndarray, tiling: Tiling, root: Store | None = None,
                  pool=None, shape: tuple[int, ...] | None = None,
-                 origin: tuple[int, ...] | None = None, blocked: bool = False):
+                 origin: tuple[int, ...] | None = None, blocked: bool = False,
+                 block: Block | None = None):
         self.id = next(_ids)
         self.shape = buffer.shape if shape is None else shape
         self.dtype = buffer.dtype
-        self.block = Block(buffer, origin or (0,) * len(self.shape), self)
+        self.block = block or Block(buffer, origin or (0,) * len(self.shape), self)
         # Across ranks, each rank holds only its block of the store and what it received
         # (until Runtime.globalize); the same on every rank (control replication).
-        self.blocked = blocked
+        self._blocked = blocked
+        self.align = 1  # a held-as-blocks root's block edges fall on rows multiple of this
         self.tiling = tiling
         # The store owning the memory (None for a store that owns its own: no cycle, so
         # refcounting frees temporaries at once).
@@ -104,6 +136,16 @@ class Store:
     def rows(self, lo: int, hi: int) -> np.ndarray:
         """Whole rows [lo, hi) of the first axis, as `local` gives them."""
         return self.block.local(((lo, hi),) + tuple((0, n) for n in self.shape[1:]))
+
+    @property
+    def blocked(self) -> bool:
+        """This rank holds only a block of the store (an alias: of its root)."""
+        root = self.alias_of
+        return self._blocked if root is None else root._blocked
+
+    @blocked.setter
+    def blocked(self, value: bool) -> None:
+        self._blocked = value
 
     @property
     def root(self) -> Store:

@@ -50,7 +50,14 @@ def matched_tiling(rt, root: Store, buffer: np.ndarray) -> Tiling | None:
     (moving root's tile edges if that is what it takes), or None where there is none."""
     if rt.dist is None or not _covers(buffer, root):
         return None
-    shape = buffer.shape
+    return reshape_tiling(rt, root, buffer.shape)
+
+
+def reshape_tiling(rt, root: Store, shape: tuple[int, ...]) -> Tiling | None:
+    """The matched tiling of a C-order reshape of the whole of `root` to `shape` (see
+    matched_tiling), or None."""
+    if not shape or not math.prod(shape):
+        return None
     natural = rt.tiling(shape)
     if root.tiling.owners[0] == ALL:  # one replicated tile: its reshape is one tile too
         return natural if len(natural) == 1 else None
