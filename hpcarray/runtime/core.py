@@ -194,15 +194,41 @@ class Runtime:
         call on it, an alias of it): its tiles are gathered into a buffer of the global
         shape, which is then the store's memory, as on one rank."""
         store = store.root  # (a matched alias's memory is its root's)
-        self.flush()
-        self.scheduler.wait_store(store)
-        if self.spmd is not None:
-            self.spmd.check()
         self.globalized += 1
         if os.environ.get("HPCARRAY_DEBUG_GLOBALIZE"):
             import traceback
 
             traceback.print_stack(limit=8)
+        buffer = self._gather_whole(store)
+        block = store.block
+        block.buffer, block.origin = buffer, (0,) * len(store.shape)
+        store.blocked = False
+        store.pool = None
+        self.dist.note_everywhere(store)
+        self.backend.live.add(store, store.shape, store.dtype, buffer.nbytes)
+
+    @contextlib.contextmanager
+    def lent_whole(self, stores: list[Store], written: list[Store]):
+        """For the length of a replicated operation on stores held as blocks (roots):
+        every rank holds each of them whole, in a temporary (Block.lent), and then keeps
+        its block of what was written (collective)."""
+        for store in stores:
+            store.block.lent = self._gather_whole(store)
+        try:
+            yield
+        finally:
+            for store in stores:
+                whole, store.block.lent = store.block.lent, None
+                if any(w is store for w in written):
+                    store.local(_block_rect(store.block))[...] = \
+                        whole[rect_slices(_block_rect(store.block))]
+
+    def _gather_whole(self, store: Store) -> np.ndarray:
+        """All of a root store held as blocks, gathered on every rank (collective)."""
+        self.flush()
+        self.scheduler.wait_store(store)
+        if self.spmd is not None:
+            self.spmd.check()
         tiling = store.tiling
         error = self.scheduler.take_error()
         mine = {} if error is not None else {
@@ -215,12 +241,7 @@ class Runtime:
         for _, part in reports:
             for t, data in part.items():
                 buffer[rect_slices(tiling.tiles[t])] = data
-        block = store.block
-        block.buffer, block.origin = buffer, (0,) * len(store.shape)
-        store.blocked = False
-        store.pool = None
-        self.dist.note_everywhere(store)
-        self.backend.live.add(store, store.shape, store.dtype, buffer.nbytes)
+        return buffer
 
     def blocked_alias(self, root: Store, shape: tuple[int, ...]) -> Store | None:
         """The C-order reshape of the whole of `root` (held as blocks) to `shape` as a

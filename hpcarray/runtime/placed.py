@@ -150,10 +150,12 @@ class Placed:
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("hpcarray internal error: a task used an array's data as a "
                                "whole on a rank that holds only a block of it")
-        store = self.block.store()
-        if store.blocked:
-            globalize(store)
-        arr = window(self.block, self.start, self.shape, self.dims, None)
+        block = self.block
+        if block.lent is not None:  # a replicated operation under way: the gathered store
+            block = _Whole(block.lent)
+        elif block.store().blocked:
+            globalize(block.store())
+        arr = window(block, self.start, self.shape, self.dims, None)
         if not self.writeable:
             arr = arr.view()
             arr.flags.writeable = False
@@ -182,6 +184,16 @@ class Placed:
 
     def __repr__(self) -> str:
         return f"Placed(shape={self.shape}, dtype={self.dtype}, origin={self.block.origin})"
+
+
+class _Whole:
+    """A whole store's buffer where `window` takes a block."""
+
+    __slots__ = ("buffer", "origin")
+
+    def __init__(self, buffer: np.ndarray):
+        self.buffer = buffer
+        self.origin = (0,) * buffer.ndim
 
 
 class _Flags:

@@ -31,12 +31,14 @@ class Block:
     reused buffer) is seen by tasks issued before it grew, and so that tasks do not keep
     a dropped store alive (the buffer pool counts a dying store's references)."""
 
-    __slots__ = ("buffer", "origin", "store", "__weakref__")
+    __slots__ = ("buffer", "origin", "store", "lent", "__weakref__")
 
     def __init__(self, buffer: np.ndarray, origin: tuple[int, ...], store: Store):
         self.buffer = buffer
         self.origin = origin
         self.store = weakref.ref(store)
+        # The whole store, gathered for the length of a replicated operation (tasks.py).
+        self.lent: np.ndarray | None = None
 
     def local(self, rect) -> np.ndarray:
         """The store rectangle `rect` (global coordinates) as a view of the buffer."""
@@ -72,6 +74,11 @@ class AliasBlock(Block):
     @property
     def origin(self) -> tuple[int, ...]:
         return (self.root_block.origin[0] * self.row // self.alias_row,) + (0,) * len(self.tail)
+
+    @property
+    def lent(self) -> np.ndarray | None:
+        whole = self.root_block.lent
+        return None if whole is None else whole.reshape((-1, *self.tail))
 
     def root_rows(self, rect) -> tuple[int, int]:
         """The root's rows holding the alias's rows of `rect`."""

@@ -83,13 +83,18 @@ def replicated(rt, name: str, compute: Callable, out_views, in_views) -> None:
             rt.wait(v.store)
         compute()
         return
+    # Stores held as blocks are held whole by every rank while it computes (and then
+    # each keeps its block of what it wrote); others are gathered as they stay.
+    lent = list({id(v.store.root): v.store.root for v in (*in_views, *out_views)
+                 if v.store.blocked}.values())
     for v in (*in_views, *out_views):
-        if v.store.blocked:
-            rt.globalize(v.store)
-        rt.gather(v.store)
+        if not v.store.blocked:
+            rt.gather(v.store)
     for v in out_views:
         rt.wait(v.store)
-    compute()
+    with rt.lent_whole(lent, [v.store.root for v in out_views]):
+        compute()
     for v in out_views:
         rt.dist.note_write(v.store, v.image(full_rect(v.shape)))
-        rt.dist.note_everywhere(v.store)
+        if not v.store.blocked:
+            rt.dist.note_everywhere(v.store)
