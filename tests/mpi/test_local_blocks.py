@@ -155,3 +155,32 @@ def test_a_share_that_does_not_fit_names_the_array_and_its_bytes_per_rank(mpiexe
         r.stderr[-3000:]
     assert "shape (2000, 2000) float64" in r.stderr
     assert "Unable to allocate" not in r.stderr
+
+
+def test_gathers_and_replicated_operations_leave_each_rank_its_share(mpiexec):
+    """print/np.asarray and an operation that runs replicated (here a reduction with
+    where=) gather into temporaries: afterwards each rank still holds only its block."""
+    r = run_code(mpiexec, 3, """
+        import numpy
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        a0 = numpy.random.default_rng(1).random((3000, 400))
+        a = np.asarray(a0) * 2.0
+        mask = np.asarray(a0 > 0.5)
+        got = np.subtract.reduce(a, axis=0, where=mask, initial=0.0)
+        want = numpy.subtract.reduce(a0 * 2.0, axis=0, where=a0 > 0.5, initial=0.0)
+        assert numpy.array_equal(numpy.asarray(got), want)
+        assert numpy.array_equal(numpy.asarray(a), a0 * 2.0)
+        b = a.reshape(1000, 1200)  # a reshape keeps the blocks too
+        b[::7] += 1.0
+        want = (a0 * 2.0).reshape(1000, 1200)
+        want[::7] += 1.0
+        assert numpy.array_equal(numpy.asarray(b), want)
+        store = a._v.store
+        assert store.blocked and store.buffer.nbytes < a.nbytes / 2, store.buffer.shape
+        assert rt.globalized == 0
+        print("ok")
+    """, HPCARRAY_MIN_SPLIT="1000")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
