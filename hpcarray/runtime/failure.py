@@ -248,7 +248,12 @@ def end_job(runtime, outcome: Outcome) -> int:
             if text:
                 sys.stderr.write(text)
                 sys.stderr.flush()
+                wait_until_read(sys.stderr)
             runtime.render_profile()
+        if status:
+            # A rank that exits with a failure status makes mpiexec kill the others: none
+            # does before rank 0 has written the job's report (else it was lost at times).
+            runtime.comm.barrier()
         return status
     running = [r for r in range(watch.size) if heard.get(r) is None]
     abort_job(runtime, outcome,
