@@ -285,3 +285,33 @@ def write_file(file, header: bytes, pieces, nbytes: int,
         error = exc
     agree(error)
     file.seek(start + total)
+
+
+def write_whole(file, write: Callable[[object], None]) -> None:
+    """Collective: a file NumPy writes whole, `write(f)` on an open binary file (data
+    hpcarray does not write in place). A file the ranks share is written once, by rank 0
+    (a path through a temporary name); a file of each rank's own by that rank."""
+    rt = get_runtime()
+    agreed = shared(file, temporary_name(file) if is_path(file) else None)
+    if agreed is None:
+        write(file)
+        return
+    if is_path(file):
+        def create(tmp: str) -> None:
+            with open(tmp, "xb") as f:
+                write(f)
+
+        atomically(os.fspath(file), create, lambda tmp: None, agreed[0][0])
+        return
+    error, end = None, None
+    if rt.rank == 0:
+        try:
+            write(file)
+            file.flush()
+            end = file.tell()
+        except Exception as exc:  # noqa: BLE001 - agreed on below, raised everywhere
+            error = exc
+    agree(error)
+    ends = rt.comm.allgather_obj(end)
+    if rt.rank != 0:
+        file.seek(ends[0])

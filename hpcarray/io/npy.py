@@ -75,13 +75,13 @@ def write_array(file, a, header: bytes, numpy_way) -> None:
 
 def save(file, arr, allow_pickle: bool = True, **kwargs) -> None:
     """numpy.save: an hpcarray array is written in place by the ranks that hold it."""
-    if not _is_array(arr):
-        np.save(file, arr, allow_pickle, **kwargs)
-        return
     if _files.is_path(file):
         file = os.fspath(file)
         if not file.endswith(".npy"):
             file += ".npy"
+    if not _is_array(arr):
+        _files.write_whole(file, lambda f: np.save(f, arr, allow_pickle, **kwargs))
+        return
     src, fortran = layout(arr)
     header = header_bytes(arr.shape, arr.dtype, fortran)
     write_array(file, src, header, lambda: _numpy("save", np.save, file, arr, allow_pickle,
@@ -91,14 +91,16 @@ def save(file, arr, allow_pickle: bool = True, **kwargs) -> None:
 def tofile(a, fid, sep: str = "", format: str = "%s") -> None:
     """ndarray.tofile: binary files are written in place by the ranks (C order, as NumPy
     writes them); text (`sep`) goes through NumPy."""
-    def numpy_way() -> None:
-        from hpcarray._api.convert import to_numpy
-        from hpcarray._fallback import fallback_function
+    from hpcarray._api.convert import to_numpy
+    from hpcarray._fallback import fallback_function
 
-        fallback_function(to_numpy(a).tofile, "ndarray.tofile")(fid, sep, format)
+    def numpy_way(f=fid) -> None:
+        fallback_function(to_numpy(a).tofile, "ndarray.tofile")(f, sep, format)
 
     if sep != "":
-        numpy_way()
+        x = to_numpy(a)  # (a collective: before only rank 0 goes on to write)
+        _files.write_whole(fid, lambda f: fallback_function(x.tofile, "ndarray.tofile")(
+            f, sep, format))
         return
     write_array(fid, a, b"", numpy_way)
 

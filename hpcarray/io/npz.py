@@ -68,7 +68,10 @@ class NpzFile(_NumpyNpzFile):
         from hpcarray._fallback import warn_fallback
 
         warn_fallback("load (a compressed .npz member)")
-        return hpc_results(super().__getitem__(key))
+        arr = super().__getitem__(key)
+        if isinstance(arr, np.ndarray) and arr.flags.f_contiguous and not arr.flags.c_contiguous:
+            return hpc_results(arr.T).T  # Fortran order, as NumPy loads it
+        return hpc_results(arr)
 
 
 def _members(args, kwds) -> dict:
@@ -99,7 +102,7 @@ def _savez(file, args, kwds, compress: bool, allow_pickle: bool) -> None:
             file += ".npz"
     members = _members(args, kwds)
     if not any(npy._is_array(v) for v in members.values()):
-        numpy_func(file, allow_pickle=allow_pickle, **members)
+        _files.write_whole(file, lambda f: numpy_func(f, allow_pickle=allow_pickle, **members))
         return
     agreed = _files.shared(file, _files.temporary_name(os.path.join(_folder(file), "m")))
     if agreed is None:  # ranks that do not share the file: NumPy's, on gathered arrays
