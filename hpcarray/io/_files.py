@@ -237,6 +237,7 @@ def atomically(path: str, create: Callable[[str], None], fill: Callable[[str], N
         except BaseException:
             if rt.rank == 0:
                 remove(tmp)
+            rt.comm.barrier()  # gone before any rank goes on
             raise
 
     step(lambda: create(tmp), False)

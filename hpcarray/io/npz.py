@@ -141,10 +141,11 @@ def _savez(file, args, kwds, compress: bool, allow_pickle: bool) -> None:
                     error = exc
             _files.agree(error)
             file.seek(rt.comm.allgather_obj(end)[0])
-    finally:
+    finally:  # (every rank gets here: failures are agreed on)
         if rt.rank == 0:
             for path in parts.values():
                 _files.remove(path)
+        rt.comm.barrier()  # gone before any rank goes on
 
 
 def savez(file, *args, allow_pickle: bool = True, **kwds) -> None:
