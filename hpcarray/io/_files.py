@@ -8,6 +8,7 @@ from its current position, and left positioned after the data as NumPy leaves it
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import secrets
@@ -37,7 +38,10 @@ def _key(file, nranks: int) -> str | None:
     or unseekable stream, or, at several ranks, one whose name does not say which file
     it is or that appends)."""
     if is_path(file):
-        return "path:" + os.path.abspath(os.fspath(file))
+        path = os.fspath(file)
+        if os.path.exists(path) and not os.path.isfile(path):
+            return None  # a device or a pipe (/dev/null): NumPy's, in place
+        return "path:" + os.path.realpath(path)
     try:
         seekable = file.seekable()
     except (AttributeError, ValueError, OSError):
@@ -196,8 +200,9 @@ class Reader:
 
 
 def temporary_name(path: str) -> str:
-    """A fresh name next to `path` (the same file system, so the final rename is atomic)."""
-    head, tail = os.path.split(os.path.abspath(path))
+    """A fresh name next to `path` (the same file system, so the final rename is atomic;
+    next to the file a symbolic link points to, which is what is replaced)."""
+    head, tail = os.path.split(os.path.realpath(path))
     return os.path.join(head, f".{tail}.{secrets.token_hex(4)}.tmp")
 
 
@@ -222,6 +227,10 @@ def atomically(path: str, create: Callable[[str], None], fill: Callable[[str], N
     rank, and the temporary is removed: `path` is either the whole new file or what it
     was before. `tmp` is rank 0's choice (agreed beforehand), else made here."""
     rt = get_runtime()
+    path = os.path.realpath(path)  # a symbolic link stays, its file is replaced
+    if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+        # (never rename over a device or a pipe: /dev/null would become a file)
+        raise OSError(errno.EINVAL, "not a regular file or directory", path)
     if tmp is None:
         tmp = rt.comm.allgather_obj(temporary_name(path))[0]
 

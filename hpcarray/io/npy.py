@@ -97,6 +97,9 @@ def tofile(a, fid, sep: str = "", format: str = "%s") -> None:
     def numpy_way(f=fid) -> None:
         fallback_function(to_numpy(a).tofile, "ndarray.tofile")(f, sep, format)
 
+    if not (_files.is_path(fid) or _has_fileno(fid)):
+        numpy_way()  # NumPy's error: tofile needs a real file
+        return
     if sep != "":
         x = to_numpy(a)  # (a collective: before only rank 0 goes on to write)
         _files.write_whole(fid, lambda f: fallback_function(x.tofile, "ndarray.tofile")(

@@ -199,3 +199,24 @@ def test_nothing_is_gathered(shared):
     assert rt.sent == before
     same(b, numpy.asarray(a))
     same(c, numpy.asarray(a).ravel())
+
+
+def test_devices_and_links_are_written_as_numpy_writes_them(shared):
+    """A device is written in place (never replaced by a renamed file), a symbolic link
+    is written through (its file replaced, the link kept)."""
+    import os
+    import stat
+
+    a = computed(hp, values((5, 4), "float64"))
+    a.tofile(os.devnull)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    (shared / "real").mkdir(exist_ok=True)
+    rank0(lambda: (shared / "link.npy").symlink_to(shared / "real" / "target.npy"))
+    hp.save(shared / "link.npy", a)
+    assert (shared / "link.npy").is_symlink()
+    same(hp.load(shared / "real" / "target.npy"), numpy.asarray(a))
+
+
+def test_tofile_needs_a_real_file_as_numpy_does():
+    with pytest.raises(io.UnsupportedOperation):
+        computed(hp, values((3,), "int8")).tofile(io.BytesIO())
