@@ -94,8 +94,8 @@ def tofile(a, fid, sep: str = "", format: str = "%s") -> None:
     from hpcarray._api.convert import to_numpy
     from hpcarray._fallback import fallback_function
 
-    def numpy_way(f=fid) -> None:
-        fallback_function(to_numpy(a).tofile, "ndarray.tofile")(f, sep, format)
+    def numpy_way() -> None:
+        fallback_function(to_numpy(a).tofile, "ndarray.tofile")(fid, sep, format)
 
     if not (_files.is_path(fid) or _has_fileno(fid)):
         numpy_way()  # NumPy's error: tofile needs a real file
