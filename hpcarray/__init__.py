@@ -156,6 +156,7 @@ from hpcarray._fallback import FallbackWarning  # noqa: E402
 from hpcarray._fallback import numpy_for_data_not_held as _numpy_for_data_not_held  # noqa: E402
 from hpcarray._namespace import install_submodule_finder as _install_submodule_finder  # noqa: E402
 from hpcarray._namespace import module_getattr as _module_getattr  # noqa: E402
+from hpcarray.io import fromfile, load, save, savez, savez_compressed  # noqa: E402
 
 globals().update(_all_ufuncs())
 around = round

@@ -513,7 +513,9 @@ class ndarray:
         return _through_numpy(self, "byteswap")()
 
     def tofile(self, fid, sep="", format="%s") -> None:
-        _through_numpy(self, "tofile")(fid, sep, format)
+        from hpcarray.io.npy import tofile
+
+        tofile(self, fid, sep, format)
 
     def dump(self, file) -> None:
         _through_numpy(self, "dump")(file)

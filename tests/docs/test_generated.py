@@ -54,6 +54,12 @@ def _a():
     return hp.arange(12.0).reshape(3, 4)
 
 
+def _tofile_devnull():
+    # (an open file: the path of a device is written by NumPy, in place, not renamed over)
+    with open(__import__("os").devnull, "wb") as f:
+        _a().tofile(f)
+
+
 # (table name, a call of it) for each status; the table must say what the call does.
 CALLS = {
     "numpy.sum": lambda: hp.sum(_a()),
@@ -70,7 +76,7 @@ CALLS = {
     "ndarray.sort": lambda: _a().sort(),
     "ndarray.searchsorted": lambda: hp.arange(5.0).searchsorted(2.5),
     "ndarray.partition": lambda: _a().partition(1),
-    "ndarray.tofile": lambda: _a().tofile(__import__("os").devnull),
+    "ndarray.tofile": lambda: _tofile_devnull(),
 }
 
 
