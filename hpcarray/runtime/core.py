@@ -71,7 +71,9 @@ class Runtime:
 
             self.spmd = SpmdChecker(self.comm)
         # Tile memory and kernels (backend/): chosen per rank from one setting.
-        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks)
+        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks,
+                                      rank=self.rank,
+                                      gpu_memory_bytes=settings.gpu_memory_bytes)
         self.pool = self.backend.pool
         self.min_split = settings.min_split_elements
         self._test_tiles = settings.test_tiles if settings.test_mode else 0
