@@ -37,6 +37,7 @@ from hpcarray.runtime.config import SETTINGS, SettingError, parse_setting
 
 DEFAULT_OUTPUT_DIR = "hpcarray_jobs"
 NATURAL_LAUNCHER = {"slurm": "srun", "lsf": "mpirun", "none": "local"}
+GPU_ENV = (("HPCARRAY_BACKEND", "cupy"),)
 _SAFE = re.compile(r"^[A-Za-z0-9_.,:@%+=/-]+$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -229,7 +230,8 @@ def build_spec(
         ),
         environment=Environment(
             modules=prof.modules + tuple(modules),
-            env=_merge_env(prof.env, parse_env(env)),
+            # GPUs asked for: the ranks compute on them (one each); --env may say otherwise
+            env=_merge_env(GPU_ENV if res.gpus_per_node else (), prof.env, parse_env(env)),
         ),
         profiling=Profiling(profile, nsys, dataflow, event),
         launch=Launch(

@@ -115,7 +115,10 @@ def rank_command(spec: JobSpec, rank_var: str | None, local_rank_var: str | None
     env = profiling_env(spec.profiling) if RANK_PROGRAM_MODE == "python" else []
     if spec.profiling.nsys and RANK_PROGRAM_MODE != "python":
         env = [("HPCARRAY_NVTX", "1")]
-    select = spec.resources.one_gpu_per_rank and spec.launch.gpu_bind == "local-rank"
+    # srun (--gpus-per-task=1) and jsrun (-g) bind a GPU per rank themselves; mpirun and
+    # the local mpiexec do not, so there the rank's local index picks its GPU
+    select = spec.resources.one_gpu_per_rank and (
+        spec.launch.gpu_bind == "local-rank" or spec.launch.launcher in ("mpirun", "local"))
     return [
         *(gpu_select(local_rank_var) if select else []),
         *env_prefix(env),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a development environment: a virtualenv in .venv with hpcarray (editable) and its
-# test, MPI, benchmark and docs extras, plus the Debian tools the tests use (Graphviz's dot,
+# test, MPI, benchmark, docs and gpu-build (NVRTC: the CUDA kernels compile without a GPU)
+# extras, plus the Debian tools the tests use (Graphviz's dot,
 # poppler's pdfinfo, headless Chromium) when run as root on Debian/Ubuntu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,9 @@ pip_quietly() {
         exit 1
     fi
 }
-echo "setup: installing hpcarray (editable) with its test, MPI, benchmark and docs extras into .venv"
+echo "setup: installing hpcarray (editable) with its test, MPI, benchmark, docs and gpu-build extras into .venv"
 pip_quietly install --upgrade pip
-pip_quietly install -e '.[test,mpi,bench,docs]'
+pip_quietly install -e '.[test,mpi,bench,docs,gpu-build]'
 
 want=(graphviz poppler-utils chromium)
 missing=()

@@ -104,7 +104,8 @@ _FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "blas_threads": ("HPCARRAY_BLAS_THREADS", _integer(1)),
     "check_spmd": ("HPCARRAY_CHECK_SPMD", _boolean),
     "print_all_ranks": ("HPCARRAY_PRINT_ALL_RANKS", _boolean),
-    "backend": ("HPCARRAY_BACKEND", _choice("cpu")),
+    "backend": ("HPCARRAY_BACKEND", _choice("cpu", "cupy", "auto")),
+    "gpu_memory_bytes": ("HPCARRAY_GPU_MEMORY", _integer(0)),
 }
 
 
@@ -163,8 +164,11 @@ class Settings:
     check_spmd: bool = False
     # Multi-rank: every rank prints (default: only rank 0's stdout).
     print_all_ranks: bool = False
-    # Where tile memory and kernels live (runtime/backend/): "cpu".
+    # Where tile memory and kernels live (runtime/backend/): "cpu", "cupy" (one GPU per
+    # rank) or "auto" (CuPy where the rank sees a GPU, else cpu with a one-line notice).
     backend: str = "cpu"
+    # The GPU backend's memory pool limit in bytes (0: 90 % of the GPU's memory).
+    gpu_memory_bytes: int = 0
 
     @property
     def tracing(self) -> bool:

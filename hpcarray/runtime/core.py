@@ -76,7 +76,9 @@ class Runtime:
 
             self.spmd = SpmdChecker(self.comm)
         # Tile memory and kernels (backend/): chosen per rank from one setting.
-        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks)
+        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks,
+                                      rank=self.rank,
+                                      gpu_memory_bytes=settings.gpu_memory_bytes)
         self.pool = self.backend.pool
         # Blocks that stores of a tiling grew to (cover): new stores start there.
         self._learned_blocks: dict[Tiling, tuple] = {}

@@ -53,6 +53,13 @@ CASES: dict[str, list[str]] = {
                              "--env", "A=1"],
     "slurm-mpirun-mpich": ["--machine", "generic-slurm", "--launcher", "mpirun",
                            "--nodes", "2", "--ranks-per-node", "4"],
+    # GPUs with launchers that do not bind them: the rank's local index picks its GPU
+    "slurm-mpirun-gpus": ["--machine", "generic-slurm", "--launcher", "mpirun",
+                          "--mpi", "openmpi", "--nodes", "2", "--gpus-per-node", "4"],
+    "slurm-srun-gpus-backend-override": ["--machine", "dgx-superpod", "--nodes", "2",
+                                         "--env", "HPCARRAY_BACKEND=cpu"],
+    "lsf-mpirun-mpich-gpus": ["--machine", "generic-lsf", "--mpi", "mpich", "--nodes", "2",
+                              "--gpus-per-node", "6"],
     "slurm-profiling": ["--machine", "perlmutter", "--nodes", "2", "--account", "m1234",
                         "--profile", "prof", "--nsys", "--dataflow", "--event",
                         "--module", "cudatoolkit", "--env", "X=a b; $(id)",

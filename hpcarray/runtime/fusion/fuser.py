@@ -350,7 +350,9 @@ def _built(rt, g: Group):
     outs = _live_outputs(rt, g)
     if not outs and rt.dist is None:
         return None
-    plan = kernels.Plan.build(nodes, [j for j, _ in outs], [a.dtype for a in g.leaf_nps])
+    # The backend's plan: the CPU's runs numba or blocked NumPy, a GPU's generated kernels.
+    plan = rt.backend.kernels.Plan.build(nodes, [j for j, _ in outs],
+                                         [a.dtype for a in g.leaf_nps])
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
     # Which results are alive decides what is computed, but it may differ between ranks
     # (garbage cycles die when each rank's collector runs): the messages, the operation
@@ -381,8 +383,9 @@ def _launch_reducing(rt, g: Group) -> None:
     outs = _live_outputs(rt, g, sink.node if sink.temporary else None)
     live = [j for j, _ in outs]
     at = live.index(sink.node) if sink.node in live else len(live)
-    plan = kernels.Plan.build(g.nodes, live if at < len(live) else live + [sink.node],
-                              [a.dtype for a in g.leaf_nps])
+    plan = rt.backend.kernels.Plan.build(g.nodes,
+                                         live if at < len(live) else live + [sink.node],
+                                         [a.dtype for a in g.leaf_nps])
     # Several ranks read every leaf whatever is computed (see _built).
     leaves = g.leaves if rt.dist is not None else [g.leaves[i] for i in plan.leaves]
     leaf_nps = [g.leaf_nps[i] for i in plan.leaves]
