@@ -35,6 +35,9 @@ from hpcarray.runtime.store import AliasBlock, Block, Store
 from hpcarray.runtime.trace import Recorder, user_source_line
 from hpcarray.runtime.view import View
 
+# Ghost rows (along every axis a rank's tiles do not span) a new block starts with.
+GHOST = 1
+
 
 class Runtime:
     def __init__(self, settings: Settings):
@@ -127,7 +130,15 @@ class Runtime:
         bshape = shape if block is None else _extents(block)
         origin = None if block is None else tuple(lo for lo, _ in block)
         nbytes = _nbytes(bshape, dtype)
-        if zero or pool is None or not pool.wants(nbytes):
+        if block is not None and not zero:  # memory when first used (store.Block)
+            store = Store(None, tiling, shape=shape, blocked=True, block=Block(
+                None, tuple(lo for lo, _ in block), None, make=self._maker(dtype, shape),
+                extents=bshape, dtype=np.dtype(dtype)))
+            if pool is not None and pool.wants(nbytes):
+                store.pool = pool
+                store.touched = False
+                pool.track(store)
+        elif zero or pool is None or not pool.wants(nbytes):
             store = Store(backend.allocate(bshape, dtype, zero, shape), tiling, shape=shape,
                           origin=origin, blocked=block is not None)
         else:
@@ -140,20 +151,33 @@ class Runtime:
         backend.live.add(store, shape, dtype, nbytes)
         return store
 
+    def _maker(self, dtype: np.dtype, shape: tuple[int, ...]):
+        """Allocates a block of an array of `shape` when it is first used: a free buffer of
+        the pool's where there is one."""
+        backend, pool = self.backend, self.pool
+
+        def make(extents: tuple[int, ...]) -> np.ndarray:
+            buffer = pool.take(extents, dtype) if pool is not None else None
+            return buffer if buffer is not None else backend.allocate(extents, dtype, False,
+                                                                       shape)
+        return make
+
     def _block_rect(self, tiling: Tiling):
         """The block this rank holds of a new store with this tiling (None: one rank, or a
-        store every rank holds): its own tiles' bounding box, or the block a store of this
-        tiling grew to before (a loop's new arrays get the halos the last ones needed)."""
+        store every rank holds): its own tiles' bounding box with a ghost row on each side
+        where other ranks' tiles are (a stencil's halo: no growing, whose peak holds the
+        old block and the new one), or the block a store of this tiling grew to before
+        (a loop's new arrays get the halos the last ones needed)."""
         if self.dist is None or tiling.owners[0] == ALL:
             return None
         rect = self._learned_blocks.get(tiling)
         if rect is None:
             mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == self.rank]
-            if mine:
-                rect = tuple((min(t[d][0] for t in mine), max(t[d][1] for t in mine))
-                             for d in range(len(tiling.shape)))
-            else:
-                rect = tuple((0, 0) for _ in tiling.shape)
+            if not mine:
+                return tuple((0, 0) for _ in tiling.shape)
+            rect = tuple((max(0, min(t[d][0] for t in mine) - GHOST),
+                          min(n, max(t[d][1] for t in mine) + GHOST))
+                         for d, n in enumerate(tiling.shape))
         return rect
 
     def cover(self, store: Store, rect) -> None:
@@ -167,7 +191,7 @@ class Runtime:
             self.cover(store.root, (block.root_rows(rect),) + full_rect(store.root.shape)[1:])
             return
         old = _block_rect(block)
-        self._regrow(store, rect if 0 in block.buffer.shape else tuple(
+        self._regrow(store, rect if 0 in block.extents else tuple(
             (min(a, c), max(b, d)) for (a, b), (c, d) in zip(old, rect)))
 
     def _regrow(self, store: Store, new) -> None:
@@ -182,13 +206,16 @@ class Runtime:
         if new == old:
             return
         self.scheduler.wait_store(store)
+        self._learned_blocks[store.tiling] = new
+        if block._buffer is None:  # nothing in it yet: a bigger block when first used
+            block.extents, block.origin = _extents(new), tuple(lo for lo, _ in new)
+            return
         buffer = self.backend.allocate(_extents(new), store.dtype, False, store.shape)
-        if 0 not in block.buffer.shape:
+        if 0 not in block.extents:
             buffer[tuple(slice(a - c, b - c) for (a, b), (c, _) in zip(old, new))] = \
                 block.buffer
         block.buffer, block.origin = buffer, tuple(lo for lo, _ in new)
         store.pool = None  # its shape is not the pool's any more
-        self._learned_blocks[store.tiling] = new
         self.backend.live.add(store, store.shape, store.dtype, buffer.nbytes)
 
     def globalize(self, store: Store) -> None:
@@ -255,7 +282,7 @@ class Runtime:
         row, alias_row = math.prod(root.shape[1:]), math.prod(shape[1:])
         q = alias_row // math.gcd(row, alias_row)  # root rows per whole alias row
         root.align = root.align * q // math.gcd(root.align, q)
-        if 0 not in root.block.buffer.shape:  # its edges on the alias's rows from now on
+        if 0 not in root.block.extents:  # its edges on the alias's rows from now on
             self._regrow(root, _block_rect(root.block))
         alias = Store(root.buffer, tiling, root=root, shape=shape)
         alias.block = AliasBlock(root, shape, alias)
@@ -292,16 +319,17 @@ class Runtime:
         tasks of a dropped store finish, write there instead of faulting in new pages.
         Only where the result's buffer is referenced by nothing but `arr` and the store."""
         pool = self.pool
-        buffer = store.buffer
         if pool is None or store.touched or store.pool is None or arr is None:
             return
+        block = store.block
+        buffer = block._buffer  # (None: not allocated yet, referenced by nothing)
         placed = isinstance(arr._np, Placed)
         # References: the block, `arr._np` (unless a Placed array, which holds the
         # block), `buffer` and getrefcount's argument.
-        if (arr._np.block is not store.block if placed else arr._np is not buffer) or \
-                sys.getrefcount(buffer) != (3 if placed else 4):
+        if (arr._np.block is not block if placed else arr._np is not buffer) or (
+                buffer is not None and sys.getrefcount(buffer) != (3 if placed else 4)):
             return
-        shape = buffer.shape
+        shape = block.extents
         new = pool.take(shape, store.dtype)
         if new is None:
             # Waiting for the dying store's tasks is safe across ranks too: they were
@@ -631,7 +659,7 @@ def _script_name() -> str:
 
 def _block_rect(block: Block):
     """The store rectangle a block holds."""
-    return tuple((o, o + n) for o, n in zip(block.origin, block.buffer.shape))
+    return tuple((o, o + n) for o, n in zip(block.origin, block.extents))
 
 
 def _extents(rect) -> tuple[int, ...]:

@@ -132,7 +132,7 @@ class Distribution:
     def tiles_to_gather(self, store: Store, rect: Rect | None) -> list[int]:
         """Tiles of `rect` (whole store if None) that some rank does not hold."""
         root = store.root
-        if root.tiling.owners[0] == ALL or not root.buffer.flags.writeable:
+        if root.tiling.owners[0] == ALL or not root.block.writeable:
             return []  # replicated, or read-only constants (the same on every rank)
         st = self.state(root)
         return [t for t in self._tiles(store, rect)

@@ -79,7 +79,7 @@ class Placed:
         self.shape = shape
         self.dims = dims
         self.dtype = dtype
-        self.writeable = writeable and block.buffer.flags.writeable
+        self.writeable = writeable and block.writeable
 
     # -- what tasks use -------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class Placed:
 
     def setflags(self, write=None, align=None, uic=None) -> None:
         if write:
-            if not self.block.buffer.flags.writeable:
+            if not self.block.writeable:
                 raise ValueError("cannot set WRITEABLE flag to True of this array")
             self.writeable = True
         elif write is not None:

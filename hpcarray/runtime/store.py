@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 import weakref
 
 import numpy as np
@@ -23,6 +24,7 @@ import numpy as np
 from hpcarray.runtime.partition import Tiling
 
 _ids = itertools.count()
+_allocating = threading.Lock()
 
 
 class Block:
@@ -31,14 +33,40 @@ class Block:
     reused buffer) is seen by tasks issued before it grew, and so that tasks do not keep
     a dropped store alive (the buffer pool counts a dying store's references)."""
 
-    __slots__ = ("buffer", "origin", "store", "lent", "__weakref__")
+    __slots__ = ("_buffer", "extents", "dtype", "make", "origin", "store", "lent",
+                 "__weakref__")
 
-    def __init__(self, buffer: np.ndarray, origin: tuple[int, ...], store: Store):
-        self.buffer = buffer
+    def __init__(self, buffer: np.ndarray | None, origin: tuple[int, ...], store: Store | None,
+                 make=None, extents: tuple[int, ...] | None = None, dtype=None):
+        self._buffer = buffer
+        self.dtype = buffer.dtype if buffer is not None else dtype
+        # The buffer's shape; with `make` (called with it), the buffer is allocated the
+        # first time it is used: a result that dies before anything writes it (the
+        # stencil's `work`, computed in place) never costs a rank its memory.
+        self.extents = buffer.shape if buffer is not None else extents
+        self.make = make
         self.origin = origin
-        self.store = weakref.ref(store)
+        self.store = weakref.ref(store) if store is not None else None
         # The whole store, gathered for the length of a replicated operation (tasks.py).
         self.lent: np.ndarray | None = None
+
+    @property
+    def buffer(self) -> np.ndarray:
+        buffer = self._buffer
+        if buffer is None:
+            with _allocating:  # (two tasks may take their first tiles at once)
+                if self._buffer is None:
+                    self._buffer, self.make = self.make(self.extents), None
+                buffer = self._buffer
+        return buffer
+
+    @buffer.setter
+    def buffer(self, value: np.ndarray) -> None:
+        self._buffer, self.extents, self.make = value, value.shape, None
+
+    @property
+    def writeable(self) -> bool:
+        return self._buffer is None or self._buffer.flags.writeable
 
     def local(self, rect) -> np.ndarray:
         """The store rectangle `rect` (global coordinates) as a view of the buffer."""
@@ -49,7 +77,7 @@ class Block:
 
     def holds(self, rect) -> bool:
         return all(o <= lo and hi <= o + n for (lo, hi), o, n in
-                   zip(rect, self.origin, self.buffer.shape))
+                   zip(rect, self.origin, self.extents))
 
 
 class AliasBlock(Block):
@@ -68,8 +96,15 @@ class AliasBlock(Block):
 
     @property
     def buffer(self) -> np.ndarray:
-        rows = self.root_block.buffer.shape[0] * self.row // self.alias_row
-        return self.root_block.buffer.reshape((rows, *self.tail))
+        return self.root_block.buffer.reshape(self.extents)
+
+    @property
+    def extents(self) -> tuple[int, ...]:
+        return (self.root_block.extents[0] * self.row // self.alias_row, *self.tail)
+
+    @property
+    def writeable(self) -> bool:
+        return self.root_block.writeable
 
     @property
     def origin(self) -> tuple[int, ...]:
@@ -97,8 +132,12 @@ class Store:
                  block: Block | None = None):
         self.id = next(_ids)
         self.shape = buffer.shape if shape is None else shape
-        self.dtype = buffer.dtype
-        self.block = block or Block(buffer, origin or (0,) * len(self.shape), self)
+        self.dtype = block.dtype if buffer is None else buffer.dtype
+        if block is None:
+            block = Block(buffer, origin or (0,) * len(self.shape), self)
+        elif block.store is None:
+            block.store = weakref.ref(self)
+        self.block = block
         # Across ranks, each rank holds only its block of the store and what it received
         # (until Runtime.globalize); the same on every rank (control replication).
         self._blocked = blocked
@@ -123,7 +162,9 @@ class Store:
         # (getattr: a signal handler's exception can interrupt __init__ before the slot is set)
         pool = getattr(self, "pool", None)
         if pool is not None and self.touched:
-            pool.give(self.block.buffer)
+            buffer = self.block._buffer
+            if buffer is not None:
+                pool.give(buffer)
 
     @property
     def buffer(self) -> np.ndarray:

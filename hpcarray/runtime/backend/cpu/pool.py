@@ -71,7 +71,7 @@ class BufferPool:
         """Stores of this shape and dtype held only by pending tasks' accesses."""
         with self.lock:
             candidates = [s for s in self.live
-                          if s.buffer.shape == shape and s.dtype == dtype]
+                          if s.block.extents == shape and s.dtype == dtype]
         out = []
         for s in candidates:
             held = sum(1 for entry in list(s.accesses.values()) if entry[1] is s)

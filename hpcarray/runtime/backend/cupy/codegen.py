@@ -182,6 +182,12 @@ def truth(value: str, dtype: np.dtype) -> str:
     return cast(value, dtype, np.dtype(bool))
 
 
+# Float and complex arithmetic: the same C++ operators (CuPy's complex overloads them).
+_ARITHMETIC = {"add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+               "divide": "({0} / {1})", "true_divide": "({0} / {1})", "negative": "(-{0})",
+               "square": "({0} * {0})"}
+
+
 def expression(name: str, t: np.dtype, ops: list[str]) -> tuple[str, np.dtype] | None:
     """The operation `name` on operands `ops` already of loop dtype `t` (but `where`'s
     condition), and the dtype of its value; None where it is not generated here."""
@@ -256,14 +262,9 @@ def expression(name: str, t: np.dtype, ops: list[str]) -> tuple[str, np.dtype] |
         if name == "right_shift":
             return f"hpc_rshift<{c}>({a}, {b})", t
         return None
+    if k in "fc" and name in _ARITHMETIC:  # the same operators on floats and complex
+        return _ARITHMETIC[name].format(a, b), t
     if k == "f":
-        if name in ("add", "subtract", "multiply", "divide", "true_divide"):
-            op = {"add": "+", "subtract": "-", "multiply": "*"}.get(name, "/")
-            return f"({a} {op} {b})", t
-        if name == "negative":
-            return f"(-{a})", t
-        if name == "square":
-            return f"({a} * {a})", t
         if name == "absolute":
             return f"fabs({a})", t
         if name == "reciprocal":
@@ -278,13 +279,6 @@ def expression(name: str, t: np.dtype, ops: list[str]) -> tuple[str, np.dtype] |
             return f"{fn}({a}, {b})", t
         return None
     if k == "c":
-        if name in ("add", "subtract", "multiply", "divide", "true_divide"):
-            op = {"add": "+", "subtract": "-", "multiply": "*"}.get(name, "/")
-            return f"({a} {op} {b})", t
-        if name == "negative":
-            return f"(-{a})", t
-        if name == "square":
-            return f"({a} * {a})", t
         if name == "absolute":
             return f"abs({a})", np.empty(0, t).real.dtype
         if name == "reciprocal":
