@@ -246,3 +246,14 @@ def test_ignored_conditions_cost_nothing_in_compiled_kernels(monkeypatch):
         with hp.errstate(under="warn"), pytest.warns(RuntimeWarning, match="underflow"):
             np.asarray(x * x + x * 0.5)
         assert calls
+
+
+def test_warnings_keep_their_line_after_many_errstates(mode):
+    """After more errstates than the runtime remembers (each `with np.errstate` is a new
+    one), warnings still come at the operation's line, not at the next wait's."""
+    x = hp.linspace(-1.0, 1.0, N)
+    for _ in range(300):
+        with np.errstate(all="ignore"):
+            hp.sqrt(x)
+    hp.sync()
+    test_one_warning_per_operation_at_the_users_line(mode)

@@ -64,7 +64,7 @@ def _state() -> tuple[tuple[str, ...], object]:
     state = _states.get(capsule)
     if state is None:
         if len(_states) > 256:
-            _states.clear()
+            _forget()
         d = _get_extobj_dict()
         state = _states[capsule] = (tuple(d[k] for k in _KEYS), d["call"])
     return state
@@ -129,18 +129,24 @@ def capture(name: str) -> Issue | None:
     return Issue(modes, call, frame, errors)
 
 
-_last_filters: list = [None, False]  # (the filters' identity, whether one says 'error')
+# (the filters list, its length, its first entry; whether one says 'error'). The list and
+# entry are kept, not their ids: a dropped list's id is reused by the next one made (a
+# catch_warnings after another), which then passed for it.
+_last_filters: list = [None, 0, None, False]
 
 
 def _error_filters() -> bool:
     """Whether any warnings filter now turns warnings into errors (mostly none: then no
     line needs checking). The list is known by identity, length and first entry:
-    catch_warnings swaps the list, simplefilter and filterwarnings insert at the front."""
+    catch_warnings swaps the list, simplefilter and filterwarnings insert at the front.
+    A new list or entry also forgets the lines _warnings_made_errors looked up."""
     filters = warnings.filters
-    key = (id(filters), len(filters), id(filters[0]) if filters else 0)
-    if _last_filters[0] != key:
-        _last_filters[:] = key, any(f[0] == "error" for f in filters)
-    return _last_filters[1]
+    first = filters[0] if filters else None
+    last = _last_filters
+    if last[0] is not filters or last[1] != len(filters) or last[2] is not first:
+        last[:] = filters, len(filters), first, any(f[0] == "error" for f in filters)
+        _filter_cache.clear()
+    return last[3]
 
 
 def first(issues) -> Issue | None:
@@ -154,11 +160,11 @@ _filter_cache: dict = {}
 
 def _warnings_made_errors(modes, name: str, frame) -> int:
     """Conditions set to 'warn' whose warning the warnings filters turn into an error at
-    this line now (-W error): those fail the operation as 'raise' does."""
+    this line now (-W error): those fail the operation as 'raise' does. Called right after
+    _error_filters, which clears the cache when the filters change."""
     filters = warnings.filters
     module = frame.f_globals.get("__name__", "<string>")
-    key = (id(filters), len(filters), id(filters[0]) if filters else 0, modes, name, module,
-           frame.f_lineno)
+    key = (modes, name, module, frame.f_lineno)  # (for the filters _error_filters saw)
     found = _filter_cache.get(key)
     if found is None:
         found = 0
@@ -266,6 +272,14 @@ class _Redirect:
 _redirects: dict = {}  # caller's capsule -> redirected capsule
 
 
+def _forget() -> None:
+    """Drop the errstates seen so far, both maps at once: a redirected capsule whose
+    state (its caller's) was forgotten alone read as 'log', and warnings of operations
+    issued under it came at the next wait's line instead of the operation's."""
+    _states.clear()
+    _redirects.clear()
+
+
 def redirected():
     """The errstate capsule to run NumPy under on the caller's behalf (see _Redirect)."""
     capsule = _VAR.get()
@@ -275,7 +289,7 @@ def redirected():
         r = capsule
         if "warn" in modes:
             if len(_redirects) > 256:
-                _redirects.clear()
+                _forget()
             r = _make_extobj(**{k: "log" if m == "warn" else m for k, m in zip(_KEYS, modes)},
                              call=_Redirect(modes, call))
             _states[r] = state  # operations issued under it capture the caller's state
