@@ -109,6 +109,13 @@ class _Scratch:
                              + tuple(hi - lo for lo, hi in frame.cols), frame.store.dtype)
         if up:
             self.rows[:up] = self.top
+        # The store's rows as the rank's block holds them (it does not move while the
+        # task runs: a block grows only after the tasks issued on it are done).
+        block = frame.store.block
+        self.source = block.buffer
+        self.first = frame.row0 - block.origin[0]
+        self.cols = tuple(slice(lo - o, hi - o) for (lo, hi), o in zip(frame.cols,
+                                                                         block.origin[1:]))
 
     def fill(self, i: int, n: int) -> None:
         """Rows for domain rows [i, i + n): the tile's own rows (not yet written) from
@@ -116,7 +123,8 @@ class _Scratch:
         f, rows = self.frame, self.rows
         up, down = f.up, f.down
         own = min(n + down, self.r1 - i)
-        rows[up:up + own] = f.store.local(f.rows(f.row0 + i, f.row0 + i + own))
+        rows[up:up + own] = self.source[(slice(self.first + i, self.first + i + own),)
+                                        + self.cols]
         if own < n + down:
             rows[up + own:up + n + down] = self.bottom[:n + down - own]
 
