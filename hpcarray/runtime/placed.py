@@ -70,7 +70,7 @@ def window(block: Block, start, shape, dims, rect: Rect | None,
 
 
 class Placed:
-    __slots__ = ("block", "start", "shape", "dims", "dtype", "writeable")
+    __slots__ = ("block", "start", "shape", "dims", "dtype", "writeable", "plain")
 
     def __init__(self, block: Block, start, shape, dims, dtype: np.dtype,
                  writeable: bool = True):
@@ -80,6 +80,9 @@ class Placed:
         self.dims = dims
         self.dtype = dtype
         self.writeable = writeable and block.writeable
+        # The whole store, index for index: a tile is a plain slice of the block.
+        self.plain = (not any(start) and len(dims) == len(start) and shape == block.store().shape
+                      and all(d == j and st == 1 for j, (d, st) in enumerate(dims)))
 
     # -- what tasks use -------------------------------------------------------------
 
@@ -87,6 +90,10 @@ class Placed:
         """A tile (unit-step slices in global view indices, missing trailing ones meaning
         whole axes; Ellipsis: all of it) as a NumPy view of the block; other keys act on
         the global view."""
+        if self.plain and self.writeable and type(key) is tuple:
+            tile = _plain_tile(self.block, key)
+            if tile is not None:
+                return tile
         got = _rect(key, self.shape)
         if got is None:
             return self._global()[key]
@@ -244,6 +251,23 @@ def _contiguous(shape, strides, itemsize: int, reverse: bool) -> bool:
                 return False
             expected *= shape[j]
     return True
+
+
+def _plain_tile(block: Block, key: tuple):
+    """A tile of a whole store given as slices (start, stop) in its indices: the block's
+    slice, or None for any other key (the general path decides)."""
+    buffer = block.buffer
+    if len(key) != buffer.ndim:
+        return None
+    local = []
+    for k, o, n in zip(key, block.origin, buffer.shape):
+        if type(k) is not slice or k.step is not None or k.start is None or k.stop is None:
+            return None
+        lo, hi = k.start - o, k.stop - o
+        if lo < 0 or hi > n or lo > hi:
+            return None  # (the general path names what is wrong)
+        local.append(slice(lo, hi))
+    return buffer[tuple(local)]
 
 
 def _rect(key, shape):
