@@ -175,9 +175,10 @@ class Runtime:
             mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == self.rank]
             if not mine:
                 return tuple((0, 0) for _ in tiling.shape)
-            rect = tuple((max(0, min(t[d][0] for t in mine) - GHOST),
-                          min(n, max(t[d][1] for t in mine) + GHOST))
-                         for d, n in enumerate(tiling.shape))
+            rect = self._learned_blocks[tiling] = tuple(
+                (max(0, min(t[d][0] for t in mine) - GHOST),
+                 min(n, max(t[d][1] for t in mine) + GHOST))
+                for d, n in enumerate(tiling.shape))
         return rect
 
     def cover(self, store: Store, rect) -> None:

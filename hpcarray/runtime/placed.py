@@ -80,9 +80,7 @@ class Placed:
         self.dims = dims
         self.dtype = dtype
         self.writeable = writeable and block.writeable
-        # The whole store, index for index: a tile is a plain slice of the block.
-        self.plain = (not any(start) and len(dims) == len(start) and shape == block.store().shape
-                      and all(d == j and st == 1 for j, (d, st) in enumerate(dims)))
+        self.plain: bool | None = None  # (see _is_plain)
 
     # -- what tasks use -------------------------------------------------------------
 
@@ -90,7 +88,10 @@ class Placed:
         """A tile (unit-step slices in global view indices, missing trailing ones meaning
         whole axes; Ellipsis: all of it) as a NumPy view of the block; other keys act on
         the global view."""
-        if self.plain and self.writeable and type(key) is tuple:
+        plain = self.plain
+        if plain is None:
+            plain = self.plain = self._is_plain()
+        if plain and self.writeable and type(key) is tuple:
             tile = _plain_tile(self.block, key)
             if tile is not None:
                 return tile
@@ -106,6 +107,12 @@ class Placed:
             arr = arr.view()
             arr.flags.writeable = False
         return arr
+
+    def _is_plain(self) -> bool:
+        """The whole store, index for index: a tile is a plain slice of the block."""
+        return (not any(self.start) and len(self.dims) == len(self.start)
+                and self.shape == self.block.store().shape
+                and all(d == j and st == 1 for j, (d, st) in enumerate(self.dims)))
 
     # -- what the front end reads ----------------------------------------------------
 
