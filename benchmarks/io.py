@@ -116,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where the file goes")
     parser.add_argument("--reps", type=int, default=3, help="rounds; the best counts")
     args = parser.parse_args(argv)
+    os.makedirs(args.dir, exist_ok=True)
     variants = [("numpy", None)] + [(f"hpcarray-n{k}", int(k))
                                     for k in args.ranks.split(",") if k.strip()]
     print(f"np.save / np.load of a {args.gib:g} GiB float64 array, GB/s\n")
