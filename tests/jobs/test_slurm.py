@@ -161,8 +161,9 @@ def test_stencil_on_two_nodes_over_mpi(slurm_cluster: Path, cli, workdir: Path) 
             "submit", "--machine", "generic-slurm", "--nodes", "2", "--ranks-per-node", "2",
             "--time", "5", "--wait", "--poll", "0.5", "stencil.py", *args, cwd=workdir,
         )  # fmt: skip
-        job_id = re.search(r"submitted job (\d+) \(slurm\)", res.stdout).group(1)
-        out = (workdir / "hpcarray_jobs" / f"stencil-{job_id}.out").read_text()
+        assert re.search(r"submitted job (\d+) \(slurm\)", res.stdout), res.stdout
+        # (a second submission is stencil-1.sbatch, its output stencil-1-<id>.out)
+        out = Path(re.search(r"^output: (\S+)", res.stdout, re.M).group(1)).read_text()
         # This emulated cluster's Slurm 22.05 pmi2 plugin now and then garbles the long
         # MPI_Init key-value puts of the mpich wheel's UCX addresses when the host is busy
         # ("mpi/pmi2: value not properly terminated in client request"; seen in 2 of 4
