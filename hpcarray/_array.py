@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from hpcarray._api import indexing, manipulation, reductions, ufuncs
-from hpcarray._api.convert import from_numpy, to_numpy
+from hpcarray._api.convert import from_numpy, stand_in, to_numpy
 from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 
 # NumPy's `a ** e` calls another ufunc for these exact Python numbers (its
@@ -91,7 +91,7 @@ def _to_python(a: ndarray, convert):
     are refused the same way (on a zero-stride stand-in, without gathering any data)."""
     if a.size == 1:
         return convert(to_numpy(a))
-    return convert(np.broadcast_to(np.zeros((), a.dtype), a.shape))
+    return convert(stand_in(a.dtype, a.shape))
 
 
 class ndarray:

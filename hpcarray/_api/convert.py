@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._dtypes import as_dtype, check_dtype
 from hpcarray.runtime import get_runtime
@@ -51,8 +50,19 @@ def numpy_view(x) -> np.ndarray:
         return data
     if not x._v.store.blocked:
         return _unplaced(x)
-    return as_strided(np.empty((), data.dtype), data.shape, (0,) * len(data.shape),
-                      writeable=data.writeable)
+    return stand_in(data.dtype, data.shape, data.writeable)
+
+
+def stand_in(dtype, shape, writeable: bool = False) -> np.ndarray:
+    """A memory-free NumPy array of `shape` and `dtype` whose elements all are one zero
+    (zero: casting garbage would warn of values that do not exist), for NumPy's argument
+    checks, error messages and result shapes. Writes to a writeable one land in that
+    element. (0.5 us: numpy's as_strided or broadcast_to take 3 us, on every operator.)"""
+    dtype = np.dtype(dtype)
+    arr = np.ndarray(shape, dtype, np.zeros(1, dtype), 0, (0,) * len(shape))
+    if not writeable:
+        arr.flags.writeable = False
+    return arr
 
 
 def whole_view(buffer: np.ndarray) -> View:

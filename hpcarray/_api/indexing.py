@@ -14,7 +14,6 @@ import numbers
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
-from numpy.lib.stride_tricks import as_strided
 
 from hpcarray._api import ops
 from hpcarray._api.convert import (
@@ -25,6 +24,7 @@ from hpcarray._api.convert import (
     numpy_args,
     numpy_view,
     operand,
+    stand_in,
     to_numpy,
     wrap,
 )
@@ -89,22 +89,10 @@ def basic_view(a, key: tuple):
     return wrap(a._v.index(key), res)
 
 
-def _read_probe(shape, dtype=np.int8) -> np.ndarray:
-    """A read-only zero-memory stand-in of the given shape (zeros: casting garbage
-    would warn the user about values that do not exist)."""
-    return np.broadcast_to(np.zeros((), dtype), shape)
-
-
-def _write_probe(shape, dtype) -> np.ndarray:
-    """A writable stand-in whose elements all share one item (NumPy's checks, no memory)."""
-    return as_strided(np.empty(1, dtype), shape=shape, strides=(0,) * len(shape),
-                      writeable=True)
-
-
 def _value_stand(value):
     """A value for the probes: arrays become zero-memory stand-ins, scalars stay."""
     if is_array(value):
-        return _read_probe(value.shape, value.dtype)
+        return stand_in(value.dtype, value.shape)
     return value
 
 
@@ -160,7 +148,7 @@ def getitem(a, key):
     if layout is not None:
         return layout.pull("getitem")
     np_key = _np_key(key)
-    probe = _read_probe(a.shape)[np_key]  # NumPy's errors and the result's shape
+    probe = stand_in(np.int8, a.shape)[np_key]  # NumPy's errors and the result's shape
     if not isinstance(probe, np.ndarray):
         return to_numpy(a)[np_key]
     out = new_array(probe.shape, a.dtype)
@@ -199,7 +187,7 @@ def setitem(a, key, value) -> None:
         return
     np_key = _np_key(key)
     value = operand(value)
-    _write_probe(a.shape, a.dtype)[np_key] = _value_stand(value)  # NumPy's checks
+    stand_in(a.dtype, a.shape, True)[np_key] = _value_stand(value)  # NumPy's checks
     value = _real_if_needed(value, a.dtype)
     if spread(a, value):
         _scatter("setitem", a, coords(a.shape, np_key), value)
@@ -222,7 +210,7 @@ def _set_where(a, mask, value) -> None:
     from hpcarray._api.manipulation import copyto
 
     value = operand(value)
-    _write_probe(a.shape, a.dtype)[np.broadcast_to(np.True_, mask.shape)] = \
+    stand_in(a.dtype, a.shape, True)[np.broadcast_to(np.True_, mask.shape)] = \
         _value_stand(value)  # NumPy's checks (overflow, complex into real, ...)
     value = _real_if_needed(value, a.dtype)
     if mask.ndim < a.ndim:
@@ -254,7 +242,7 @@ def _expand_into(a, mask, value) -> None:
         counts = rt.comm.allgather_obj(int(np.count_nonzero(selected)))
     total, start = sum(counts), sum(counts[:rt.rank])
     # NumPy's checks and messages, on a stand-in selecting `total` rows of `rest`
-    stand = _write_probe((total,) + (1,) * (mask.ndim - 1) + rest, a.dtype)
+    stand = stand_in(a.dtype, (total,) + (1,) * (mask.ndim - 1) + rest, True)
     stand[np.broadcast_to(np.True_, (total,) + (1,) * (mask.ndim - 1))] = _value_stand(value)
     rows_of_values = is_array(value) and value.ndim == 1 + len(rest) and \
         value.shape[0] == total and total > 1 and value._v.store.tiling.owners[0] != ALL
@@ -285,7 +273,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         if layout is not None:
             return layout.pull("take", mode)
     idx = _frozen(numpy_args(indices))
-    probe = np.take(_read_probe(x.shape), idx, axis=axis, mode=mode)
+    probe = np.take(stand_in(np.int8, x.shape), idx, axis=axis, mode=mode)
     if not isinstance(probe, np.ndarray):
         return np.take(to_numpy(x), idx, axis=axis, mode=mode)
     if out is not None:
@@ -316,7 +304,7 @@ def take_along_axis(arr, indices, axis=-1):
     if layout is not None:
         return layout.pull("take_along_axis")
     idx = np.array(numpy_args(indices))
-    probe = np.take_along_axis(_read_probe(x.shape), idx, axis)
+    probe = np.take_along_axis(stand_in(np.int8, x.shape), idx, axis)
     res = new_array(probe.shape, x.dtype)
     if res.size and spread(x):
         pull("take_along_axis", res, x,
@@ -350,11 +338,11 @@ def put_along_axis(arr, indices, values, axis):
             raise ValueError("when axis=None, `indices` must have a single dimension.")
         if idx.dtype.kind not in "iu":
             raise IndexError("`indices` must be an integer array")
-        np.take(_read_probe((arr.size,)), idx)  # bounds
+        np.take(stand_in(np.int8, (arr.size,)), idx)  # bounds
         np.put_along_axis(np.zeros(idx.size, arr.dtype), np.arange(idx.size),
                           _value_stand(values), None)
     else:
-        np.put_along_axis(_write_probe(arr.shape, arr.dtype), idx, _value_stand(values),
+        np.put_along_axis(stand_in(arr.dtype, arr.shape, True), idx, _value_stand(values),
                           axis)  # NumPy's checks
     values = _real_if_needed(values, arr.dtype)
     if spread(arr, values) and axis is not None:
@@ -381,7 +369,7 @@ def put(a, ind, v, mode="raise") -> None:
     idx = np.array(numpy_args(ind))
     v = operand(v)
     if mode == "raise" and idx.size:
-        np.take(_read_probe((a.size,)), idx, mode="raise")  # NumPy's bounds errors
+        np.take(stand_in(np.int8, (a.size,)), idx, mode="raise")  # NumPy's bounds errors
     vals = _np_values(v, a.dtype)
     if vals.size == 0 or a.size == 0:
         return
@@ -462,7 +450,7 @@ def putmask(a, mask, values) -> None:
 def fill_diagonal(a, val, wrap=False) -> None:
     _require_array(a, "fill_diagonal")
     val = _frozen(numpy_args(val))
-    np.fill_diagonal(_write_probe(a.shape, a.dtype), val, wrap)  # NumPy's checks
+    np.fill_diagonal(stand_in(a.dtype, a.shape, True), val, wrap)  # NumPy's checks
     if spread(a) and a.size:
         flat = _diagonal_positions(a.shape, wrap)
         vals = _np_values(val, a.dtype).reshape(-1)
@@ -623,7 +611,7 @@ def diag_indices(n, ndim=2):
 
 def diag_indices_from(arr):
     x = asarray(arr)
-    return _wrap_all(np.diag_indices_from(_read_probe(x.shape)))
+    return _wrap_all(np.diag_indices_from(stand_in(np.int8, x.shape)))
 
 
 def tril_indices(n, k=0, m=None):
@@ -690,7 +678,7 @@ class FlatIter:
 
     def __getitem__(self, key):
         key = _frozen(numpy_args(key))
-        probe = _read_probe(self._a.shape).flat[key]  # NumPy's errors and shape
+        probe = stand_in(np.int8, self._a.shape).flat[key]  # NumPy's errors and shape
         if not isinstance(probe, np.ndarray):
             return to_numpy(self._a).flat[key]
         out = new_array(probe.shape, self._a.dtype)
@@ -709,7 +697,7 @@ class FlatIter:
             raise ValueError("assignment destination is read-only")
         key = _frozen(numpy_args(key))
         value = operand(value)
-        _read_probe(a.shape).flat[key]  # NumPy's index errors
+        stand_in(np.int8, a.shape).flat[key]  # NumPy's index errors
         vals = _np_values(value, a.dtype)
         if a.size == 0:
             return

@@ -22,6 +22,7 @@ from hpcarray._api.convert import (
     new_array,
     new_result,
     numpy_args,
+    stand_in,
     to_numpy,
 )
 from hpcarray._api.indexing import basic_view
@@ -47,11 +48,6 @@ __all__ = [
     "flipud", "hsplit", "hstack", "insert", "pad", "repeat", "resize", "roll", "rot90",
     "split", "stack", "tile", "trim_zeros", "unstack", "vsplit", "vstack",
 ]
-
-
-def _stand(x, shape=None):
-    """A zero-memory NumPy stand-in with x's dtype and `shape` (x's own by default)."""
-    return np.broadcast_to(np.empty((), x.dtype), x.shape if shape is None else shape)
 
 
 def _copy_into(target, src, name="copy") -> None:
@@ -89,7 +85,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                 shape[normalize_axis_index(axis, x.ndim)] = 0
             except (np.exceptions.AxisError, TypeError):
                 pass
-        stands.append(_stand(x, tuple(shape)))
+        stands.append(stand_in(x.dtype, tuple(shape)))
     if out is not None and dtype is not None:
         raise TypeError("concatenate() only takes `out` or `dtype` as an argument, "
                         "but both were provided.")

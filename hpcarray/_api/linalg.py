@@ -37,6 +37,7 @@ from hpcarray._api.convert import (
     new_array,
     new_result,
     numpy_view,
+    stand_in,
     to_numpy,
     wrap,
 )
@@ -52,8 +53,7 @@ def _arr(x):
 
 
 def _stand(x):
-    """A zero-stride NumPy stand-in with x's shape and dtype (no memory, no data)."""
-    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    return stand_in(x.dtype, x.shape)
 
 
 def _tiny(x, ndim=None):

@@ -19,7 +19,15 @@ import numbers
 import numpy as np
 
 from hpcarray._api import ops
-from hpcarray._api.convert import adopt, is_array, new_array, operand, shape_text, to_numpy
+from hpcarray._api.convert import (
+    adopt,
+    is_array,
+    new_array,
+    operand,
+    shape_text,
+    stand_in,
+    to_numpy,
+)
 from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 from hpcarray.runtime import fpe, get_runtime
 from hpcarray.runtime.fpe import enter_caller, leave_caller
@@ -127,22 +135,15 @@ def _numpy_result(uf, args, where, dtype, signature, casting, order):
     return call_numpy(uf, uf.__name__, args, kw | {"casting": casting, "order": order})
 
 
-def _zero_stride(dtype, shape, writeable=False):
-    """A memory-free stand-in of the given shape (every element is one element)."""
-    base = np.zeros(1, dtype)
-    return np.lib.stride_tricks.as_strided(base, shape, (0,) * len(shape),
-                                           writeable=writeable)
-
-
 def _raise_numpy_error(uf, args, outs, where, kwargs):
     """Raise NumPy's own error for a call (shape errors) by making it on memory-free
     stand-ins of the operands' real shapes."""
-    np_args = [_zero_stride(x.dtype, x.shape) if is_array(x) else x for x in args]
-    np_outs = tuple(_zero_stride(o.dtype, o.shape, True) if o is not None else None
+    np_args = [stand_in(x.dtype, x.shape) if is_array(x) else x for x in args]
+    np_outs = tuple(stand_in(o.dtype, o.shape, True) if o is not None else None
                     for o in outs)
     kw = dict(kwargs)
     if where is not True:
-        kw["where"] = _zero_stride(where.dtype, where.shape) if is_array(where) else where
+        kw["where"] = stand_in(where.dtype, where.shape) if is_array(where) else where
     with np.errstate(all="ignore"):
         uf(*np_args, out=np_outs, **kw)
 

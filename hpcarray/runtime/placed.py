@@ -70,7 +70,7 @@ def window(block: Block, start, shape, dims, rect: Rect | None,
 
 
 class Placed:
-    __slots__ = ("block", "start", "shape", "dims", "dtype", "writeable", "plain")
+    __slots__ = ("block", "start", "shape", "dims", "dtype", "_writeable", "_held")
 
     def __init__(self, block: Block, start, shape, dims, dtype: np.dtype,
                  writeable: bool = True):
@@ -79,8 +79,16 @@ class Placed:
         self.shape = shape
         self.dims = dims
         self.dtype = dtype
-        self.writeable = writeable and block.writeable
-        self.plain: bool | None = None  # (see _is_plain)
+        self._writeable = writeable and block.writeable
+        self._held: tuple | None = None  # (see _held_window)
+
+    @property
+    def writeable(self) -> bool:
+        return self._writeable
+
+    @writeable.setter
+    def writeable(self, value: bool) -> None:
+        self._writeable, self._held = value, None
 
     # -- what tasks use -------------------------------------------------------------
 
@@ -88,11 +96,8 @@ class Placed:
         """A tile (unit-step slices in global view indices, missing trailing ones meaning
         whole axes; Ellipsis: all of it) as a NumPy view of the block; other keys act on
         the global view."""
-        plain = self.plain
-        if plain is None:
-            plain = self.plain = self._is_plain()
-        if plain and self.writeable and type(key) is tuple:
-            tile = _plain_tile(self.block, key)
+        if type(key) is tuple:
+            tile = self._tile(key)
             if tile is not None:
                 return tile
         got = _rect(key, self.shape)
@@ -108,11 +113,58 @@ class Placed:
             arr.flags.writeable = False
         return arr
 
-    def _is_plain(self) -> bool:
-        """The whole store, index for index: a tile is a plain slice of the block."""
-        return (not any(self.start) and len(self.dims) == len(self.start)
-                and self.shape == self.block.store().shape
-                and all(d == j and st == 1 for j, (d, st) in enumerate(self.dims)))
+    def _tile(self, key: tuple) -> np.ndarray | None:
+        """The common case fast (a task's tile: one (start, stop) slice per axis, within
+        the view and what the block holds): a slice of the held window. None: the general
+        path decides (and names what is wrong)."""
+        buffer = self.block.buffer
+        held = self._held
+        if held is None or held[0] is not buffer:  # first tile, or the block grew
+            held = self._held = (buffer, *self._held_window(buffer))
+        _, arr, offsets = held
+        if arr is None or len(key) != len(offsets):
+            return None
+        local = []
+        for k, o, n, extent in zip(key, offsets, arr.shape, self.shape):
+            if type(k) is not slice or k.step is not None or k.start is None or k.stop is None:
+                return None
+            lo, hi = k.start - o, k.stop - o
+            if lo < 0 or hi > n or lo > hi or k.start < 0 or k.stop > extent:
+                return None
+            local.append(slice(lo, hi))
+        return arr[tuple(local)] if local else arr[...]
+
+    def _held_window(self, buffer: np.ndarray) -> tuple:
+        """(a NumPy view holding the part of the view this rank's block holds, the view
+        index of its first element per axis); (None, ()) where the block misses a store
+        index the view is fixed at."""
+        block, start, dims = self.block, self.start, self.dims
+        if len(dims) == len(start) and all(d == j and s == 1 for j, (d, s) in enumerate(dims)):
+            # A window of unit steps (slices, the whole store): the block itself, offset.
+            arr, offsets = buffer, tuple(o - st for o, st in zip(block.origin, start))
+        else:
+            mapped = {d for d, _ in dims}
+            for d, (o, n) in enumerate(zip(block.origin, buffer.shape)):
+                if d not in mapped and not o <= start[d] < o + n:
+                    return None, ()
+            rect = []
+            for (d, s), extent in zip(dims, self.shape):
+                if d < 0:
+                    rect.append((0, extent))
+                    continue
+                lo, hi = block.origin[d] - start[d], block.origin[d] + buffer.shape[d] - start[d]
+                if s > 0:  # view indices i with lo <= i*s < hi
+                    first, last = -(-lo // s), (hi - 1) // s
+                else:
+                    first, last = -(-(hi - 1) // s), lo // s
+                first, last = max(first, 0), min(last, extent - 1)
+                rect.append((first, max(first, last + 1)))
+            arr = window(block, start, self.shape, dims, tuple(rect))
+            offsets = tuple(lo for lo, _ in rect)
+        if not self.writeable and arr.flags.writeable:
+            arr = arr.view()
+            arr.flags.writeable = False
+        return arr, offsets
 
     # -- what the front end reads ----------------------------------------------------
 
@@ -258,23 +310,6 @@ def _contiguous(shape, strides, itemsize: int, reverse: bool) -> bool:
                 return False
             expected *= shape[j]
     return True
-
-
-def _plain_tile(block: Block, key: tuple):
-    """A tile of a whole store given as slices (start, stop) in its indices: the block's
-    slice, or None for any other key (the general path decides)."""
-    buffer = block.buffer
-    if len(key) != buffer.ndim:
-        return None
-    local = []
-    for k, o, n in zip(key, block.origin, buffer.shape):
-        if type(k) is not slice or k.step is not None or k.start is None or k.stop is None:
-            return None
-        lo, hi = k.start - o, k.stop - o
-        if lo < 0 or hi > n or lo > hi:
-            return None  # (the general path names what is wrong)
-        local.append(slice(lo, hi))
-    return buffer[tuple(local)]
 
 
 def _rect(key, shape):
