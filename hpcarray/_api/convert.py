@@ -31,13 +31,13 @@ def wrap(view: View, np_view: np.ndarray | None = None):
     writeable flag counts)."""
     a = object.__new__(_ndarray)
     a._v = view
-    if np_view is None or view.store.blocked:
-        data = view.to_numpy()
-        if np_view is not None and not np_view.flags.writeable and type(data) is Placed:
-            data.writeable = False
-        a._np = data
-    else:
+    if np_view is not None and not view.store.blocked:
         a._np = np_view
+        return a
+    data = view.to_numpy()
+    if np_view is not None and not np_view.flags.writeable and type(data) is Placed:
+        data.writeable = False
+    a._np = data
     return a
 
 

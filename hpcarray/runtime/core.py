@@ -85,6 +85,8 @@ class Runtime:
         self.pool = self.backend.pool
         # Blocks that stores of a tiling grew to (cover): new stores start there.
         self._learned_blocks: dict[Tiling, tuple] = {}
+        self._geometries: dict[tuple, tuple] = {}  # (see _block_geometry)
+        self._makers: dict[tuple, object] = {}  # (see _maker)
         placed.globalize = self.globalize
         self.globalized = 0  # stores made whole on every rank (tests, summaries)
         self.min_split = settings.min_split_elements
@@ -125,15 +127,18 @@ class Runtime:
     def new_store(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False,
                   tiling: Tiling | None = None) -> Store:
         backend, pool = self.backend, self.pool
+        dtype = np.dtype(dtype)
         tiling = tiling or self.tiling(shape)
         block = self._block_rect(tiling)
-        bshape = shape if block is None else _extents(block)
-        origin = None if block is None else tuple(lo for lo, _ in block)
+        if block is None:
+            bshape, origin = shape, None
+        else:
+            origin, bshape = self._block_geometry(block)
         nbytes = _nbytes(bshape, dtype)
         if block is not None and not zero:  # memory when first used (store.Block)
             store = Store(None, tiling, shape=shape, blocked=True, block=Block(
-                None, tuple(lo for lo, _ in block), None, make=self._maker(dtype, shape),
-                extents=bshape, dtype=np.dtype(dtype)))
+                None, origin, None, make=self._maker(dtype, shape), extents=bshape,
+                dtype=dtype))
             if pool is not None and pool.wants(nbytes):
                 store.pool = pool
                 store.touched = False
@@ -151,15 +156,29 @@ class Runtime:
         backend.live.add(store, shape, dtype, nbytes)
         return store
 
+    def _block_geometry(self, rect) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(origin, extents) of a block rectangle (few distinct ones: made once each)."""
+        geometry = self._geometries.get(rect)
+        if geometry is None:
+            geometry = self._geometries[rect] = (tuple(lo for lo, _ in rect), _extents(rect))
+        return geometry
+
     def _maker(self, dtype: np.dtype, shape: tuple[int, ...]):
         """Allocates a block of an array of `shape` when it is first used: a free buffer of
-        the pool's where there is one."""
+        the pool's where there is one. (One per dtype and shape.)"""
+        key = (dtype, shape)
+        make = self._makers.get(key)
+        if make is not None:
+            return make
         backend, pool = self.backend, self.pool
 
         def make(extents: tuple[int, ...]) -> np.ndarray:
             buffer = pool.take(extents, dtype) if pool is not None else None
             return buffer if buffer is not None else backend.allocate(extents, dtype, False,
                                                                        shape)
+        if len(self._makers) > 1024:  # (a program of ever new shapes)
+            self._makers.clear()
+        self._makers[key] = make
         return make
 
     def _block_rect(self, tiling: Tiling):

@@ -15,6 +15,7 @@ rank makes them in the same order.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 
@@ -174,10 +175,7 @@ class Placed:
 
     @property
     def size(self) -> int:
-        n = 1
-        for extent in self.shape:
-            n *= extent
-        return n
+        return math.prod(self.shape)
 
     @property
     def itemsize(self) -> int:

@@ -76,8 +76,10 @@ class Block:
                                  zip(rect, self.origin))]
 
     def holds(self, rect) -> bool:
-        return all(o <= lo and hi <= o + n for (lo, hi), o, n in
-                   zip(rect, self.origin, self.extents))
+        for (lo, hi), o, n in zip(rect, self.origin, self.extents):  # (every task's reads)
+            if lo < o or hi > o + n:
+                return False
+        return True
 
 
 class AliasBlock(Block):
