@@ -450,11 +450,13 @@ class Runtime:
     def task(self, op: Operation, kernel, tile, nbytes: int = 0) -> Task:
         return Task(next(self._task_ids), op, kernel, tile, nbytes)
 
-    def submit(self, task: Task, reqs, after=()) -> None:
-        """Submit a task this rank runs; its blocks grow first where it reaches past them."""
+    def submit(self, task: Task, reqs, after=(), borrowed=()) -> None:
+        """Submit a task this rank runs; its blocks grow first where it reaches past them
+        (not for what it reads of `borrowed` copies, store.Borrowed)."""
         if self.dist is not None:
             for store, rect, _ in reqs:
-                if store.blocked:
+                if store.blocked and not any(c.block is store.block and c.holds(rect)
+                                             for c in borrowed):
                     self.cover(store, rect)
         self.scheduler.submit(task, reqs, after)
 
@@ -464,8 +466,10 @@ class Runtime:
 
     # -- data movement between ranks ----------------------------------------------------
 
-    def message(self, op: Operation, store: Store, piece, src: int, dst: int) -> None:
-        """Move `piece` of `store` from rank src (its owner) to rank dst's local buffer."""
+    def message(self, op: Operation, store: Store, piece, src: int, dst: int,
+                into=None) -> None:
+        """Move `piece` of `store` from rank src (its owner) to rank dst's local buffer, or
+        on dst into the borrowed copy `into` (store.Borrowed) of the task that reads it."""
         tag = self.dist.next_tag()
         if self.rank not in (src, dst):
             return
@@ -482,9 +486,12 @@ class Runtime:
             def deliver(msg):
                 tmp = self.backend.message_buffer(shape, dtype)
                 msg.Recv(tmp)
-                block.local(piece)[...] = tmp
+                if into is not None:
+                    into.pieces.append((piece, tmp))
+                else:
+                    block.local(piece)[...] = tmp
             task.comm = ("recv", src, tag, deliver)
-            self.submit(task, [(store, piece, True)])
+            self.submit(task, [(store, piece, True)], borrowed=() if into is None else (into,))
 
     def send_object(self, op: Operation, get, src: int, dst: int, after=()):
         """Send a Python object (a reduction partial) from src to dst; on dst, returns the

@@ -47,6 +47,7 @@ class Distribution:
         self.rank = rank
         self.nranks = nranks
         self._tags = itertools.count(1)
+        self._own_boxes: dict[tuple, Rect | None] = {}  # (see far)
 
     def state(self, store: Store) -> StoreState:
         root = store.root
@@ -67,10 +68,35 @@ class Distribution:
 
     # -- what is missing where ----------------------------------------------------------
 
-    def missing(self, store: Store, rect: Rect, rank: int):
-        """(piece, owner) for each piece of `rect` that `rank` lacks; records that it will
-        hold them once the messages arrive. `store` is a root or a matched alias (whose
-        tile i is its root's tile i, in other coordinates)."""
+    def far(self, store: Store, rect: Rect, rank: int) -> bool:
+        """Whether `rank` reads `rect` of a store it holds as a block as a borrowed copy
+        for one task (store.Borrowed) rather than by growing its block to hold it: the
+        read reaches past the rank's own tiles by more than a quarter of their extent (a
+        transpose, a reversal; a stencil's halos stay near). Decided from the tiling
+        alone, so every rank decides alike (the sender of the messages too)."""
+        if store.alias_of is not None or not store.blocked:
+            return False
+        tiling = store.tiling
+        key = (tiling, rank)
+        box = self._own_boxes.get(key)
+        if box is None:
+            mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == rank]
+            box = self._own_boxes[key] = tuple(
+                (min(t[d][0] for t in mine), max(t[d][1] for t in mine))
+                for d in range(len(tiling.shape))) if mine else None
+        if box is None:
+            return True
+        for (lo, hi), (a, b) in zip(rect, box):
+            margin = max(2, (b - a) // 4)
+            if lo < a - margin or hi > b + margin:
+                return True
+        return False
+
+    def missing(self, store: Store, rect: Rect, rank: int, hold: bool = True):
+        """(piece, owner) for each piece of `rect` that `rank` lacks; unless not `hold`
+        (a borrowed copy's), records that it will hold them once the messages arrive.
+        `store` is a root or a matched alias (whose tile i is its root's tile i, in other
+        coordinates)."""
         root = store.root
         if store.replicates:
             raise AssertionError("unmatched alias stores are gathered, not exchanged")
@@ -95,9 +121,10 @@ class Distribution:
             if any(ht == t and he == epoch and hf == frame and _contains(hr, piece)
                    for ht, hr, he, hf in held):
                 continue
-            if len(held) > 64:
-                held[:] = [h for h in held if h[2] == st.epochs[h[0]]]
-            held.append((t, piece, epoch, frame))
+            if hold:
+                if len(held) > 64:
+                    held[:] = [h for h in held if h[2] == st.epochs[h[0]]]
+                held.append((t, piece, epoch, frame))
             out.append((piece, owner))
         return out
 

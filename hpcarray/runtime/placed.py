@@ -22,18 +22,18 @@ from collections.abc import Callable
 import numpy as np
 
 from hpcarray.runtime.partition import Rect
-from hpcarray.runtime.store import Block
+from hpcarray.runtime.store import Block, borrowed, borrowing
 
 # Set by the runtime: makes every rank hold all of a store (collective).
 globalize: Callable | None = None
 
 
-def window(block: Block, start, shape, dims, rect: Rect | None,
-           check: bool = False) -> np.ndarray:
+def window(block: Block, start, shape, dims, rect: Rect | None) -> np.ndarray:
     """View rectangle `rect` (None: all of it) of the view (start, shape, dims) of a
-    store, as a strided NumPy view of the rank's block of it. `check`: make sure the
-    block holds it (NumPy would clip a slice past its end without a word)."""
-    origin = block.origin
+    store, as a strided NumPy view of the rank's block of it, which must hold it (NumPy
+    would clip a slice past its end without a word), or of the running task's borrowed
+    copy that does."""
+    origin, view_shape = block.origin, shape
     shape = shape if rect is None else tuple(hi - lo for lo, hi in rect)
     idx: list = [s - o for s, o in zip(start, origin)]
     reach = [(i, i) for i in idx]  # first and last element reached along each store axis
@@ -52,8 +52,11 @@ def window(block: Block, start, shape, dims, rect: Rect | None,
         else:
             idx[d] = slice(first, last - 1 if last >= 1 else None, s)
         mapped.append((d, j))
-    if check and any(lo <= hi and (lo < 0 or hi >= n)
-                     for (lo, hi), n in zip(reach, block.buffer.shape)):
+    if borrowing() and all(lo <= hi for lo, hi in reach):  # the task's copy of it, if any
+        found = borrowed(block, tuple((lo + o, hi + o + 1) for (lo, hi), o in zip(reach, origin)))
+        if found is not None and found is not block:
+            return window(found, start, view_shape, dims, rect)
+    if any(lo <= hi and (lo < 0 or hi >= n) for (lo, hi), n in zip(reach, block.buffer.shape)):
         raise RuntimeError(f"hpcarray internal error: a task reached past this rank's block "
                            f"of a store (block at {block.origin}, {block.buffer.shape}; "
                            f"local index {tuple(idx)})")
@@ -97,7 +100,7 @@ class Placed:
         """A tile (unit-step slices in global view indices, missing trailing ones meaning
         whole axes; Ellipsis: all of it) as a NumPy view of the block; other keys act on
         the global view."""
-        if type(key) is tuple:
+        if type(key) is tuple and not borrowing():
             tile = self._tile(key)
             if tile is not None:
                 return tile
@@ -105,7 +108,7 @@ class Placed:
         if got is None:
             return self._global()[key]
         rect, drop = got
-        arr = window(self.block, self.start, self.shape, self.dims, rect, check=True)
+        arr = window(self.block, self.start, self.shape, self.dims, rect)
         if drop:  # integer indices: those axes go, as NumPy's indexing drops them
             arr = arr[tuple(0 if d in drop else slice(None) for d in range(len(rect)))
                       + (...,)]

@@ -14,6 +14,7 @@ dtype views) are *aliases*: they share their root's dependence tracking.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import threading
@@ -69,17 +70,99 @@ class Block:
         return self._buffer is None or self._buffer.flags.writeable
 
     def local(self, rect) -> np.ndarray:
-        """The store rectangle `rect` (global coordinates) as a view of the buffer."""
+        """The store rectangle `rect` (global coordinates) as a view of the buffer (or of
+        the running task's borrowed copy of it, where the block does not hold it)."""
         if not rect:
             return self.buffer[...]
-        return self.buffer[tuple(slice(lo - o, hi - o) for (lo, hi), o in
-                                 zip(rect, self.origin))]
+        found = borrowed(self, rect)  # (first: the block may hold a stale copy of it)
+        if found is not None:
+            return found.local(rect)
+        if not self.holds(rect) and all(lo < hi for lo, hi in rect):
+            raise RuntimeError(f"hpcarray internal error: a task reached past this rank's "
+                               f"block of a store (block at {self.origin}, {self.extents}; "
+                               f"rectangle {rect})")
+        return _slice(self.buffer, self.origin, rect)
 
     def holds(self, rect) -> bool:
-        for (lo, hi), o, n in zip(rect, self.origin, self.extents):  # (every task's reads)
-            if lo < o or hi > o + n:
-                return False
-        return True
+        return _holds(self.origin, self.extents, rect)
+
+
+def _slice(buffer: np.ndarray, origin, rect) -> np.ndarray:
+    return buffer[tuple(slice(lo - o, hi - o) for (lo, hi), o in zip(rect, origin))]
+
+
+def _holds(origin, extents, rect) -> bool:
+    for (lo, hi), o, n in zip(rect, origin, extents):  # (every task's reads: no generator)
+        if lo < o or hi > o + n:
+            return False
+    return True
+
+
+class Borrowed:
+    """One task's copy of a store rectangle far from this rank's block (what a transpose
+    or a reversal reads of other ranks' tiles): filled when the task runs, from the block
+    where it holds parts and from that task's messages for the rest, and dropped after it.
+    The block does not grow to hold such reads, so a rank keeps its share of the store
+    (tasks.launch decides, distribution.far)."""
+
+    __slots__ = ("block", "rect", "origin", "extents", "buffer", "pieces")
+
+    def __init__(self, block: Block, rect):
+        self.block = block
+        self.rect = rect
+        self.origin = tuple(lo for lo, _ in rect)
+        self.extents = tuple(hi - lo for lo, hi in rect)
+        self.buffer: np.ndarray | None = None
+        self.pieces: list[tuple] = []  # (rectangle, data) received for it
+
+    def holds(self, rect) -> bool:
+        return _holds(self.origin, self.extents, rect)
+
+    def local(self, rect) -> np.ndarray:
+        return _slice(self.buffer, self.origin, rect)
+
+    def fill(self, allocate) -> None:
+        """Its data: the block's part of it, then the pieces received (the block may hold
+        stale copies of those)."""
+        block = self.block
+        buffer = allocate(self.extents, block.dtype)
+        part = tuple((max(lo, o), min(hi, o + n)) for (lo, hi), o, n in
+                     zip(self.rect, block.origin, block.extents))
+        if all(lo < hi for lo, hi in part):
+            _slice(buffer, self.origin, part)[...] = _slice(block.buffer, block.origin, part)
+        for piece, data in self.pieces:
+            _slice(buffer, self.origin, piece)[...] = data
+        self.buffer, self.pieces = buffer, []
+
+
+_running = threading.local()  # .borrowed: the copies the task running on this thread reads
+
+
+@contextlib.contextmanager
+def lending(copies: list[Borrowed]):
+    """Tasks' reads on this thread find these copies where blocks do not hold them."""
+    before = getattr(_running, "borrowed", None)
+    _running.borrowed = copies
+    try:
+        yield
+    finally:
+        _running.borrowed = before
+        for c in copies:
+            c.buffer = None
+
+
+def borrowing() -> bool:
+    """The task running on this thread reads borrowed copies."""
+    return bool(getattr(_running, "borrowed", None))
+
+
+def borrowed(block: Block, rect) -> Borrowed | None:
+    """The running task's copy of `block`'s store that holds `rect`, if any (what it
+    reads there: the block may hold a stale copy of the same elements)."""
+    for c in getattr(_running, "borrowed", None) or ():
+        if c.block is block and c.holds(rect):
+            return c
+    return None
 
 
 class AliasBlock(Block):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size
+from hpcarray.runtime.store import Borrowed, lending
 
 
 def any_alias(views) -> bool:
@@ -34,16 +35,57 @@ def launch(rt, op, kernel, tile: Rect, owner: int, out_reqs, in_reqs, after=(),
     the operation are launched.
     """
     dist = rt.dist
+    copies: list[Borrowed] = []
     if dist is not None:
-        for store, img in _fetched_rects(in_reqs):
+        by_store: dict[int, Borrowed] = {}
+        for store, img, box in _fetches(dist, in_reqs, owner):
             for rank in dist.executors(owner):
-                for piece, src in dist.missing(store, img, rank):
-                    rt.message(op, store, piece, src, rank)
+                copy = None
+                if box is not None and rank == rt.rank:
+                    copy = by_store.get(id(store))
+                    if copy is None:
+                        copy = by_store[id(store)] = Borrowed(store.block, box)
+                        copies.append(copy)
+                for piece, src in dist.missing(store, img, rank, hold=box is None):
+                    rt.message(op, store, piece, src, rank, into=copy)
         if owner != ALL and owner != rt.rank:
             return None
+    if copies:
+        kernel = _reading_copies(kernel, copies, rt.backend.allocate)
     task = rt.task(op, kernel, tile, nbytes)
-    rt.submit(task, [*out_reqs, *in_reqs], after=after)
+    rt.submit(task, [*out_reqs, *in_reqs], after=after, borrowed=copies)
     return task
+
+
+def _reading_copies(kernel, copies: list[Borrowed], allocate):
+    """The kernel, reading its far inputs from borrowed copies filled as it starts."""
+    def run():
+        for c in copies:
+            c.fill(allocate)
+        with lending(copies):
+            kernel()
+    return run
+
+
+def _fetches(dist, in_reqs, owner: int) -> list[tuple]:
+    """(store, rectangle, box) to fetch for a task on `owner`: box None, or for a store
+    the task reads far from the owner's tiles (distribution.far), the box around all it
+    reads of that store, which the task's borrowed copy covers (kernels may read that
+    box as one array: pad's picks; only the rectangles are sent)."""
+    fetched = list(_fetched_rects(in_reqs))
+    far = {id(s) for s, img in fetched if owner != ALL and dist.far(s, img, owner)}
+    if not far:
+        return [(s, img, None) for s, img in fetched]
+    boxes: dict[int, list] = {}
+    for s, img in fetched:
+        if id(s) in far:
+            boxes.setdefault(id(s), []).append(img)
+    return [(s, img, _box(boxes[id(s)]) if id(s) in far else None) for s, img in fetched]
+
+
+def _box(rects) -> Rect:
+    return tuple((min(r[d][0] for r in rects), max(r[d][1] for r in rects))
+                 for d in range(len(rects[0])))
 
 
 def _fetched_rects(in_reqs):
@@ -58,8 +100,7 @@ def _fetched_rects(in_reqs):
         by_store.setdefault(id(store), (store, []))[1].append(img)
     for store, imgs in by_store.values():
         if len(imgs) > 1:
-            box = tuple((min(r[d][0] for r in imgs), max(r[d][1] for r in imgs))
-                        for d in range(len(imgs[0])))
+            box = _box(imgs)
             if rect_size(box) <= sum(rect_size(r) for r in imgs):
                 imgs = [box]
         for img in imgs:

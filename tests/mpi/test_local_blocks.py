@@ -182,3 +182,38 @@ def test_gathers_and_replicated_operations_leave_each_rank_its_share(mpiexec):
     """, HPCARRAY_MIN_SPLIT="1000")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_far_reads_come_as_copies_and_leave_each_rank_its_share(mpiexec, ranks):
+    """A transpose or a reversal reads other ranks' tiles far from a rank's own: each
+    task gets them as its own temporary copy (store.Borrowed), so no rank's block grows
+    to the whole array (as it did before: 2000 of 2000 rows at 2 ranks)."""
+    r = run_code(mpiexec, ranks, """
+        import numpy
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        n = 1200
+        ref = numpy.random.default_rng(0).random((n, n))
+        a = np.array(ref)
+        b, want_b = a + a.T, ref + ref.T
+        c, want_c = np.flip(a, 0) * 2.0, numpy.flip(ref, 0) * 2.0
+        d, want_d = a[::-1, ::-1] - a, ref[::-1, ::-1] - ref
+        for _ in range(2):  # again: the copies are not kept, and the data is current
+            a += 1.0
+            ref += 1.0
+            d, want_d = d + a.T, want_d + ref.T
+        for got, want in ((b, want_b), (c, want_c), (d, want_d)):
+            assert numpy.array_equal(numpy.asarray(got), want)
+        tiling = a._v.store.tiling
+        own = sum(t[0][1] - t[0][0] for t, o in zip(tiling.tiles, tiling.owners)
+                  if o == rt.rank)
+        for x in (a, b, c, d):
+            rows = x._v.store.block.extents[0]
+            assert rows <= own + 2, (rows, own)
+        assert rt.globalized == 0
+        print("ok")
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
