@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import threading
+import traceback
 import weakref
 
 import numpy as np
@@ -34,11 +35,15 @@ _METHODS = frozenset(_NAMES["methods"])
 
 IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
             "construct a NumPy array explicitly.")
+# FAKE_CUPY_TRACE=1: print where each refused conversion was asked for (debugging).
+_TRACE = os.environ.get("FAKE_CUPY_TRACE") == "1"
 # The "device" this double pretends to have.
 DEVICE_MEMORY = 16 << 30
 
 
 def _unsupported(x):
+    if _TRACE:
+        traceback.print_stack(limit=8)
     return TypeError(f"Unsupported type {type(x)}")
 
 
@@ -152,6 +157,8 @@ class _Pointer:
 class Flags:
     """CuPy's flags: the contiguities and owndata (no `writeable`: device arrays have none)."""
 
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
     def __init__(self, a: np.ndarray):
         self.c_contiguous = a.flags.c_contiguous
         self.f_contiguous = a.flags.f_contiguous
@@ -195,6 +202,8 @@ class ndarray:
 
     # -- what CuPy refuses ------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
+        if _TRACE:  # where hpcarray asked (the TypeError is often caught and re-raised)
+            traceback.print_stack(limit=8)
         raise TypeError(IMPLICIT)
 
     # -- NEP 13 / NEP 18 ----------------------------------------------------------------
@@ -206,7 +215,7 @@ class ndarray:
             outs = out if type(out) is tuple else (out,)
             if any(type(o) is not ndarray for o in outs):
                 raise _unsupported(next(o for o in outs if type(o) is not ndarray))
-        for x in inputs:
+        for x in inputs if method == "__call__" else ():  # (CuPy checks calls only)
             if not (type(x) in (ndarray, np.ndarray) or np.isscalar(x)
                     or isinstance(x, (bool, int, float, complex, np.generic))):
                 return NotImplemented
