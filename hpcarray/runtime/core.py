@@ -457,7 +457,8 @@ class Runtime:
         if self.rank == src:
             self.sent[0] += 1
             self.sent[1] += task.nbytes
-            task.comm = ("send", dst, tag, lambda: block.local(piece))
+            outgoing = self.backend.outgoing  # contiguous; a GPU's: what MPI can take
+            task.comm = ("send", dst, tag, lambda: outgoing(block.local(piece)))
             self.submit(task, [(store, piece, False)])
         else:
             def deliver(msg):
