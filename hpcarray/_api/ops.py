@@ -203,7 +203,9 @@ def _pick_kernel(out_np, x_np, sl, picks):
     may hold of x), with the picks made relative to that box."""
     box = tuple(slice(int(p.min()), int(p.max()) + 1) if p.size else slice(0, 0)
                 for p in picks)
-    index = _pick_index([p - b.start for p, b in zip(picks, box)])
+    from_host = get_runtime().backend.from_host  # index arrays where the tiles are
+    index = [i if isinstance(i, slice) else from_host(i)
+             for i in _pick_index([p - b.start for p, b in zip(picks, box)])]
 
     def kernel():
         _pick(out_np[sl], x_np[box], index)

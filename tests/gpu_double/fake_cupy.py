@@ -342,7 +342,8 @@ class ndarray:
         key = _index(key)
         r = self._a[key]
         if isinstance(r, np.generic):  # CuPy: a 0-d view, not a scalar
-            r = self._a[(*(key if type(key) is tuple else (key,)), Ellipsis)]
+            k = key if type(key) is tuple else (key,)
+            r = np.asarray(r) if any(x is Ellipsis for x in k) else self._a[(*k, Ellipsis)]
         return _wrap(r)
 
     def __setitem__(self, key, value) -> None:
