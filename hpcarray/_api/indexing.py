@@ -85,7 +85,7 @@ def basic_view(a, key: tuple):
     key = _normalize_basic(key)
     data = numpy_view(a)
     res = data[key]
-    if not isinstance(res, np.ndarray):
+    if isinstance(res, np.generic):  # NumPy's scalar (CuPy gives 0-d arrays already)
         res = data[key + (Ellipsis,)]
     return wrap(a._v.index(key), res)
 
