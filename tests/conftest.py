@@ -9,6 +9,15 @@ os.environ.setdefault("HPCARRAY_WORKERS", "2")
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+# HPCARRAY_TEST_GPU_DOUBLE=1: every runtime this session starts computes on the GPU
+# backend over a TEST DOUBLE of CuPy (tests/gpu_double: no GPU can run here), so tile
+# memory is device arrays that NumPy cannot take implicitly. Read here only.
+if os.environ.get("HPCARRAY_TEST_GPU_DOUBLE") == "1":
+    from hpcarray.runtime import backend as _backend  # noqa: E402
+    from tests.gpu_double import backend as _double  # noqa: E402
+
+    _backend.select = _double.select
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

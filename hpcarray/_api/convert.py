@@ -41,6 +41,20 @@ def wrap(view: View, np_view: np.ndarray | None = None):
     return a
 
 
+def writeable(x) -> bool:
+    """Whether an hpcarray array may be written: its data's writeable flag (NumPy's, or a
+    Placed array's). Device arrays (CuPy) have no such flag: written freely (their
+    read-only views are not yet tracked)."""
+    return getattr(x._np.flags, "writeable", True)
+
+
+def set_writeable(x, flag: bool) -> None:
+    """Set an array's writeable flag where its data has one (see `writeable`)."""
+    flags = x._np.flags
+    if hasattr(flags, "writeable"):
+        flags.writeable = flag
+
+
 def numpy_view(x) -> np.ndarray:
     """NumPy's view of an array's data where this rank holds all of it; else a stand-in
     of its shape and dtype with no data (one zero-stride element), for NumPy's argument
@@ -150,7 +164,7 @@ def to_numpy(a) -> np.ndarray:
         return rt.gathered(v)
     else:
         rt.gather(v.store, v.image(tuple((0, n) for n in v.shape)) if a._np.size else None)
-    return _unplaced(a)
+    return rt.backend.to_host(_unplaced(a))  # (the CPU's: the view itself)
 
 
 def _unplaced(x) -> np.ndarray:

@@ -27,6 +27,7 @@ from hpcarray._api.convert import (
     stand_in,
     to_numpy,
     wrap,
+    writeable,
 )
 from hpcarray._api.elements import (
     along_axis_layout,
@@ -84,7 +85,7 @@ def basic_view(a, key: tuple):
     key = _normalize_basic(key)
     data = numpy_view(a)
     res = data[key]
-    if not isinstance(res, np.ndarray):
+    if isinstance(res, np.generic):  # NumPy's scalar (CuPy gives 0-d arrays already)
         res = data[key + (Ellipsis,)]
     return wrap(a._v.index(key), res)
 
@@ -171,7 +172,7 @@ def _scatter(name: str, a, where: list[np.ndarray], value) -> None:
 
 
 def setitem(a, key, value) -> None:
-    if not a._np.flags.writeable:
+    if not writeable(a):
         raise ValueError("assignment destination is read-only")
     key = _as_tuple(key)
     if _is_basic(key):
@@ -329,7 +330,7 @@ def _require_array(a, name):
 
 def put_along_axis(arr, indices, values, axis):
     _require_array(arr, "put_along_axis")
-    if not arr._np.flags.writeable:
+    if not writeable(arr):
         raise ValueError("assignment destination is read-only")
     idx = np.array(numpy_args(indices))
     values = operand(values)
@@ -364,7 +365,7 @@ def put_along_axis(arr, indices, values, axis):
 def put(a, ind, v, mode="raise") -> None:
     if not is_array(a):
         raise TypeError(f"argument 1 must be numpy.ndarray, not {type(a)}")
-    if not a._np.flags.writeable:
+    if not writeable(a):
         raise ValueError("assignment destination is read-only")
     idx = np.array(numpy_args(ind))
     v = operand(v)
@@ -410,7 +411,7 @@ def place(arr, mask, vals) -> None:
 
 def putmask(a, mask, values) -> None:
     _require_array(a, "putmask")
-    if not a._np.flags.writeable:
+    if not writeable(a):
         raise ValueError("assignment destination is read-only")
     mask = operand(mask)
     values = operand(values)
@@ -693,7 +694,7 @@ class FlatIter:
 
     def __setitem__(self, key, value) -> None:
         a = self._a
-        if not a._np.flags.writeable:
+        if not writeable(a):
             raise ValueError("assignment destination is read-only")
         key = _frozen(numpy_args(key))
         value = operand(value)

@@ -17,9 +17,11 @@ from hpcarray._api.convert import (
     new_array,
     numpy_view,
     operand,
+    set_writeable,
     shape_text,
     whole_array,
     wrap,
+    writeable,
 )
 from hpcarray._api.elements import picked, pull, spread
 from hpcarray._dtypes import check_dtype
@@ -44,7 +46,7 @@ def _REAL_COPY(outs, ins):
 
 def assign(target, value) -> None:
     """target[...] = value, with NumPy's setitem casting and errors."""
-    if not target._np.flags.writeable:
+    if not writeable(target):
         raise ValueError("assignment destination is read-only")
     try:
         value = operand(value)
@@ -374,7 +376,7 @@ def imag(a):
     x = asarray(a)
     if x.dtype.kind != "c":
         res = new_array(x.shape, x.dtype, zero=True)
-        res._np.flags.writeable = False
+        set_writeable(res, False)
         return res
     return _alias(x, x._np.imag)
 
@@ -397,7 +399,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
         ops.whole("diagonal",
                   lambda o, i: np.copyto(o[0], np.diagonal(i[0], offset, axis1, axis2)),
                   [out], [x])
-    out._np.flags.writeable = True
+    set_writeable(out, True)
     return out
 
 

@@ -28,17 +28,16 @@ from hpcarray.runtime.placed import Placed
 from hpcarray.runtime.tasks import any_alias, note_writes, replicated
 from hpcarray.runtime.tasks import launch as launch_task
 
-# What an array's `_np` is: a NumPy view, or a Placed array where a rank holds a block.
-_DATA = (np.ndarray, Placed)
-
 
 def _is_array(x) -> bool:
     return hasattr(x, "_v")
 
 
-def _tile_kernel(fn, out_nps, in_nps, sl):
+def _tile_kernel(fn, out_nps, in_nps, tiled, sl):
+    """`tiled[i]`: whether in_nps[i] is array data (a view in the backend's memory, or a
+    Placed array), sliced to the tile; else a scalar, passed as it is."""
     def kernel():
-        fn([o[sl] for o in out_nps], [x[sl] if isinstance(x, _DATA) else x for x in in_nps])
+        fn([o[sl] for o in out_nps], [x[sl] if t else x for x, t in zip(in_nps, tiled)])
     return kernel
 
 
@@ -86,11 +85,12 @@ def elementwise(name: str, fn: Callable, outs: Sequence, ins: Sequence,
         return replicated(rt, name, lambda: fn(out_nps, nps), out_views, in_views)
     op = rt.operation(name, [v.store for v in in_views], [v.store for v in out_views])
     itemsize = sum(o._np.itemsize for o in outs)
+    tiled = [v is not None for v in views]
     for rect, owner in out_views[0].launch_tiles():
         in_reqs = [(v.store, v.image(rect), False) for v in in_views]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
-        launch_task(rt, op, _tile_kernel(fn, out_nps, nps, tile_index(rect)), rect, owner, out_reqs,
-               in_reqs, nbytes=rect_size(rect) * itemsize)
+        launch_task(rt, op, _tile_kernel(fn, out_nps, nps, tiled, tile_index(rect)), rect,
+                    owner, out_reqs, in_reqs, nbytes=rect_size(rect) * itemsize)
     note_writes(rt, out_views)
 
 
@@ -203,7 +203,9 @@ def _pick_kernel(out_np, x_np, sl, picks):
     may hold of x), with the picks made relative to that box."""
     box = tuple(slice(int(p.min()), int(p.max()) + 1) if p.size else slice(0, 0)
                 for p in picks)
-    index = _pick_index([p - b.start for p, b in zip(picks, box)])
+    from_host = get_runtime().backend.from_host  # index arrays where the tiles are
+    index = [i if isinstance(i, slice) else from_host(i)
+             for i in _pick_index([p - b.start for p, b in zip(picks, box)])]
 
     def kernel():
         _pick(out_np[sl], x_np[box], index)

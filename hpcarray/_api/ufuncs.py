@@ -27,6 +27,7 @@ from hpcarray._api.convert import (
     shape_text,
     stand_in,
     to_numpy,
+    writeable,
 )
 from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 from hpcarray.runtime import fpe, get_runtime
@@ -202,7 +203,7 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         broadcast_shape(shapes + [o.shape for o in outs if o is not None])
         raise
     for o in outs:
-        if o is not None and not o._np.flags.writeable:
+        if o is not None and not writeable(o):
             raise ValueError("output array is read-only")
     if shape == () and all(o is None for o in outs):
         return _scalar_call(uf, args, where, casting, dtype)

@@ -238,6 +238,9 @@ class Generator(_Wrapper):
             bg.state = after
         shape = out.shape
         onp = out._np
+        # NumPy draws into host memory only (`out=` takes a NumPy array unchecked): on
+        # another backend the values are drawn on the host and copied.
+        use_out = use_out and rt.backend.xp is np
         op = rt.operation(name, [], [out._v.store])
         for rect, owner in out._v.launch_tiles():
             runs = _c_order_runs(rect, shape)

@@ -15,8 +15,6 @@ import os
 import queue
 import threading
 
-import numpy as np
-
 # Environment variables that MPI launchers set in every rank they start.
 _LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE",
                   "MPI_LOCALNRANKS", "HYDI_CONTROL_FD", "PMI_FD")
@@ -151,8 +149,8 @@ class Progress(threading.Thread):
         kind, peer, tag, payload = task.comm
         p2p = self.comm.p2p
         try:
-            if kind == "send":  # an array, sent from its buffer
-                req = p2p.Isend(np.ascontiguousarray(payload()), dest=peer, tag=tag)
+            if kind == "send":  # an array (backend.outgoing's), sent from its buffer
+                req = p2p.Isend(payload(), dest=peer, tag=tag)
                 self.active.append((task, req, None))
             elif kind == "send_obj":  # a Python object (reduction partials), pickled
                 try:

@@ -281,7 +281,7 @@ class Runtime:
         tiling = store.tiling
         error = self.scheduler.take_error()
         mine = {} if error is not None else {
-            t: np.ascontiguousarray(store.local(rect))
+            t: np.ascontiguousarray(self.backend.to_host(store.local(rect)))
             for t, (rect, o) in enumerate(zip(tiling.tiles, tiling.owners)) if o == self.rank}
         self.sent[1] += sum(d.nbytes for d in mine.values()) * (self.nranks - 1)
         reports = self.comm.allgather_obj((self._error_summary(error), mine))
@@ -322,7 +322,7 @@ class Runtime:
         error = self.scheduler.take_error()
         pieces = {t: intersect(img, tiling.tiles[t]) for t in tiling.tiles_in(img)}
         mine = {} if error is not None else {
-            t: np.ascontiguousarray(store.local(p)) for t, p in pieces.items()
+            t: np.ascontiguousarray(self.backend.to_host(store.local(p))) for t, p in pieces.items()
             if p is not None and tiling.owners[t] == self.rank}
         self.sent[1] += sum(d.nbytes for d in mine.values()) * (self.nranks - 1)
         reports = self.comm.allgather_obj((self._error_summary(error), mine))
@@ -390,7 +390,7 @@ class Runtime:
         tiling = self.tiling(buffer.shape)
         block = self._block_rect(tiling) if buffer.flags.writeable else None
         if block is None:
-            store = Store(buffer, tiling)
+            store = Store(self.backend.from_host(buffer), tiling)
         else:
             mine = self.backend.allocate(_extents(block), buffer.dtype, False, buffer.shape)
             mine[...] = buffer[rect_slices(block)]
@@ -480,7 +480,8 @@ class Runtime:
         if self.rank == src:
             self.sent[0] += 1
             self.sent[1] += task.nbytes
-            task.comm = ("send", dst, tag, lambda: block.local(piece))
+            outgoing = self.backend.outgoing  # contiguous; a GPU's: what MPI can take
+            task.comm = ("send", dst, tag, lambda: outgoing(block.local(piece)))
             self.submit(task, [(store, piece, False)])
         else:
             def deliver(msg):

@@ -71,7 +71,8 @@ class BlockedReduction:
         grid_shape = list(out.shape)
         for a in axes:
             grid_shape[a] = -(-shape[a] // reduction_block(shape[a]))
-        grid = np.empty(grid_shape, parts[0].dtype)
+        # (like `out`: in the backend's memory)
+        grid = np.empty_like(out, parts[0].dtype, "C", shape=grid_shape)
         for part, pos in zip(parts, positions):
             index = [slice(None)] * grid.ndim
             for a, p in zip(axes, pos):

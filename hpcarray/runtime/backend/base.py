@@ -39,6 +39,11 @@ class Backend:
         """Where a received message lands before it is copied into its store."""
         return self.allocate(shape, dtype)
 
+    def outgoing(self, arr):
+        """What a send hands MPI for `arr` (a view of tile memory): contiguous memory MPI
+        can read."""
+        return np.ascontiguousarray(arr)
+
     def to_host(self, arr) -> np.ndarray:
         """Backend memory as a host NumPy array (no copy where it already is one)."""
         raise NotImplementedError

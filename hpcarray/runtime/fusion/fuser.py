@@ -400,14 +400,16 @@ def _launch_reducing(rt, g: Group) -> None:
         in_reqs = [(v.store, v.image(rect), False) for v in leaves]
         out_reqs = [(v.store, v.image(rect), True) for v in out_views]
         kernel = _reducing_kernel(plan, out_nps, leaf_nps, at, dtype, sink, rect,
-                                  rt.settings.jit)
+                                  rt.settings.jit, rt.backend.xp.empty)
         launched[rect] = tasks.launch(rt, op, kernel, rect, owner, out_reqs, in_reqs,
                                       nbytes=rect_size(rect) * dtype.itemsize)
     tasks.note_writes(rt, out_views)
     sink.finish(launched)
 
 
-def _reducing_kernel(plan, out_nps, leaf_nps, at: int, dtype, sink: Sink, rect, jit: str):
+def _reducing_kernel(plan, out_nps, leaf_nps, at: int, dtype, sink: Sink, rect, jit: str,
+                     empty):
+    """`empty`: the backend's (the chunk's scratch is tile memory)."""
     sl = tile_index(rect)
 
     def kernel():  # (tiles taken when it runs: a block may have grown since it was issued)
@@ -417,7 +419,7 @@ def _reducing_kernel(plan, out_nps, leaf_nps, at: int, dtype, sink: Sink, rect, 
         chunk = max(1, SINK_CHUNK_BYTES // row // sink.rows) * sink.rows
         all_outs, still = outs, ()
         if at == len(outs):  # scratch for the chunk
-            all_outs = outs + [np.empty((min(chunk, shape[0]),) + shape[1:], dtype)]
+            all_outs = outs + [empty((min(chunk, shape[0]),) + shape[1:], dtype)]
             still = (at,)
         run = plan.rows_runner(all_outs, leaves, jit, still)
         parts = []

@@ -105,14 +105,16 @@ class _Scratch:
         self.r1 = rect[0][1]
         self.top = halos[0] if up else None
         self.bottom = halos[-1] if down else None
-        self.rows = np.empty((min(chunk, self.r1 - rect[0][0]) + up + down,)
-                             + tuple(hi - lo for lo, hi in frame.cols), frame.store.dtype)
-        if up:
-            self.rows[:up] = self.top
         # The store's rows as the rank's block holds them (it does not move while the
         # task runs: a block grows only after the tasks issued on it are done).
         block = frame.store.block
         self.source = block.buffer
+        # (like the store's buffer: in the backend's memory)
+        self.rows = np.empty_like(self.source, shape=(min(chunk, self.r1 - rect[0][0]) + up
+                                                      + down,) + tuple(hi - lo for lo, hi in
+                                                                       frame.cols), order="C")
+        if up:
+            self.rows[:up] = self.top
         self.first = frame.row0 - block.origin[0]
         self.cols = tuple(slice(lo - o, hi - o) for (lo, hi), o in zip(frame.cols,
                                                                          block.origin[1:]))

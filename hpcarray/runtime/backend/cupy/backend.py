@@ -22,9 +22,10 @@ class CupyBackend(Backend):
     kernels = kernels
 
     def __init__(self, cupy: ModuleType, device: int, memory_bytes: int = 0,
-                 cuda_aware: bool | None = None):
+                 cuda_aware: bool | None = None, cupyx: ModuleType | None = None):
         super().__init__()
         self.xp = cupy
+        self._cupyx = cupyx  # pinned host memory (imported when first needed)
         self.device_id = device
         self.device = cupy.cuda.Device(device)
         self.device.use()  # this thread; worker threads enter self.device around calls
@@ -51,9 +52,7 @@ class CupyBackend(Backend):
         GPU at the full PCIe rate follows)."""
         if self.cuda_aware:
             return self.allocate(shape, dtype)
-        import cupyx
-
-        return cupyx.empty_pinned(shape, np.dtype(dtype))
+        return self.cupyx.empty_pinned(shape, np.dtype(dtype))
 
     def outgoing(self, arr):
         """What a send hands MPI: the device array itself where MPI is CUDA-aware (made
@@ -64,11 +63,17 @@ class CupyBackend(Backend):
             if self.cuda_aware:
                 cp.cuda.get_current_stream().synchronize()  # MPI reads it from the host side
                 return arr
-            import cupyx
-
-            host = cupyx.empty_pinned(arr.shape, arr.dtype)
+            host = self.cupyx.empty_pinned(arr.shape, arr.dtype)
             arr.get(out=host)
             return host
+
+    @property
+    def cupyx(self) -> ModuleType:
+        if self._cupyx is None:
+            import cupyx
+
+            self._cupyx = cupyx
+        return self._cupyx
 
     def to_host(self, arr) -> np.ndarray:
         if isinstance(arr, np.ndarray):
