@@ -112,10 +112,7 @@ class Placed:
         if drop:  # integer indices: those axes go, as NumPy's indexing drops them
             arr = arr[tuple(0 if d in drop else slice(None) for d in range(len(rect)))
                       + (...,)]
-        if not self.writeable and arr.flags.writeable:
-            arr = arr.view()
-            arr.flags.writeable = False
-        return arr
+        return arr if self.writeable else _read_only(arr)
 
     def _tile(self, key: tuple) -> np.ndarray | None:
         """The common case fast (a task's tile: one (start, stop) slice per axis, within
@@ -165,10 +162,7 @@ class Placed:
                 rect.append((first, max(first, last + 1)))
             arr = window(block, start, self.shape, dims, tuple(rect))
             offsets = tuple(lo for lo, _ in rect)
-        if not self.writeable and arr.flags.writeable:
-            arr = arr.view()
-            arr.flags.writeable = False
-        return arr, offsets
+        return (arr if self.writeable else _read_only(arr)), offsets
 
     # -- what the front end reads ----------------------------------------------------
 
@@ -223,10 +217,7 @@ class Placed:
         elif block.store().blocked:
             globalize(block.store())
         arr = window(block, self.start, self.shape, self.dims, None)
-        if not self.writeable:
-            arr = arr.view()
-            arr.flags.writeable = False
-        return arr
+        return arr if self.writeable else _read_only(arr)
 
     def __getattr__(self, name: str):
         return getattr(self._global(), name)
@@ -311,6 +302,14 @@ def _contiguous(shape, strides, itemsize: int, reverse: bool) -> bool:
                 return False
             expected *= shape[j]
     return True
+
+
+def _read_only(arr):
+    """A read-only view of `arr` (device arrays have no such flag: `arr` itself)."""
+    if getattr(arr.flags, "writeable", False):
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
 
 
 def _rect(key, shape):

@@ -67,7 +67,8 @@ class Block:
 
     @property
     def writeable(self) -> bool:
-        return self._buffer is None or self._buffer.flags.writeable
+        # (device arrays have no such flag)
+        return self._buffer is None or getattr(self._buffer.flags, "writeable", True)
 
     def local(self, rect) -> np.ndarray:
         """The store rectangle `rect` (global coordinates) as a view of the buffer (or of
