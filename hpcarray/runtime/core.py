@@ -455,8 +455,8 @@ class Runtime:
         (not for what it reads of `borrowed` copies, store.Borrowed)."""
         if self.dist is not None:
             for store, rect, _ in reqs:
-                if store.blocked and not any(c.block is store.block and c.holds(rect)
-                                             for c in borrowed):
+                if store.blocked and (not borrowed or not any(
+                        c.block is store.block and c.holds(rect) for c in borrowed)):
                     self.cover(store, rect)
         self.scheduler.submit(task, reqs, after)
 

@@ -42,12 +42,26 @@ class StoreState:
         self.fresh = -1 if blocked else 0
 
 
+def _near_reach(tiling, rank: int) -> Rect | None:
+    """The box of `rank`'s own tiles widened by a quarter of its extent (at least 2) on
+    each side: reads within it grow the rank's block (distribution.far); None: no tiles."""
+    mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == rank]
+    if not mine:
+        return None
+    out = []
+    for d in range(len(tiling.shape)):
+        a, b = min(t[d][0] for t in mine), max(t[d][1] for t in mine)
+        margin = max(2, (b - a) // 4)
+        out.append((a - margin, b + margin))
+    return tuple(out)
+
+
 class Distribution:
     def __init__(self, rank: int, nranks: int):
         self.rank = rank
         self.nranks = nranks
         self._tags = itertools.count(1)
-        self._own_boxes: dict[tuple, Rect | None] = {}  # (see far)
+        self._near: dict[tuple, Rect | None] = {}  # (see far)
 
     def state(self, store: Store) -> StoreState:
         root = store.root
@@ -74,21 +88,17 @@ class Distribution:
         read reaches past the rank's own tiles by more than a quarter of their extent (a
         transpose, a reversal; a stencil's halos stay near). Decided from the tiling
         alone, so every rank decides alike (the sender of the messages too)."""
-        if store.alias_of is not None or not store.blocked:
+        if store.alias_of is not None or not store._blocked:
             return False
         tiling = store.tiling
         key = (tiling, rank)
-        box = self._own_boxes.get(key)
-        if box is None:
-            mine = [t for t, o in zip(tiling.tiles, tiling.owners) if o == rank]
-            box = self._own_boxes[key] = tuple(
-                (min(t[d][0] for t in mine), max(t[d][1] for t in mine))
-                for d in range(len(tiling.shape))) if mine else None
-        if box is None:
+        reach = self._near.get(key)
+        if reach is None:
+            reach = self._near[key] = _near_reach(tiling, rank)
+        if reach is None:
             return True
-        for (lo, hi), (a, b) in zip(rect, box):
-            margin = max(2, (b - a) // 4)
-            if lo < a - margin or hi > b + margin:
+        for (lo, hi), (a, b) in zip(rect, reach):
+            if lo < a or hi > b:
                 return True
         return False
 
