@@ -59,15 +59,15 @@ class Job:
                                              start_new_session=True)
                 killed = self._watch()
                 if any(self.dir.glob("*.abort")):
-                    killed = None   # a rank ended the job, and said why
+                    killed = []   # a rank ended the job, and said why
             finally:
                 for s, handler in before.items():
                     signal.signal(s, handler)
         rc = self.proc.returncode
         if self.signum:
             return 128 + self.signum
-        if rc and killed is not None:
-            return _report_death(*killed, rc)
+        if rc and killed:
+            return _report_death(killed, rc)
         return rc if rc >= 0 else 128 - rc
 
     def _ranks(self) -> dict[int, int]:
@@ -80,11 +80,14 @@ class Job:
                 continue  # being written
         return pids
 
-    def _watch(self) -> tuple[int, int] | None:
-        """Wait for the job; the first rank (rank, pid) that died without ending on purpose."""
-        poller, watched, first = select.poll(), {}, None
+    def _watch(self) -> list[tuple[int, int]]:
+        """Wait for the job; the first ranks (rank, pid) that died without ending on
+        purpose: one, or several seen dead at the same look (mpiexec kills the others
+        when one dies; on a busy machine this process may look only after that)."""
+        poller, watched, first = select.poll(), {}, []
         seen: set[int] = set()
         while self.proc.poll() is None:
+            dead = []
             for rank, pid in self._ranks().items():
                 if rank in seen:
                     continue
@@ -92,7 +95,7 @@ class Job:
                 try:
                     fd = os.pidfd_open(pid)
                 except ProcessLookupError:
-                    first = first or self._unmarked(rank, pid)
+                    dead.append((rank, pid))
                     continue
                 except (OSError, AttributeError):  # no pidfd here: nothing to watch
                     continue
@@ -101,16 +104,17 @@ class Job:
             for fd, _ in poller.poll(50):
                 poller.unregister(fd)
                 os.close(fd)
-                rank, pid = watched.pop(fd)
-                first = first or self._unmarked(rank, pid)
+                dead.append(watched.pop(fd))
+            if not first:
+                first = sorted(r for r in dead if self._unmarked(*r))
             if time.monotonic() > self.kill_at:
                 self._kill()
         for fd in watched:
             os.close(fd)
         return first
 
-    def _unmarked(self, rank: int, pid: int) -> tuple[int, int] | None:
-        return None if (self.dir / f"{rank}.end").exists() else (rank, pid)
+    def _unmarked(self, rank: int, pid: int) -> bool:
+        return not (self.dir / f"{rank}.end").exists()
 
     def _forward(self, signum: int, frame) -> None:
         if self.signum:           # a second signal: end the job now
@@ -141,9 +145,9 @@ def _signal(pid: int, signum: int) -> None:
         pass
 
 
-def _report_death(rank: int, pid: int, rc: int) -> int:
-    """A rank died without ending on purpose; mpiexec's status is its signal number (Hydra)
-    or exit status."""
+def _report_death(dead: list[tuple[int, int]], rc: int) -> int:
+    """Ranks (rank, pid) died without ending on purpose; mpiexec's status is its signal
+    number (Hydra) or exit status. Several: seen dead at once, so the first is one of them."""
     import sys
 
     if 0 < rc < signal.NSIG:
@@ -151,8 +155,17 @@ def _report_death(rank: int, pid: int, rc: int) -> int:
             name = f" ({signal.Signals(rc).name})"
         except ValueError:
             name = ""
-        how, status = f"was killed by signal {rc}{name}", 128 + rc
+        how, status = f"killed by signal {rc}{name}", 128 + rc
     else:
         how, status = f"died with status {rc}", rc
-    print(f"hpcarray run: rank {rank} (pid {pid}) {how}; the job ended", file=sys.stderr)
+    if len(dead) == 1:
+        rank, pid = dead[0]
+        verb = "was " if how.startswith("killed") else ""
+        who = f"rank {rank} (pid {pid}) {verb}{how}"
+    else:
+        ranks = ", ".join(str(r) for r, _ in dead)
+        pids = ", ".join(str(p) for _, p in dead)
+        who = (f"ranks {ranks} (pids {pids}) were seen dead at once ({how}): mpiexec ends "
+               f"the others when one dies, so the first is one of them")
+    print(f"hpcarray run: {who}; the job ended", file=sys.stderr)
     return status
