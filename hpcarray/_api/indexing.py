@@ -90,6 +90,12 @@ def basic_view(a, key: tuple):
     return wrap(a._v.index(key), res)
 
 
+def on_device(arr: np.ndarray):
+    """A host array (indices, values) where whole-array kernels' data is: itself on the
+    CPU, a device copy on a GPU backend (CuPy takes no host arrays with device ones)."""
+    return get_runtime().backend.from_host(arr)
+
+
 def _value_stand(value):
     """A value for the probes: arrays become zero-memory stand-ins, scalars stay."""
     if is_array(value):
@@ -288,7 +294,8 @@ def take(a, indices, axis=None, out=None, mode="raise"):
                                                                      mode=mode)))
     elif res.size:
         def kernel(outs, ins):
-            np.copyto(outs[0], np.take(ins[0], idx, axis=axis, mode=mode), casting="unsafe")
+            np.copyto(outs[0], np.take(ins[0], on_device(idx), axis=axis, mode=mode),
+                      casting="unsafe")
 
         ops.whole("take", kernel, [res], [x])
     return res
@@ -312,7 +319,7 @@ def take_along_axis(arr, indices, axis=-1):
              picked(x.shape, lambda c: np.take_along_axis(c, idx, axis)))
     elif res.size:
         def kernel(outs, ins):
-            outs[0][...] = np.take_along_axis(ins[0], idx, axis)
+            outs[0][...] = np.take_along_axis(ins[0], on_device(idx), axis)
 
         ops.whole("take_along_axis", kernel, [res], [x])
     return res
@@ -357,7 +364,7 @@ def put_along_axis(arr, indices, values, axis):
         return
 
     def kernel(outs, ins):
-        np.put_along_axis(outs[0], idx, ins[0], axis)
+        np.put_along_axis(outs[0], on_device(idx), ins[0], axis)
 
     ops.whole("put_along_axis", kernel, [arr], [values])
 
@@ -382,7 +389,7 @@ def put(a, ind, v, mode="raise") -> None:
         return
 
     def kernel(outs, ins):
-        outs[0].put(idx, vals, mode)
+        outs[0].put(on_device(idx), on_device(vals), mode)
 
     ops.whole("put", kernel, [a], [])
 
@@ -404,7 +411,7 @@ def place(arr, mask, vals) -> None:
         return
 
     def kernel(outs, ins):
-        np.place(outs[0], m, vals_np)
+        np.place(outs[0], on_device(m), on_device(vals_np))
 
     ops.whole("place", kernel, [arr], [])
 
