@@ -79,6 +79,21 @@ def stand_in(dtype, shape, writeable: bool = False) -> np.ndarray:
     return arr
 
 
+_probes: dict = {}
+
+
+def shape_probe(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only `stand_in`, made once per dtype and shape (a loop's slices of the same
+    arrays ask for the same few): what indexing checks keys and result shapes against."""
+    key = (dtype, shape)
+    probe = _probes.get(key)
+    if probe is None:
+        if len(_probes) > 4096:  # (a program of ever new shapes)
+            _probes.clear()
+        probe = _probes[key] = stand_in(dtype, shape)
+    return probe
+
+
 def whole_view(buffer: np.ndarray) -> View:
     """The whole of a new store over `buffer` (already filled)."""
     return View.whole(get_runtime().wrap_buffer(buffer))

@@ -24,6 +24,7 @@ from hpcarray._api.convert import (
     numpy_args,
     numpy_view,
     operand,
+    shape_probe,
     stand_in,
     to_numpy,
     wrap,
@@ -51,6 +52,7 @@ from hpcarray._replicated import replicated_across_ranks
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms import runs
 from hpcarray.runtime.partition import ALL
+from hpcarray.runtime.placed import Placed
 
 __all__ = [
     "argwhere", "choose", "compress", "diag_indices", "diag_indices_from", "extract",
@@ -83,6 +85,13 @@ def _normalize_basic(key: tuple) -> tuple:
 def basic_view(a, key: tuple):
     """The view `a[key]` for a basic index, 0-d for an all-integer index."""
     key = _normalize_basic(key)
+    data = a._np
+    if type(data) is Placed and a._v.store.blocked:  # (the loop's slices: no data here)
+        shape_probe(data.dtype, data.shape)[key]  # NumPy's errors
+        view = wrap(a._v.index(key))
+        if not data.writeable:
+            view._np.writeable = False
+        return view
     data = numpy_view(a)
     res = data[key]
     if isinstance(res, np.generic):  # NumPy's scalar (CuPy gives 0-d arrays already)

@@ -22,7 +22,7 @@ from hpcarray._api.convert import (
     new_array,
     new_result,
     numpy_args,
-    stand_in,
+    shape_probe,
     to_numpy,
 )
 from hpcarray._api.indexing import basic_view
@@ -85,7 +85,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
                 shape[normalize_axis_index(axis, x.ndim)] = 0
             except (np.exceptions.AxisError, TypeError):
                 pass
-        stands.append(stand_in(x.dtype, tuple(shape)))
+        stands.append(shape_probe(x.dtype, tuple(shape)))
     if out is not None and dtype is not None:
         raise TypeError("concatenate() only takes `out` or `dtype` as an argument, "
                         "but both were provided.")

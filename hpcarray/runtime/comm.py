@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sys
 import threading
+
+from hpcarray.runtime.trace import user_source_line
 
 # Environment variables that MPI launchers set in every rank they start.
 _LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE",
@@ -53,6 +56,7 @@ class MPIComm:
         self.coll = world.Dup()
         self.fault = world.Dup()  # how each rank ended (failure.py): never mixes with these
         self.in_collective = False  # the main thread waits for every rank (failure.py)
+        self.collectives = 0  # allgathers so far (the same count on every rank)
         node = world.Split_type(MPI.COMM_TYPE_SHARED)
         self.local_size = node.Get_size()  # ranks on this node (they share its cores)
         node.Free()
@@ -63,8 +67,18 @@ class MPIComm:
         # Blocking: MPICH's nonblocking collectives polled from Python (with the progress
         # thread active on another communicator) were seen to hang at 3 ranks. Idle
         # waiting inside MPI is kept cheap by MPIR_CVAR_ENABLE_HEAVY_YIELD (launch.py).
+        # Each rank's payload carries where it was sent from: ranks that took different
+        # paths (a rank-dependent branch, an exception caught on some ranks only) meet in
+        # different collectives, which must end in an error naming both, not in one
+        # rank unpacking another's payload.
+        caller = sys._getframe(1).f_code
+        site = (caller.co_name, os.path.basename(caller.co_filename), self.collectives)
+        self.collectives += 1
         with self._collective():
-            return self.coll.allgather(obj)
+            sent = self.coll.allgather((site, user_source_line(), obj))
+        if any(s != site for s, _, _ in sent):
+            _diverged([(*s, line) for s, line, _ in sent])
+        return [o for _, _, o in sent]
 
     def alltoall_obj(self, objs: list) -> list:
         """objs[r] goes to rank r; returns what each rank sent here (sample sort)."""
@@ -85,6 +99,17 @@ class MPIComm:
 
     def abort(self, code: int = 1) -> None:
         self.MPI.COMM_WORLD.Abort(code)
+
+
+def _diverged(sites: list) -> None:
+    from hpcarray.runtime.spmd import DivergenceError
+
+    lines = "\n".join(f"  rank {r}: at {line}, collective #{n + 1} ({name} in {file})"
+                      for r, (name, file, n, line) in enumerate(sites))
+    raise DivergenceError(
+        "ranks reached different collective steps:\n" + lines + "\nThe ranks took "
+        "different paths through the program (code that branches on the rank, or an "
+        "exception caught on some ranks only); every rank must make the same hpcarray calls.")
 
 
 def launched_by_mpi() -> bool:

@@ -74,13 +74,14 @@ def window(block: Block, start, shape, dims, rect: Rect | None) -> np.ndarray:
 
 
 class Placed:
-    __slots__ = ("block", "start", "shape", "dims", "dtype", "_writeable", "_held")
+    __slots__ = ("block", "start", "shape", "ndim", "dims", "dtype", "_writeable", "_held")
 
     def __init__(self, block: Block, start, shape, dims, dtype: np.dtype,
                  writeable: bool = True):
         self.block = block
         self.start = start
         self.shape = shape
+        self.ndim = len(shape)
         self.dims = dims
         self.dtype = dtype
         self._writeable = writeable and block.writeable
@@ -165,10 +166,6 @@ class Placed:
         return (arr if self.writeable else _read_only(arr)), offsets
 
     # -- what the front end reads ----------------------------------------------------
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
 
     @property
     def size(self) -> int:

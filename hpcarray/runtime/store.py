@@ -35,7 +35,7 @@ class Block:
     a dropped store alive (the buffer pool counts a dying store's references)."""
 
     __slots__ = ("_buffer", "extents", "dtype", "make", "origin", "store", "lent",
-                 "__weakref__")
+                 "writeable", "__weakref__")
 
     def __init__(self, buffer: np.ndarray | None, origin: tuple[int, ...], store: Store | None,
                  make=None, extents: tuple[int, ...] | None = None, dtype=None):
@@ -46,6 +46,7 @@ class Block:
         # stencil's `work`, computed in place) never costs a rank its memory.
         self.extents = buffer.shape if buffer is not None else extents
         self.make = make
+        self.writeable = _writeable(buffer)
         self.origin = origin
         self.store = weakref.ref(store) if store is not None else None
         # The whole store, gathered for the length of a replicated operation (tasks.py).
@@ -64,11 +65,7 @@ class Block:
     @buffer.setter
     def buffer(self, value: np.ndarray) -> None:
         self._buffer, self.extents, self.make = value, value.shape, None
-
-    @property
-    def writeable(self) -> bool:
-        # (device arrays have no such flag)
-        return self._buffer is None or getattr(self._buffer.flags, "writeable", True)
+        self.writeable = _writeable(value)
 
     def local(self, rect) -> np.ndarray:
         """The store rectangle `rect` (global coordinates) as a view of the buffer (or of
@@ -86,6 +83,12 @@ class Block:
 
     def holds(self, rect) -> bool:
         return _holds(self.origin, self.extents, rect)
+
+
+def _writeable(buffer) -> bool:
+    """Whether a block's memory may be written (memory allocated when first used may;
+    device arrays have no such flag)."""
+    return buffer is None or getattr(buffer.flags, "writeable", True)
 
 
 def _slice(buffer: np.ndarray, origin, rect) -> np.ndarray:

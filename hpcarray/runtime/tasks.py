@@ -9,6 +9,7 @@ core builds the fuser, the fuser launches tasks, and nothing loops back.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 from hpcarray.runtime.partition import ALL, Rect, full_rect, rect_size
@@ -84,8 +85,13 @@ def _fetches(dist, in_reqs, owner: int) -> list[tuple]:
 
 
 def _box(rects) -> Rect:
-    return tuple((min(r[d][0] for r in rects), max(r[d][1] for r in rects))
-                 for d in range(len(rects[0])))
+    if len(rects) == 1:
+        return rects[0]
+    # (per axis: the least start, found by tuple order, and the greatest end)
+    return tuple((min(axis)[0], max(axis, key=_end)[1]) for axis in zip(*rects))
+
+
+_end = operator.itemgetter(1)
 
 
 def _fetched_rects(in_reqs):

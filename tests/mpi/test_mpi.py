@@ -576,6 +576,26 @@ def test_divergent_ranks_are_named(mpiexec):
     assert "DivergenceError" in r.stderr and "multiply" in r.stderr
 
 
+def test_ranks_in_different_collectives_are_named(mpiexec):
+    """Without the SPMD check, ranks that took different paths and meet in different
+    collectives end with an error naming each rank's line, not with one rank reading
+    another's payload ("not enough values to unpack")."""
+    code = """
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        a = np.arange(4000.0).reshape(200, 20)
+        if get_runtime().rank == 0:
+            print(a)
+        else:
+            print(np.sort(a, axis=None)[:3])
+    """
+    r = run_code(mpiexec, 2, code, HPCARRAY_TEST="1")
+    assert r.returncode != 0
+    assert "DivergenceError: ranks reached different collective steps" in r.stderr
+    assert re.search(r"rank 0: at \S+:6, collective #1", r.stderr), r.stderr[-2000:]
+    assert re.search(r"rank 1: at \S+:8, collective #1", r.stderr), r.stderr[-2000:]
+
+
 def test_random_and_reductions_identical_at_any_rank_count(mpiexec):
     code = """
         import hpcarray as np
