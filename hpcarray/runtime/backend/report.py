@@ -42,33 +42,30 @@ def byte_text(n: int) -> str:
 
 
 class LiveArrays:
-    """Weak registry of big allocations: key -> (shape, dtype, bytes, user line)."""
+    """Weak registry of big allocations: owner (a store) -> (shape, dtype, bytes, user
+    line), each dropped with its owner."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple] = {}
+        self._entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def add(self, owner: object, shape: tuple[int, ...], dtype: np.dtype, nbytes: int) -> None:
-        """Track `owner` (a store) while it lives, if it is big."""
+        """Track `owner` while it lives, if it is big."""
         if nbytes < TRACKED_BYTES:
             return
-        key = id(owner)
+        entry = (shape, dtype, nbytes, user_source_line())
         with self._lock:
-            self._entries[key] = (shape, dtype, nbytes, user_source_line())
-        weakref.finalize(owner, self._drop, key)
+            self._entries[owner] = entry
 
-    def _drop(self, key: int) -> None:
+    def _values(self) -> list[tuple]:
         with self._lock:
-            self._entries.pop(key, None)
+            return list(self._entries.values())
 
     def largest(self, count: int = LISTED) -> list[tuple]:
-        with self._lock:
-            entries = list(self._entries.values())
-        return sorted(entries, key=lambda e: -e[2])[:count]
+        return sorted(self._values(), key=lambda e: -e[2])[:count]
 
     def total(self) -> int:
-        with self._lock:
-            return sum(e[2] for e in self._entries.values())
+        return sum(e[2] for e in self._values())
 
 
 def allocation_error(shape: tuple[int, ...], dtype: np.dtype, live: LiveArrays,
