@@ -22,12 +22,24 @@ TRACE_VERSION = 1
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_INSIDE: dict = {}  # code object -> whether it is hpcarray's (or NumPy's)
+_BASENAMES: dict = {}  # code object -> its file's name
+
+
 def user_frame():
-    """The innermost frame outside the hpcarray package (and NumPy): the user's line."""
+    """The innermost frame outside the hpcarray package (and NumPy): the user's line.
+    (Asked for by every operation: each code object is classified once.)"""
     frame = sys._getframe(1)
+    inside = _INSIDE
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_HERE) and "/numpy/" not in filename:
+        code = frame.f_code
+        known = inside.get(code)
+        if known is None:
+            if len(inside) > 65536:  # (code made again and again: exec, notebooks)
+                inside.clear()
+            filename = code.co_filename
+            known = inside[code] = filename.startswith(_HERE) or "/numpy/" in filename
+        if not known:
             return frame
         frame = frame.f_back
     return None
@@ -38,7 +50,13 @@ def user_source_line() -> str:
     frame = user_frame()
     if frame is None:
         return "?"
-    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    code = frame.f_code
+    name = _BASENAMES.get(code)
+    if name is None:
+        if len(_BASENAMES) > 65536:
+            _BASENAMES.clear()
+        name = _BASENAMES[code] = os.path.basename(code.co_filename)
+    return f"{name}:{frame.f_lineno}"
 
 
 MAX_RUNS = 4  # line runs shown per file in a span; more become "…"

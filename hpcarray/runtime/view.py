@@ -23,6 +23,7 @@ Dims = tuple[tuple[int, int], ...]
 
 
 _WHOLE_DIMS: dict[int, Dims] = {}
+_LAUNCH_TILES: dict[tuple, list] = {}  # (tiling, start, shape, dims) -> launch tiles
 
 
 class View:
@@ -84,10 +85,20 @@ class View:
 
     def launch_tiles(self) -> list[tuple[Rect, int]]:
         """Rectangles of this view's index space, one per store tile it covers, with the
-        tile's owner: tasks writing this view are launched over these."""
+        tile's owner: tasks writing this view are launched over these. (Not to be
+        changed: a loop's views of the same few geometries share one list.)"""
         tiling: Tiling = self.store.tiling
         if len(tiling) == 1:
             return [(tuple((0, n) for n in self.shape), tiling.owners[0])]
+        key = (tiling, self.start, self.shape, self.dims)
+        tiles = _LAUNCH_TILES.get(key)
+        if tiles is None:
+            if len(_LAUNCH_TILES) > 4096:  # (a program of ever new geometries)
+                _LAUNCH_TILES.clear()
+            tiles = _LAUNCH_TILES[key] = self._launch_tiles(tiling)
+        return tiles
+
+    def _launch_tiles(self, tiling: Tiling) -> list[tuple[Rect, int]]:
         store_dim_of = {d: j for j, (d, _) in enumerate(self.dims) if d >= 0}
         choice: list[list[tuple[int, tuple[int, int] | None]]] = []
         for d, edges in enumerate(tiling.edges):
