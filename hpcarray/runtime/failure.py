@@ -212,9 +212,7 @@ class EndWatch(threading.Thread):
         (its sends all went before it announced its end: the message will never come)."""
         if self.runtime.comm.in_collective:
             return True
-        progress = self.runtime.scheduler.progress
-        return any(req is None and task.comm[1] in ended
-                   for task, req, _ in list(progress.active))
+        return self.runtime.scheduler.progress.receives_from(ended)
 
     def wait_for_all(self, timeout: float | None) -> dict[int, Outcome | None]:
         with self.cond:
