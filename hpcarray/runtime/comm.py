@@ -111,10 +111,11 @@ class Progress(threading.Thread):
     """The progress thread: posts the point-to-point messages of ready copy tasks and
     completes each task when its message has gone or arrived."""
 
-    def __init__(self, comm: MPIComm, complete):
+    def __init__(self, comm: MPIComm, complete, thread_init=None):
         super().__init__(name="hpcarray-progress", daemon=True)
         self.comm = comm
         self.complete = complete
+        self.thread_init = thread_init  # first thing on the thread (Backend.bind_thread)
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.active: list = []
 
@@ -127,6 +128,8 @@ class Progress(threading.Thread):
     def run(self) -> None:
         # Between polls of the messages under way, wait on the inbox: a newly ready
         # message is posted at once instead of after the sleep.
+        if self.thread_init is not None:
+            self.thread_init()
         delay = 0.0
         while True:
             try:
