@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace_reader import Profile, Task
+from .trace_reader import GPU_PROC, Profile, Task
 
 MAX_CATEGORIES = 24  # colours with their own legend entry; the rest become "other ops"
 
@@ -17,8 +17,9 @@ MAX_CATEGORIES = 24  # colours with their own legend entry; the rest become "oth
 @dataclass
 class Lanes:
     labels: list[str]  # top to bottom
-    index: dict[tuple[int, int], int]  # (rank, proc) -> lane; proc -1 = the comm lane
-    # (comm lanes only where the profile has copies)
+    index: dict[tuple[int, int], int]  # (rank, proc) -> lane; proc -1 = the comm lane,
+    # GPU_PROC its GPU's (comm lanes only where the profile has copies; GPU lanes only for
+    # ranks whose tasks ran on a GPU)
 
 
 @dataclass
@@ -41,11 +42,17 @@ def build_lanes(prof: Profile) -> Lanes:
     for t in prof.tasks:
         procs.setdefault(t.rank, set()).add(t.proc)
     comm = bool(prof.copies)  # a run without messages (one rank) has no comm lanes
+    gpus = {r: h.gpu for r, h in prof.headers.items() if h.gpu is not None}
+    for g in prof.gpu:
+        gpus.setdefault(g.rank, -1)
     labels, index = [], {}
     for r in sorted(procs):
         for p in sorted(procs[r]):
             index[(r, p)] = len(labels)
             labels.append(f"rank {r} · proc {p}")
+        if r in gpus:
+            index[(r, GPU_PROC)] = len(labels)
+            labels.append(f"rank {r} · GPU {gpus[r]}" if gpus[r] >= 0 else f"rank {r} · GPU")
         if comm:
             index[(r, -1)] = len(labels)
             labels.append(f"rank {r} · comm")
@@ -136,9 +143,10 @@ def _group(lane: np.ndarray, start: np.ndarray, dur: np.ndarray, quantum: float,
     return gid, int(gid[-1]) + 1 if len(gid) else 0
 
 
-def utilisation(prof: Profile, rank: int, edges: np.ndarray) -> np.ndarray:
-    """Busy fraction of the rank's workers in each interval between ``edges`` (ns)."""
-    ts = [t for t in prof.tasks if t.rank == rank]
+def utilisation(prof: Profile, rank: int, edges: np.ndarray, gpu: bool = False) -> np.ndarray:
+    """Busy fraction of the rank's workers (``gpu``: of its GPU, from the tasks' GPU spans)
+    in each interval between ``edges`` (ns)."""
+    ts = [t for t in (prof.gpu if gpu else prof.tasks) if t.rank == rank]
     nbin = len(edges) - 1
     if not ts or nbin <= 0:
         return np.zeros(max(nbin, 0))
@@ -152,5 +160,5 @@ def utilisation(prof: Profile, rank: int, edges: np.ndarray) -> np.ndarray:
     area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(times))])  # integral at times
     at_edges = np.interp(edges, times, area, left=0.0, right=float(area[-1]))
     width = np.diff(edges)
-    workers = max(1, prof.workers(rank), len({t.proc for t in ts}))
+    workers = 1 if gpu else max(1, prof.workers(rank), len({t.proc for t in ts}))
     return np.clip(np.diff(at_edges) / (width * workers), 0.0, 1.0)

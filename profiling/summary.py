@@ -45,6 +45,13 @@ def summarize(prof: Profile, *, html_path: str | Path | None = None,
         vals = list(fr.values())
         busy += f", … (min {100 * min(vals):.0f}%, max {100 * max(vals):.0f}%)"
     lines.append(f"  busy          {busy}")
+    if prof.gpu:
+        on_gpu: Counter[int] = Counter()
+        for g in prof.gpu:
+            on_gpu[g.rank] += g.duration
+        text = ", ".join(f"r{r} {100 * ns / max(wall, 1):.0f}%"
+                         for r, ns in sorted(on_gpu.items())[:16])
+        lines.append(f"  GPU busy      {text} (tasks' spans from CUDA events)")
     per_op: Counter[str] = Counter()
     count: Counter[str] = Counter()
     src: dict[str, str] = {}

@@ -1,11 +1,12 @@
 """timeline.html: a self-contained, offline, zoomable timeline of a profile.
 
-One lane per rank x processor plus one communication lane per rank; a bar per task and per
-copy, coloured by operation. Time a task spent importing numba and compiling its kernel is
-a thin black bar over the task's own (legend entry "numba compile"). Bars are WebGL line
-segments (``Scattergl``): a few hundred thousand points draw in seconds, where SVG bars
-would take minutes. Beyond ``max_bars``, consecutive short bars of a lane are merged into
-coarse bars whose hover summarises them.
+One lane per rank x processor, one lane per GPU (where tasks ran on one: each task's span on
+the GPU, from CUDA events) and one communication lane per rank; a bar per task, per GPU
+span and per copy, coloured by operation. Time a task spent importing numba and compiling
+its kernel is a thin black bar over the task's own (legend entry "numba compile"). Bars are
+WebGL line segments (``Scattergl``): a few hundred thousand points draw in seconds, where
+SVG bars would take minutes. Beyond ``max_bars``, consecutive short bars of a lane are
+merged into coarse bars whose hover summarises them.
 Everything that comes from user code (op names, source lines, store names) is HTML-escaped.
 """
 
@@ -24,7 +25,7 @@ from hpcarray.runtime.trace import source_span
 
 from . import _fmt
 from ._bars import Bars, build_bars, build_lanes, categories, utilisation
-from .trace_reader import Profile, Task
+from .trace_reader import GPU_PROC, Profile, Task
 
 MAX_WAITS = 6  # predecessors listed in a hover
 COMPILE_COLOR = "#000000"
@@ -53,6 +54,8 @@ def _waits(prof: Profile, wanted: set[tuple[int, int]]) -> dict[tuple[int, int],
 def _describe(prof: Profile, e: Task) -> str:
     if e.is_copy:
         return f"{_esc(e.kind)} {_esc(e.side)} {e.id}"
+    if e.proc == GPU_PROC:
+        return f"{_esc(prof.op_name(e.op))} task {e.id} on the GPU"
     return f"{_esc(prof.op_name(e.op))} task {e.id}"
 
 
@@ -68,12 +71,20 @@ def _hover(prof: Profile, e: Task, waits: list) -> str:
         st = prof.stores.get(e.store)
         sname = _esc(st.name) if st and st.name else f"store {e.store}"
         lines.append(f"store: {sname} {_fmt.fmt_rect(e.tile)}")
+    elif e.proc == GPU_PROC:
+        h = prof.headers.get(e.rank)
+        gpu = "" if h is None or h.gpu is None else f" {h.gpu}"
+        lines.append(f"<b>{_esc(prof.op_name(e.op))}</b> · task {e.id} on the GPU · "
+                     f"rank {e.rank} · GPU{gpu}")
+        lines.append(f"source: {src}")
+        lines.append("GPU time from CUDA events (with any wait for the task's launches)")
     else:
         lines.append(f"<b>{_esc(prof.op_name(e.op))}</b> · task {e.id} · rank {e.rank} · "
                      f"proc {e.proc}")
         lines.append(f"source: {src}")
         lines.append(f"tile: {_esc(_fmt.fmt_rect(e.tile))}")
-    lines.append(f"bytes: {_fmt.fmt_bytes(e.bytes)}")
+    if e.proc != GPU_PROC:
+        lines.append(f"bytes: {_fmt.fmt_bytes(e.bytes)}")
     lines.append(f"duration: {_fmt.fmt_ns(e.duration)} (start {e.start / 1e9:.6f} s)")
     if waits:
         last = max(waits, key=lambda w: w[1].end)[1]
@@ -106,7 +117,7 @@ def build_figure(prof: Profile, *, max_bars: int = 50_000) -> tuple[dict, dict]:
     """The plotly figure (as a dict: ``data``, ``layout``) and facts about it (lanes, bars
     drawn, events, the merge quantum)."""
     lanes = build_lanes(prof)
-    events: list[Task] = [*prof.tasks, *prof.copies]
+    events: list[Task] = [*prof.tasks, *prof.copies, *prof.gpu]
     names, cat = categories(prof, events)
     lo, hi = prof.span()
     bars = build_bars(events, lanes, cat, len(names), max_bars=max_bars, span=(lo, hi))
@@ -205,6 +216,8 @@ def _add_utilisation(fig: go.Figure, prof: Profile, lo: float, hi: float) -> Non
     utils = {r: 100 * utilisation(prof, r, edges) for r in ranks}
     if len(ranks) <= 16:
         series = [(f"rank {r} busy %", utils[r]) for r in ranks]
+        series += [(f"rank {r} GPU busy %", 100 * utilisation(prof, r, edges, gpu=True))
+                   for r in sorted({g.rank for g in prof.gpu})]
     else:
         stack = np.vstack(list(utils.values()))
         series = [("mean busy %", stack.mean(0)), ("min busy %", stack.min(0)),

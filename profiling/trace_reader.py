@@ -1,11 +1,12 @@
 """Read a profile directory of per-rank JSON-lines traces (format version 1).
 
 Each rank writes ``trace.<rank>.jsonl``: a header, then ``store``, ``op``, ``task``, ``copy``,
-``compile`` and ``edge`` records, then ``end``. Unknown keys and unknown record types are
-ignored, so a newer runtime can add fields; a header whose version is newer than
-:data:`SUPPORTED_VERSION` is refused with :class:`TraceError`. A file cut short (a rank
-killed while writing it) is read up to the cut, with a warning in ``Profile.warnings``
-naming the file and line.
+``compile`` and ``edge`` records, ``gpu`` records (a task's span on the rank's GPU, whose
+device the header's ``gpu`` names) where tasks ran on a GPU, then ``end``. Unknown keys and
+unknown record types are ignored, so a newer runtime can add fields; a header whose version
+is newer than :data:`SUPPORTED_VERSION` is refused with :class:`TraceError`. A file cut
+short (a rank killed while writing it) is read up to the cut, with a warning in
+``Profile.warnings`` naming the file and line.
 
 Times in the model are nanoseconds on one global axis: each rank's ``start``/``end`` are
 relative to its own ``t0_ns``; the reader adds ``t0_ns - min(t0_ns over ranks)``.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPPORTED_VERSION = 1
+GPU_PROC = -2  # the `proc` of GPU spans (-1: copies)
 _TRACE_RE = re.compile(r"^trace\.(\d+)\.jsonl$")
 
 
@@ -38,6 +40,7 @@ class Header:
     t0_ns: int
     version: int
     hpcarray_version: str = ""
+    gpu: int | None = None  # the rank's GPU, where its tasks ran on one
 
 
 @dataclass(slots=True)
@@ -59,7 +62,8 @@ class Op:
 
 @dataclass(slots=True)
 class Task:
-    """A point task (``is_copy`` False) or a copy/message (``is_copy`` True) on one rank."""
+    """A point task (``is_copy`` False), a copy/message (``is_copy`` True) or a point
+    task's span on its rank's GPU (``proc`` GPU_PROC; ``id`` the task's) on one rank."""
 
     rank: int
     id: int
@@ -117,6 +121,7 @@ class Profile:
     ops: dict[int, Op] = field(default_factory=dict)
     tasks: list[Task] = field(default_factory=list)  # point tasks, all ranks
     copies: list[Task] = field(default_factory=list)  # copies, all ranks
+    gpu: list[Task] = field(default_factory=list)  # tasks' GPU spans, all ranks
     edges: list[Edge] = field(default_factory=list)
     compiles: list[Compile] = field(default_factory=list)
     end_ns: dict[int, int] = field(default_factory=dict)  # per rank, global axis
@@ -137,8 +142,9 @@ class Profile:
         return h.workers if h else 1
 
     def span(self) -> tuple[int, int]:
-        """(first start, last end) over tasks and copies, in ns; (0, 0) when empty."""
-        events = [*self.tasks, *self.copies]
+        """(first start, last end) over tasks, copies and GPU spans, in ns; (0, 0) when
+        empty."""
+        events = [*self.tasks, *self.copies, *self.gpu]
         if not events:
             return (0, 0)
         return (min(e.start for e in events), max(e.end for e in events))
@@ -238,6 +244,7 @@ def _read_rank(path: Path, prof: Profile, offset: int) -> None:
                 t0_ns=int(rec.get("t0_ns", 0)),
                 version=version,
                 hpcarray_version=str(rec.get("hpcarray_version", "")),
+                gpu=None if rec.get("gpu") is None else int(rec["gpu"]),
             )
             prof.headers[rank] = header
             continue
@@ -256,6 +263,9 @@ def _read_rank(path: Path, prof: Profile, offset: int) -> None:
                          rec.get("kind", ""), rec.get("side", ""), rec.get("src", -1),
                          rec.get("dst", -1), rec.get("tag", -1), rec.get("store", -1))
                 )
+            elif typ == "gpu":
+                prof.gpu.append(Task(rank, rec["task"], rec.get("op", -1), GPU_PROC,
+                                     rec["start"] + offset, rec["end"] + offset, 0))
             elif typ == "edge":
                 prof.edges.append(Edge(rank, rec["src"], rec["dst"], rec.get("kind", "RAW")))
             elif typ == "compile":
@@ -358,6 +368,7 @@ def filter_profile(
     out.end_ns = {r: v for r, v in prof.end_ns.items() if keep is None or r in keep}
     out.tasks = [t for t in prof.tasks if ok(t)]
     out.copies = [c for c in prof.copies if ok(c)]
+    out.gpu = [g for g in prof.gpu if ok(g)]
     out.compiles = [c for c in prof.compiles if ok(c)]  # type: ignore[arg-type]
     ids = {(t.rank, t.id) for t in out.tasks} | {(c.rank, c.id) for c in out.copies}
     out.edges = [e for e in prof.edges if (e.rank, e.src) in ids and (e.rank, e.dst) in ids]

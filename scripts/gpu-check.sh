@@ -5,7 +5,8 @@
 #   kernels   every fused call of the differential programs, also run by the GPU backend's
 #             generated kernels on GPU copies of its inputs, against the CPU's values
 #   suite     differential test files with forced tiny tiles on HPCARRAY_BACKEND=cupy
-#   examples  the examples' checksums on HPCARRAY_BACKEND=cupy against NumPy's
+#   examples  the examples' checksums on HPCARRAY_BACKEND=cupy against NumPy's; the stencil
+#             recorded: every task's GPU span from CUDA events on the rank's stream
 #   bench     stencil N=16384, Black-Scholes 1e8, CG: NumPy, plain CuPy and hpcarray, with
 #             effective bandwidth
 # Usage: scripts/gpu-check.sh [--only STAGE,...] [--quick] [--help]

@@ -168,9 +168,10 @@ BENCH = [("stencil", 16384, lambda n: 2 * 8 * (n + 2) ** 2),  # read + write the
 
 
 def run_example(name: str, package: str, size: int, iters: int, backend: str = "cupy",
-                timeout: float = 120) -> tuple[float, float] | str:
-    """(checksum, seconds of the timed loop) of one example run, or why it failed."""
-    env = {**os.environ, "PYTHONPATH": _pythonpath(), "HPCARRAY_BACKEND": backend}
+                timeout: float = 120, env: dict | None = None) -> tuple[float, float] | str:
+    """(checksum, seconds of the timed loop) of one example run (`env`: more variables),
+    or why it failed."""
+    env = {**os.environ, "PYTHONPATH": _pythonpath(), "HPCARRAY_BACKEND": backend, **(env or {})}
     cmd = [sys.executable, os.path.abspath(__file__), "_example", name, "--package", package,
            "--size", str(size), "--iters", str(iters)]
     try:
@@ -200,6 +201,38 @@ def stage_examples() -> bool:
             text = f"checksum {got[0]!r} vs NumPy's {ref[0]!r}"
         ok &= good
         print(f"{'PASS' if good else 'FAIL'} example {name} (size {size}): {text}")
+    return check_gpu_trace() and ok
+
+
+def check_gpu_trace() -> bool:
+    """The stencil recorded (HPCARRAY_PROFILE) on the GPU: every task has its span on the
+    GPU from CUDA events on the rank's stream, read back when the trace is written; on the
+    one stream spans follow each other; the timeline gets the rank's GPU lane."""
+    import tempfile
+
+    import numpy as np
+
+    sys.path.insert(0, ROOT)  # profiling/ is hpcarray.profiling only once installed
+    from profiling._bars import build_lanes
+    from profiling.trace_reader import GPU_PROC, load_profile
+
+    with tempfile.TemporaryDirectory() as d:
+        got = run_example("stencil", "hpcarray", 512, 5,
+                          env={"HPCARRAY_PROFILE": d, "HPCARRAY_NO_RENDER": "1"})
+        if isinstance(got, str):
+            print(f"FAIL GPU trace: the recorded stencil: {got}")
+            return False
+        prof = load_profile(d)
+    spans = sorted(prof.gpu, key=lambda g: g.start)
+    starts = np.array([g.start for g in spans], dtype=np.int64)
+    ends = np.array([g.end for g in spans], dtype=np.int64)
+    ok = (len(spans) == len(prof.tasks) > 0 and bool(np.all(ends >= starts))
+          and bool(np.all(starts[1:] >= ends[:-1] - 1000))  # rounding of event times
+          and (0, GPU_PROC) in build_lanes(prof).index)
+    busy = int((ends - starts).sum()) if len(spans) else 0
+    lo, hi = prof.span()
+    print(f"{'PASS' if ok else 'FAIL'} GPU trace: {len(spans)} GPU spans for "
+          f"{len(prof.tasks)} tasks, GPU busy {busy / 1e6:.1f} ms of {(hi - lo) / 1e6:.1f} ms")
     return ok
 
 

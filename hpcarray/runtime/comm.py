@@ -150,10 +150,11 @@ class Progress(threading.Thread):
     waiting for its source and tag, or kept until that task is posted). Polling each
     message in turn was a tenth of a rank's CPU time in a halo-bound loop."""
 
-    def __init__(self, comm: MPIComm, complete):
+    def __init__(self, comm: MPIComm, complete, thread_init=None):
         super().__init__(name="hpcarray-progress", daemon=True)
         self.comm = comm
         self.complete = complete
+        self.thread_init = thread_init  # first thing on the thread (Backend.bind_thread)
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.sending: list = []  # tasks whose sends are under way
         self.requests: list = []  # their requests, in the same order
@@ -175,6 +176,8 @@ class Progress(threading.Thread):
     def run(self) -> None:
         # Between polls of the messages under way, wait on the inbox: a newly ready
         # message is posted at once instead of after the sleep.
+        if self.thread_init is not None:
+            self.thread_init()
         delay = 0.0
         while True:
             busy = bool(self.requests or self.waiting)

@@ -54,8 +54,17 @@ class Runtime:
         # Recorded or in NVTX ranges: every operation is issued as tasks (no fast path),
         # so that each one is recorded and gets its range.
         self.observed = self.recorder is not None or self.nvtx is not None
+        # Tile memory and kernels (backend/): chosen per rank from one setting; made
+        # before the threads that compute, which it binds (a GPU's stream).
+        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks,
+                                      rank=self.rank,
+                                      gpu_memory_bytes=settings.gpu_memory_bytes)
+        self.pool = self.backend.pool
+        if self.recorder is not None:
+            self.recorder.gpu = self.backend.timer(self.recorder.now)
         self.scheduler = Scheduler(settings.workers, settings.window_tasks, self.recorder,
-                                   self.nvtx, settings.eager, settings.window_bytes)
+                                   self.nvtx, settings.eager, settings.window_bytes,
+                                   self.backend.bind_thread)
         self.dist: Distribution | None = None
         self.end_watch = None  # hears the other ranks end (failure.py)
         if self.nranks > 1:
@@ -63,7 +72,8 @@ class Runtime:
                 sys.setswitchinterval(settings.switch_interval_us * 1e-6)
             self.dist = Distribution(self.rank, self.nranks)
             self.scheduler.agreed_errors = True
-            self.scheduler.progress = Progress(self.comm, self.scheduler.complete_copy)
+            self.scheduler.progress = Progress(self.comm, self.scheduler.complete_copy,
+                                               self.backend.bind_thread)
             self.scheduler.progress.start()
             from hpcarray.runtime import failure
 
@@ -78,11 +88,6 @@ class Runtime:
             from hpcarray.runtime.spmd import SpmdChecker
 
             self.spmd = SpmdChecker(self.comm)
-        # Tile memory and kernels (backend/): chosen per rank from one setting.
-        self.backend = backend.select(settings.backend, settings.pool_bytes, self.nranks,
-                                      rank=self.rank,
-                                      gpu_memory_bytes=settings.gpu_memory_bytes)
-        self.pool = self.backend.pool
         # Blocks that stores of a tiling grew to (cover): new stores start there.
         self._learned_blocks: dict[Tiling, tuple] = {}
         self._geometries: dict[tuple, tuple] = {}  # (see _block_geometry)
@@ -490,7 +495,7 @@ class Runtime:
                 if into is not None:
                     into.pieces.append((piece, tmp))
                 else:
-                    block.local(piece)[...] = tmp
+                    self.backend.incoming(block.local(piece), tmp)
             task.comm = ("recv", src, tag, deliver)
             self.submit(task, [(store, piece, True)], borrowed=() if into is None else (into,))
 

@@ -76,7 +76,7 @@ class Task:
 
 class Scheduler:
     def __init__(self, workers: int, window: int, recorder=None, nvtx=None, eager=False,
-                 window_bytes: int = 1 << 28):
+                 window_bytes: int = 1 << 28, thread_init: Callable[[], None] | None = None):
         self.nworkers = workers
         self.window = window
         # Bytes written by pending tasks: bounds the temporaries alive at once, so a
@@ -86,6 +86,7 @@ class Scheduler:
         self.recorder = recorder
         self.nvtx = nvtx
         self.eager = eager
+        self.thread_init = thread_init  # first thing on each worker (Backend.bind_thread)
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -135,6 +136,8 @@ class Scheduler:
 
     def _work(self, lane: int) -> None:
         fpe.collect_on_this_thread()
+        if self.thread_init is not None:
+            self.thread_init()
         while True:
             task = self.queue.get()
             if task is None:
@@ -144,6 +147,7 @@ class Scheduler:
     def _run(self, task: Task, lane: int) -> None:
         if self.error is None:
             rec, nvtx, fp = self.recorder, self.nvtx, task.op.fp
+            mark = None
             try:
                 if rec is not None:
                     start = rec.now()
@@ -152,6 +156,8 @@ class Scheduler:
                     nvtx.push(task.op.name, "task")
                 if fp is not None:
                     fpe.begin(fp)
+                if rec is not None:
+                    mark = rec.gpu_begin()  # an event on the GPU's stream (None: no GPU)
                 try:
                     if lane == self.nworkers:  # eager: on the caller's thread
                         with fpe.collecting():
@@ -159,6 +165,8 @@ class Scheduler:
                     else:
                         task.kernel()
                 finally:
+                    if mark is not None:
+                        rec.gpu_end(task.id, task.op.id, mark)
                     if nvtx is not None:
                         nvtx.pop()
                     if fp is not None:

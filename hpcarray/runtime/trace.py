@@ -2,7 +2,9 @@
 
 Recording is off unless a profile directory is set. When on, records are appended as
 tuples (cheap) and written as versioned JSON lines, one file per rank, when the program
-ends; every renderer in hpcarray.profiling reads only these files.
+ends; every renderer in hpcarray.profiling reads only these files. On a GPU backend, each
+task's span on the GPU (from CUDA events: backend/cupy/timing.py) is a "gpu" record, read
+back when the trace is written, and the header names the rank's GPU ("gpu").
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class Recorder:
         # Per thread: .task, the (task id, op id, lane) it runs (scheduler); .depth and
         # .since, the compile it is in (compiling()).
         self.local = threading.local()
+        # Where tasks run on a GPU, the backend's timer of their GPU spans (Backend.timer).
+        self.gpu = None
         global _active
         _active = self
 
@@ -126,6 +130,15 @@ class Recorder:
                "tile": [list(t) for t in tile], "start": start, "end": end, "bytes": nbytes}
         with self.lock:
             self.records.append(rec)
+
+    def gpu_begin(self):
+        """Before a task's body: its GPU span's start (None: tasks run on the host)."""
+        gpu = self.gpu
+        return None if gpu is None else gpu.begin()
+
+    def gpu_end(self, task_id: int, op_id: int, mark) -> None:
+        """After a task's body (also one that raised), with gpu_begin's mark."""
+        self.gpu.end(task_id, op_id, mark)
 
     def compile_begin(self) -> None:
         local = self.local
@@ -168,11 +181,25 @@ class Recorder:
         header = {"type": "header", "version": TRACE_VERSION, "rank": self.rank,
                   "nranks": self.nranks, "workers": self.workers, "script": script,
                   "argv": argv, "t0_ns": self.wall0, "hpcarray_version": __version__}
+        gpu = self.gpu
+        if gpu is not None:
+            header["gpu"] = gpu.device
+        # GPU spans: read back now (the host waits for the GPU once, here).
+        spans = ()
+        if gpu is not None:
+            try:
+                spans = gpu.spans()
+            except Exception as exc:  # noqa: BLE001 - a failed GPU: the trace without them
+                self.records.append({"type": "gpu_error", "error": str(exc)[:200]})
         path = self.path()
         with self.lock, open(path, "w") as f:
             f.write(json.dumps(header) + "\n")
             for rec in self.records:
                 f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            for task_id, op_id, start, end in spans:
+                f.write(json.dumps({"type": "gpu", "task": task_id, "op": op_id,
+                                    "start": start, "end": end}, separators=(",", ":"))
+                        + "\n")
             f.write(json.dumps({"type": "end", "t_ns": self.now()}) + "\n")
         return path
 

@@ -13,18 +13,34 @@ shows:
 - Results are device arrays; reductions and `x[i]` give 0-d arrays, not scalars.
 - Memory comes from a pool with CuPy's limit (`set_limit(size=|fraction=)`); going over it
   raises cuda.memory.OutOfMemoryError (a MemoryError), as CuPy's pool does.
-Not modelled: streams (everything is synchronous), kernels (the double's backend runs
-fused plans through the CPU executor: tests/gpu_double/backend.py).
+- Streams and events have CuPy's API: `cuda.Stream(non_blocking=True)`, `.use()` and `with`
+  (the current stream is per thread, the null stream where none was made current),
+  `.synchronize()`; `cuda.Event()`, `.record(stream)`, `.synchronize()`,
+  `cuda.get_elapsed_time(start, end)` in ms (CUDARuntimeError for an event never recorded).
+  `counts` tells tests what a GPU would see: each launch (a device computation or copy:
+  ufuncs, functions, copies into device arrays, zero fills, fused plans) by the stream
+  current on its thread, and each host wait by stream (`synchronize()`, and what CuPy
+  synchronizes implicitly: `get()`, `asnumpy`, `item()`, `bool()`, `float()`, printing,
+  pickling).
+Not modelled, and so not shown by tests on the double: asynchrony itself. Work runs on the
+host at the moment it is launched, so an event's time is the host's time when it was
+recorded, a wait never waits, and neither real overlap of GPU work with the host nor a race
+between streams (work missing a wait) can show; what can is whether work goes on the
+stream meant for it and where the host would wait. Kernels are not modelled either (the
+double's backend runs fused plans through the CPU executor: tests/gpu_double/backend.py).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import threading
+import time
 import traceback
 import weakref
+from collections import Counter
 
 import numpy as np
 
@@ -280,6 +296,8 @@ class ndarray:
 
     # -- to and from the host ---------------------------------------------------------
     def get(self, stream=None, order="C", out=None, blocking=True) -> np.ndarray:
+        if blocking:  # CuPy waits for the stream (the current one unless given)
+            counts.sync(stream or get_current_stream())
         if out is not None:
             if type(out) is not np.ndarray:
                 raise TypeError("Only numpy.ndarray can be obtained from cupy.ndarray")
@@ -294,16 +312,22 @@ class ndarray:
             raise TypeError(f"{arr.dtype} array cannot be set to {self.dtype} array")
         if arr.shape != self.shape:
             raise ValueError(f"Shape mismatch. Old shape: {self.shape}, new shape: {arr.shape}")
+        counts.launch()
         self._a[...] = arr
 
+    def _host(self) -> np.ndarray:
+        """The values, where CuPy copies them to the host (it waits for the stream)."""
+        counts.sync(get_current_stream())
+        return self._a
+
     def item(self):
-        return self._a.item()
+        return self._host().item()
 
     def tolist(self):
-        return self._a.tolist()
+        return self._host().tolist()
 
     def tobytes(self, order="C") -> bytes:
-        return self._a.tobytes(order)
+        return self._host().tobytes(order)
 
     def __len__(self) -> int:
         return len(self._a)
@@ -314,28 +338,28 @@ class ndarray:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        return bool(self._a)
+        return bool(self._host())
 
     def __int__(self) -> int:
-        return int(self._a)
+        return int(self._host())
 
     def __float__(self) -> float:
-        return float(self._a)
+        return float(self._host())
 
     def __complex__(self) -> complex:
-        return complex(self._a)
+        return complex(self._host())
 
     def __repr__(self) -> str:
-        return repr(self._a)
+        return repr(self._host())
 
     def __str__(self) -> str:
-        return str(self._a)
+        return str(self._host())
 
     def __format__(self, spec: str) -> str:
-        return format(self._a, spec) if self.ndim == 0 else str(self)
+        return format(self._host(), spec) if self.ndim == 0 else str(self)
 
     def __reduce__(self):
-        return (_from_host, (self._a.copy(),))
+        return (_from_host, (self._host().copy(),))
 
     # -- indexing ---------------------------------------------------------------------
     def __getitem__(self, key):
@@ -347,13 +371,16 @@ class ndarray:
         return _wrap(r)
 
     def __setitem__(self, key, value) -> None:
+        counts.launch()
         self._a[_index(key)] = value._a if type(value) is ndarray else value
 
     # -- methods ----------------------------------------------------------------------
     def copy(self, order="C") -> ndarray:
+        counts.launch()
         return _wrap(self._a.copy(order))
 
     def astype(self, dtype, order="K", casting=None, subok=None, copy=True) -> ndarray:
+        counts.launch()
         kw = {} if casting is None else {"casting": casting}
         return _wrap(self._a.astype(dtype, order=order, copy=copy, **kw))
 
@@ -361,6 +388,7 @@ class ndarray:
         return ndarray._of(self._a.view() if dtype is None else self._a.view(dtype))
 
     def fill(self, value) -> None:
+        counts.launch()
         self._a.fill(_unwrap(value))
 
     def __getattr__(self, name: str):
@@ -371,6 +399,7 @@ class ndarray:
 
         @functools.wraps(method)
         def call(*args, **kwargs):
+            counts.launch()
             return _wrap(method(*_unwrap(args), **_unwrap(kwargs)))
         return call
 
@@ -426,6 +455,8 @@ def _allocate(shape, dtype, order="C", zero=False) -> np.ndarray:
     n = 1
     for d in ((shape,) if isinstance(shape, (int, np.integer)) else shape):
         n *= int(d)
+    if zero:
+        counts.launch()  # a memset on the stream
     _pool.reserve(n * dtype.itemsize)
     a = np.zeros(shape, dtype, order) if zero else np.empty(shape, dtype, order)
     _pool.track(a)
@@ -445,18 +476,22 @@ def empty_like(a, dtype=None, order="K", subok=None, shape=None) -> ndarray:
 
 
 def zeros_like(a, dtype=None, order="K", subok=None, shape=None) -> ndarray:
+    counts.launch()
     return _wrap(np.zeros_like(_unwrap(a), dtype, order, shape=shape))
 
 
 def full(shape, fill_value, dtype=None, order="C") -> ndarray:
+    counts.launch()
     return _wrap(np.full(shape, _unwrap(fill_value), dtype, order))
 
 
 def _from_host(a) -> ndarray:
+    counts.launch()
     return _wrap(np.array(a))
 
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0) -> ndarray:
+    counts.launch()
     if type(obj) is ndarray:
         return _wrap(np.array(obj._a, dtype, copy=copy, order=order, ndmin=ndmin))
     return _wrap(np.array(obj, dtype, order=order, ndmin=ndmin))  # host -> device: a copy
@@ -465,6 +500,7 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0) -> ndarra
 def asarray(a, dtype=None, order=None, blocking=False) -> ndarray:
     if type(a) is ndarray:
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+    counts.launch()
     return _wrap(np.array(a, dtype, order=order))
 
 
@@ -472,12 +508,15 @@ def ascontiguousarray(a, dtype=None) -> ndarray:
     if type(a) is not ndarray:
         raise _unsupported(a)
     r = np.ascontiguousarray(a._a, dtype)
-    return a if r is a._a else _wrap(r)
+    if r is a._a:
+        return a
+    counts.launch()
+    return _wrap(r)
 
 
 def asnumpy(a, stream=None, order="C", out=None, blocking=True) -> np.ndarray:
     if type(a) is ndarray:
-        return a.get(stream, order, out)
+        return a.get(stream, order, out, blocking)
     return np.asarray(a, order=order)
 
 
@@ -491,6 +530,7 @@ def _device_call(fn):
     """`fn` (NumPy's) as CuPy's: on device arrays only, giving device arrays."""
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        counts.launch()
         out = kwargs.get("out")
         r = fn(*_unwrap(args), **_unwrap(kwargs))
         if type(out) is tuple and len(out) == 1:
@@ -561,45 +601,122 @@ class Device:
         return self.id
 
 
-class Event:
-    def record(self, stream=None) -> None:
-        pass
-
-    def synchronize(self) -> None:
-        pass
-
-    done = True
+class CUDARuntimeError(RuntimeError):
+    """cupy_backends.cuda.api.runtime.CUDARuntimeError."""
 
 
 class Stream:
+    """CuPy's Stream. Its work runs when launched (see the module's docstring); `ptr` tells
+    streams apart (0: the null stream)."""
+
     null: Stream
+    _ids = itertools.count(1)
 
     def __init__(self, null=False, non_blocking=False, ptds=False):
-        self.ptr = 0
+        self.ptr = 0 if null else next(Stream._ids)
+        self.non_blocking = non_blocking
+        self.device_id = 0
 
     def synchronize(self) -> None:
-        pass
+        counts.sync(self)
 
     def record(self, event=None) -> Event:
-        return event or Event()
+        event = event or Event()
+        event.record(self)
+        return event
 
     def wait_event(self, event) -> None:
         pass
 
+    @property
+    def done(self) -> bool:
+        return True
+
     def use(self) -> Stream:
+        """The current stream of this thread from now on."""
+        _local.stream = self
         return self
 
     def __enter__(self) -> Stream:
+        _local.__dict__.setdefault("outer", []).append(get_current_stream())
+        _local.stream = self
         return self
 
     def __exit__(self, *exc) -> None:
-        pass
+        _local.stream = _local.outer.pop()
+
+    def __repr__(self) -> str:
+        return f"<Stream {self.ptr} (device 0)>"
 
 
+_local = threading.local()  # .stream: the thread's current stream; .outer: with-blocks'
 Stream.null = Stream(null=True)
 
 
+def get_current_stream() -> Stream:
+    return getattr(_local, "stream", None) or Stream.null
+
+
+class Event:
+    """CuPy's Event: its time is the host's when it was recorded (the double's work is
+    done by then, as a GPU's would be when the stream reaches the event)."""
+
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self.disable_timing = disable_timing
+        self._ns: int | None = None
+
+    def record(self, stream=None) -> None:
+        self._ns = time.perf_counter_ns()
+
+    def synchronize(self) -> None:
+        counts.sync("event")
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+def get_elapsed_time(start_event: Event, end_event: Event) -> float:
+    """Milliseconds from one recorded event to another."""
+    for ev in (start_event, end_event):
+        if ev._ns is None or ev.disable_timing:
+            raise CUDARuntimeError("cudaErrorInvalidResourceHandle: invalid resource handle")
+    return (end_event._ns - start_event._ns) / 1e6
+
+
+class Counts:
+    """What a GPU would have seen since `reset()`: launches by the stream current on their
+    thread (its ptr; 0 the null stream) and host waits by stream (its ptr, or "event").
+    `log`: a list to append (ptr, thread's native id, time.monotonic_ns()) of each launch
+    to (None: not logged)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.launches: Counter = Counter()
+        self.syncs: Counter = Counter()
+        self.log: list | None = None
+
+    def launch(self) -> None:
+        ptr = get_current_stream().ptr
+        with self._lock:
+            self.launches[ptr] += 1
+            if self.log is not None:
+                self.log.append((ptr, threading.get_native_id(), time.monotonic_ns()))
+
+    def sync(self, stream) -> None:
+        with self._lock:
+            self.syncs[getattr(stream, "ptr", stream)] += 1
+
+
+counts = Counts()
+
+
 class _Runtime:
+    CUDARuntimeError = CUDARuntimeError
+
     @staticmethod
     def getDeviceCount() -> int:
         return 1
@@ -616,9 +733,8 @@ class cuda:  # noqa: N801 - the module's name in CuPy
     memory = _Memory
     runtime = _Runtime
 
-    @staticmethod
-    def get_current_stream() -> Stream:
-        return Stream.null
+    get_current_stream = staticmethod(get_current_stream)
+    get_elapsed_time = staticmethod(get_elapsed_time)
 
 
 class cupyx:  # noqa: N801 - what CupyBackend uses of cupyx

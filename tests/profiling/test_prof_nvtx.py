@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -175,3 +176,54 @@ def test_small_arrays_get_a_range_per_operation(capture_lib: Path, tmp_path: Pat
     recorded = [op.name for op in load_profile(tmp_path / "prof").ops.values()]
     assert recorded == ["multiply", "add", "sqrt", "add.reduce"], recorded
     assert sorted(pushed) == sorted(recorded), pushed
+
+
+ON_THE_DOUBLE = """
+import json, sys, threading
+sys.path[:0] = [{root!r}, {here!r}]
+from test_gpu_streams import counts, start_on_double, stencil
+import hpcarray as hp
+rt = start_on_double(nvtx=True)
+counts.reset()
+counts.log = []
+stencil(hp, iters=3)
+rt.flush()
+rt.scheduler.drain()
+print(json.dumps({{"stream": rt.backend.stream.ptr, "log": counts.log,
+                  "main": threading.get_native_id()}}))
+"""
+
+
+def test_gpu_launches_lie_in_their_tasks_ranges(capture_lib: Path, tmp_path: Path):
+    """On the GPU backend (its TEST DOUBLE: no GPU here), every launch a worker makes on the
+    rank's stream lies inside an NVTX range of its task, on its thread: what Nsight Systems
+    projects onto the GPU's kernels."""
+    root = Path(__file__).resolve().parents[2]
+    events = tmp_path / "events.tsv"
+    script = tmp_path / "prog.py"
+    script.write_text(ON_THE_DOUBLE.format(root=str(root), here=str(root / "tests" / "runtime")))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NVTX_", "HPCARRAY_"))}
+    env.update(NVTX_INJECTION64_PATH=str(capture_lib), NVTX_CAPTURE_FILE=str(events),
+               HPCARRAY_TEST="1", HPCARRAY_WORKERS="2")
+    out = subprocess.run([sys.executable, str(script)], env=env, check=True,
+                         capture_output=True, text=True, timeout=120, cwd=root)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    ranges: dict[int, list] = defaultdict(list)  # tid -> [(start, end, message)]
+    open_: dict[int, list] = defaultdict(list)
+    for ev, _pid, tid, t, dom, msg in (ln.rstrip("\n").split("\t") for ln in events.open()):
+        if dom != "hpcarray" or ev not in ("push", "pop"):
+            continue
+        if ev == "push":
+            open_[int(tid)].append((int(t), msg))
+        else:
+            t0, name = open_[int(tid)].pop()
+            ranges[int(tid)].append((t0, int(t), name))
+    launches = [(tid, t) for ptr, tid, t in got["log"]
+                if ptr == got["stream"] and tid != got["main"]]  # the workers'
+    assert len(launches) >= 30
+    names = set()
+    for tid, t in launches:
+        inside = [r for r in ranges[tid] if r[0] <= t <= r[1]]
+        assert inside, f"a launch on thread {tid} outside every range"
+        names.add(min(inside, key=lambda r: r[1] - r[0])[2])
+    assert any(n.startswith("fused(add,") for n in names), names  # the sweep's kernel

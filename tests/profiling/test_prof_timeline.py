@@ -137,3 +137,46 @@ def test_empty_and_single_task_profiles(tmp_path: Path) -> None:
     w.task(1, 0, 0, 0, [[0, 1]])  # zero duration
     w.close()
     assert "add" in render_all(one, dataflow=True, event=True, pdf=False)
+
+
+def _gpu_profile(tmp_path: Path) -> None:
+    """Two ranks of three tasks; rank 0's ran on its GPU (a "gpu" record each)."""
+    from prof_synth import TraceWriter
+
+    for rank in (0, 1):
+        w = TraceWriter(tmp_path, rank, 2, 1)
+        w.op(1, "add", "x.py:1", [], [[1, 1]])
+        for k in range(3):
+            tid = w.task(1, 0, k * 1000, k * 1000 + 500, [[0, 1]])
+            if rank == 0:  # rank 1 ran on the host
+                w.write(type="gpu", task=tid, op=1, start=k * 1000 + 400, end=k * 1000 + 900)
+        w.close()
+
+
+def test_gpu_spans_get_a_lane_of_their_rank(tmp_path: Path) -> None:
+    """"gpu" records (a task's span on its rank's GPU) are bars on a GPU lane after the
+    rank's processors, coloured as their operation; a window keeps those it overlaps."""
+    from hpcarray.profiling.trace_reader import GPU_PROC, filter_profile
+
+    _gpu_profile(tmp_path)
+    prof = load_profile(tmp_path)
+    assert [(g.rank, g.proc, g.start) for g in prof.gpu] == [(0, GPU_PROC, 400),
+                                                             (0, GPU_PROC, 1400),
+                                                             (0, GPU_PROC, 2400)]
+    assert prof.span() == (0, 2900)
+    fig, facts = build_figure(prof)
+    assert facts["lane_labels"] == ["rank 0 · proc 0", "rank 0 · GPU", "rank 1 · proc 0"]
+    add = next(t for t in fig["data"] if t.get("meta") == "bars" and t["name"] == "add")
+    assert sorted(add["y"][0::3]).count(1.0) == 3  # the GPU lane
+    assert any("on the GPU" in (s or "") for s in add["text"])
+    assert len(filter_profile(prof, start=1.2e-6, end=1.5e-6).gpu) == 1
+
+
+@pytest.mark.browser
+def test_gpu_lane_draws_in_chromium(tmp_path: Path, chromium: str) -> None:
+    _gpu_profile(tmp_path)
+    out = render_timeline(load_profile(tmp_path), tmp_path / "timeline.html")
+    st = status_attrs(dump_dom(chromium, out)[0])
+    assert st["drawn"] == "1", st
+    assert int(st["bars"]) == 2 * 3 + 3 and int(st["lane-ticks"]) == 3  # tasks, GPU spans
+    assert int(st["lanes-used"]) == 3

@@ -78,10 +78,18 @@ class FakeCupy(types.SimpleNamespace):
             def use(self):
                 pass
 
+        class Stream:
+            def __init__(self, non_blocking=False):
+                self.non_blocking = non_blocking
+
+            def use(self):
+                pass
+
         pool = types.SimpleNamespace(set_limit=lambda **kw: (limits.clear(), limits.update(kw)))
         super().__init__(
-            cuda=types.SimpleNamespace(Device=Device, runtime=types.SimpleNamespace(
-                getDeviceCount=lambda: count)),
+            cuda=types.SimpleNamespace(Device=Device, Stream=Stream,
+                                       runtime=types.SimpleNamespace(
+                                           getDeviceCount=lambda: count)),
             get_default_memory_pool=lambda: pool, limits=limits)
 
 
@@ -93,6 +101,7 @@ def test_with_a_gpu_cupy_and_auto_choose_the_gpu_of_the_local_rank(monkeypatch):
     for name in ("cupy", "auto"):
         b = backend.select(name, 0, 8, gpu_memory_bytes=1 << 30)
         assert b.name == "cupy" and b.xp is fake and b.device_id == 2  # 6 mod 4
+        assert b.stream.non_blocking  # the rank's stream does not wait for the null stream
         assert fake.limits == {"size": 1 << 30}
     backend.select("cupy", 0, 8)
     assert fake.limits == {"fraction": 0.9}

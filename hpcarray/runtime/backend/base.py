@@ -35,9 +35,23 @@ class Backend:
     def _allocate(self, shape: tuple[int, ...], dtype: np.dtype, zero: bool):
         raise NotImplementedError
 
+    def bind_thread(self) -> None:
+        """Called first on each thread of the runtime that computes on tiles (workers, the
+        progress thread): a GPU backend makes its stream current there. Nothing here."""
+
+    def timer(self, now):
+        """What times tasks on the device for the trace (cupy/timing.GpuTimer), given the
+        recorder's clock `now`; None where tasks run on the host (their host times are
+        the times)."""
+        return None
+
     def message_buffer(self, shape: tuple[int, ...], dtype: np.dtype):
         """Where a received message lands before it is copied into its store."""
         return self.allocate(shape, dtype)
+
+    def incoming(self, dest, data) -> None:
+        """Copy a received message (in a message_buffer) into tile memory `dest`."""
+        dest[...] = data
 
     def outgoing(self, arr):
         """What a send hands MPI for `arr` (a view of tile memory): contiguous memory MPI

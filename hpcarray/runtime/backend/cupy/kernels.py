@@ -2,7 +2,8 @@
 
 A plan is the CPU's (cpu/kernels.Plan: the same steps, leaves and scratch slots); what
 differs is how a tile runs: one generated CUDA kernel (codegen.py) per plan and variant,
-compiled once through CuPy's RawKernel and launched on the current stream. A plan with a
+compiled once through CuPy's RawKernel and launched on the current stream (the rank's: a
+task's thread is bound to it, backend.CupyBackend.bind_thread), with no wait. A plan with a
 step the generator does not compute runs its steps one by one as CuPy calls.
 
 UNVERIFIED: no GPU has run this module yet (the machines this was written on have none).
