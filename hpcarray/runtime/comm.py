@@ -173,6 +173,9 @@ class Progress(threading.Thread):
         another thread: the keys are copied at once)."""
         return any(src in ranks for src, _ in list(self.waiting))
 
+    def sends_under_way(self) -> bool:
+        return bool(self.requests)
+
     def run(self) -> None:
         # Between polls of the messages under way, wait on the inbox: a newly ready
         # message is posted at once instead of after the sleep.

@@ -103,6 +103,7 @@ _FROM_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "switch_interval_us": ("HPCARRAY_SWITCH_INTERVAL_US", _integer(0)),
     "blas_threads": ("HPCARRAY_BLAS_THREADS", _integer(1)),
     "check_spmd": ("HPCARRAY_CHECK_SPMD", _boolean),
+    "stall_seconds": ("HPCARRAY_STALL_SECONDS", _integer(0)),
     "print_all_ranks": ("HPCARRAY_PRINT_ALL_RANKS", _boolean),
     "backend": ("HPCARRAY_BACKEND", _choice("cpu", "cupy", "auto")),
     "gpu_memory_bytes": ("HPCARRAY_GPU_MEMORY", _integer(0)),
@@ -162,6 +163,10 @@ class Settings:
     blas_threads: int | None = None
     # Multi-rank: check that every rank issues the same operations (runtime/spmd.py).
     check_spmd: bool = False
+    # Multi-rank: a job whose every rank has waited this long with nothing to do (a
+    # deadlock: ranks that took different paths) ends naming each rank's line (stall.py);
+    # 0: wait forever.
+    stall_seconds: int = 60
     # Multi-rank: every rank prints (default: only rank 0's stdout).
     print_all_ranks: bool = False
     # Where tile memory and kernels live (runtime/backend/): "cpu", "cupy" (one GPU per

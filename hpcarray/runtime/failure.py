@@ -23,6 +23,8 @@ import time
 import traceback
 from dataclasses import dataclass
 
+from hpcarray.runtime.stall import StallWatch
+
 DRAIN_SECONDS = 3.0   # at most this long for the launcher to read our traceback
 GRACE_SECONDS = 2.0   # an early end waits this long for the other ranks to end alike
 END_TAG = 17
@@ -158,6 +160,8 @@ class EndWatch(threading.Thread):
         self.ending = False          # this rank has begun to end: it answers no more
         self.stopped = False
         self.sends: list = []
+        seconds = runtime.settings.stall_seconds
+        self.stall = StallWatch(runtime, seconds) if seconds else None
 
     def announce(self, outcome: Outcome | None) -> None:
         self.sends += [self.comm.isend(outcome, dest=r, tag=END_TAG)
@@ -185,7 +189,22 @@ class EndWatch(threading.Thread):
                 self.save_trace()
                 self.announce(None)
             self._check_stuck()
+            if self.stall is not None and not self.ending:
+                self._check_stall()
             time.sleep(0.02)
+
+    def _check_stall(self) -> None:
+        """Every rank waits with nothing to do: end the job (stall.py)."""
+        report = self.stall.tick(time.monotonic())
+        if report is None:
+            return
+        with self.cond:
+            if self.ending:
+                return
+            self.ending = True
+        self.save_trace()
+        headline, text = report
+        abort_job(self.runtime, Outcome(1, text, "error"), headline)
 
     def _check_stuck(self) -> None:
         with self.cond:
@@ -224,7 +243,7 @@ class EndWatch(threading.Thread):
         self.join()
         from mpi4py import MPI
 
-        MPI.Request.Waitall(self.sends)
+        MPI.Request.Waitall(self.sends + (self.stall.sends if self.stall else []))
 
 
 def end_job(runtime, outcome: Outcome) -> int:

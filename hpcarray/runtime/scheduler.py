@@ -91,6 +91,11 @@ class Scheduler:
         self.changed = threading.Condition(self.lock)
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.pending = 0
+        # What the stall watch reads (runtime/stall.py): tasks completed, which workers
+        # run one, whether the main thread waits for tasks.
+        self.completed = 0
+        self.busy = [False] * workers
+        self.main_waiting = False
         self.error: tuple[BaseException, Operation] | None = None
         # Floating-point conditions tasks found, to report on the caller's thread.
         self.fp_pending: list[tuple] = []
@@ -138,11 +143,14 @@ class Scheduler:
         fpe.collect_on_this_thread()
         if self.thread_init is not None:
             self.thread_init()
+        busy = self.busy
         while True:
             task = self.queue.get()
             if task is None:
                 return
+            busy[lane] = True
             self._run(task, lane)
+            busy[lane] = False
 
     def _run(self, task: Task, lane: int) -> None:
         if self.error is None:
@@ -224,6 +232,7 @@ class Scheduler:
                     ready.append(t)
             task.dependents = []
             self.pending -= 1
+            self.completed += 1
             self.pending_bytes -= task.nbytes
             self.changed.notify_all()
         for t in ready:
@@ -260,7 +269,7 @@ class Scheduler:
             while (self.pending > self.window // 2
                    or (self.pending_bytes > self.window_bytes // 2
                        and self.pending > self.nworkers)) and self.error is None:
-                self.changed.wait()
+                self._wait_main()
 
     def wait_store(self, store: Store) -> None:
         """Wait until no pending task reads or writes `store` (or its aliases); raise a
@@ -269,7 +278,7 @@ class Scheduler:
         if accesses or self.error is not None:
             with self.lock:
                 while accesses and (self.error is None or self.agreed_errors):
-                    self.changed.wait()
+                    self._wait_main()
                 if self.error is not None and not self.agreed_errors:
                     self._wait_idle_locked()
                     self._raise_error()
@@ -311,7 +320,15 @@ class Scheduler:
                 finally:
                     self.lock.acquire()
             else:
-                self.changed.wait()
+                self._wait_main()
+
+    def _wait_main(self) -> None:
+        """The main thread waits for tasks to change (holding the lock's condition)."""
+        self.main_waiting = True
+        try:
+            self.changed.wait()
+        finally:
+            self.main_waiting = False
 
     def raise_error(self) -> None:
         """Raise the pending task error, if any (one rank; multi-rank jobs raise errors

@@ -28,28 +28,42 @@ _INSIDE: dict = {}  # code object -> whether it is hpcarray's (or NumPy's)
 _BASENAMES: dict = {}  # code object -> its file's name
 
 
-def user_frame():
-    """The innermost frame outside the hpcarray package (and NumPy): the user's line.
-    (Asked for by every operation: each code object is classified once.)"""
-    frame = sys._getframe(1)
-    inside = _INSIDE
-    while frame is not None:
-        code = frame.f_code
-        known = inside.get(code)
-        if known is None:
-            if len(inside) > 65536:  # (code made again and again: exec, notebooks)
-                inside.clear()
-            filename = code.co_filename
-            known = inside[code] = filename.startswith(_HERE) or "/numpy/" in filename
-        if not known:
-            return frame
+def user_frame(frame=None):
+    """The innermost frame outside the hpcarray package (and NumPy) from `frame` (default:
+    the caller's) outwards: the user's line. (Asked for by every operation: each code
+    object is classified once.)"""
+    if frame is None:
+        frame = sys._getframe(1)
+    while frame is not None and _inside(frame.f_code):
         frame = frame.f_back
-    return None
+    return frame
+
+
+def caller_frame(frame):
+    """The user's frame that called into hpcarray, from `frame` somewhere inside that call
+    (another thread's stack, which may end in the standard library: a lock's wait)."""
+    while frame is not None and not _inside(frame.f_code):
+        frame = frame.f_back
+    return user_frame(frame)
+
+
+def _inside(code) -> bool:
+    known = _INSIDE.get(code)
+    if known is None:
+        if len(_INSIDE) > 65536:  # (code made again and again: exec, notebooks)
+            _INSIDE.clear()
+        filename = code.co_filename
+        known = _INSIDE[code] = filename.startswith(_HERE) or "/numpy/" in filename
+    return known
 
 
 def user_source_line() -> str:
     """'file.py:LINE' of the innermost frame outside the hpcarray package (and NumPy)."""
-    frame = user_frame()
+    return frame_line(user_frame())
+
+
+def frame_line(frame) -> str:
+    """'file.py:LINE' of a frame ('?' for None)."""
     if frame is None:
         return "?"
     code = frame.f_code

@@ -49,9 +49,10 @@ def script(tmp_path: Path, code: str, name: str = "prog.py") -> str:
     return name
 
 
-def run(tmp_path: Path, *args: str, cmd=None) -> subprocess.CompletedProcess:
+def run(tmp_path: Path, *args: str, cmd=None, **settings: str) -> subprocess.CompletedProcess:
     """Run the job to its end; one that hangs is killed, with every process it started."""
-    proc = subprocess.Popen(cmd or [*HPCARRAY, "run", *args], cwd=tmp_path, env=env(),
+    proc = subprocess.Popen(cmd or [*HPCARRAY, "run", *args], cwd=tmp_path,
+                            env={**env(), **settings},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
@@ -259,3 +260,45 @@ def test_tracebacks_show_the_programs_frames_once(mpiexec, tmp_path, n):
     assert r.stderr.count("ValueError: cannot reshape array of size 10 into shape (3,4)") == 1
     if n > 1:
         assert r.stderr.startswith(f"hpcarray: all {n} ranks failed alike:\n")
+
+
+# Rank 0 gathers to print; the others wait for its partial of a sum that it never issues.
+DIVERGED = """
+    import hpcarray as np
+    from hpcarray.runtime import get_runtime
+    a = np.arange(4000.0).reshape(200, 20)
+    if get_runtime().rank == 0:
+        print(a)
+    else:
+        print(float(a.sum()))
+"""
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_ranks_that_took_different_paths_end_naming_each_ranks_line(mpiexec, tmp_path, n):
+    """A deadlock ends the job with what each rank waits for and where, not a hang."""
+    start = time.monotonic()
+    r = run(tmp_path, "-n", str(n), script(tmp_path, DIVERGED), HPCARRAY_STALL_SECONDS="1")
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "every rank has waited 1 s with nothing to do (a deadlock)" in r.stderr
+    assert "rank 0: at prog.py:6, waits for the other ranks in a collective" in r.stderr
+    for rank in range(1, n):
+        assert re.search(rf"rank {rank}: at prog.py:8, waits for a message from rank", r.stderr)
+    assert "different paths through the program" in r.stderr
+    assert time.monotonic() - start < 30
+
+
+def test_a_slow_rank_is_not_taken_for_a_deadlock(mpiexec, tmp_path):
+    """A rank busy outside hpcarray (here asleep) keeps the others waiting, as it may."""
+    code = """
+        import time
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        a = np.ones((200, 200))
+        if get_runtime().rank == 1:
+            time.sleep(4)
+        print(float(a.sum()))
+    """
+    r = run(tmp_path, "-n", "2", script(tmp_path, code), HPCARRAY_STALL_SECONDS="1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "40000.0"
