@@ -269,6 +269,10 @@ def test_real_imag_and_dtype_views_run_on_each_ranks_block(mpiexec, ranks):
         z[3:7].imag = 1.5                  # a window's part
         zr[3:7].imag = 1.5
         same(z, zr)
+        same(z.imag[[0, 31, 59]], zr.imag[[0, 31, 59]])   # elements moved, not tiles
+        z.real[[1, 30, 58], 2] = -1.0
+        zr.real[[1, 30, 58], 2] = -1.0
+        same(z, zr)
 
         ar = rng.random((n, m))
         a = np.array(ar)
