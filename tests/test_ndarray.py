@@ -74,6 +74,45 @@ def test_imag_of_real_array():
         assert_same(h.imag + 1, x.imag + 1)
 
 
+@pytest.mark.parametrize("shape", [(13,), (9, 5), (4, 3, 2)])
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+def test_real_and_imag_read_and_write_their_array(dtype, shape):
+    """Across ranks these keep the array's tiles (store.PartBlock): the parts and the
+    array see each other's writes, halos included."""
+    x = data(dtype, shape) + np.asarray(1j, dtype)
+    h = hp.array(x)
+    for a in (h, x):
+        a.real[1:] += a.imag[:-1]
+        a.imag[...] = 0
+        a += a.real * np.asarray(2j, dtype)  # the array's own write, seen by its parts
+        a.imag[::2] -= a.real[::-1][::2]
+        a[1:].real *= 3
+    assert_same(h, x)
+    for part in (lambda a: a.real, lambda a: a.imag, lambda a: a[1:].imag.T):
+        got, want = part(h), part(x)
+        assert_same(got, want)
+        assert (got.strides, got.flags.c_contiguous) == (want.strides, want.flags.c_contiguous)
+    assert_same(h.real.sum(), x.real.sum())
+    assert_same(h.imag.max(axis=0), x.imag.max(axis=0))
+
+
+@pytest.mark.parametrize("dtype,other", [("float64", "int64"), ("int64", "float64"),
+                                         ("float32", "int32"), ("complex64", "float64")])
+def test_views_as_a_dtype_of_the_same_itemsize_read_and_write_their_array(dtype, other):
+    x = np.abs(data(dtype, (9, 4))) + np.asarray(1, dtype)
+    h = hp.array(x)
+    for a in (h, x):
+        v = a.view(other)
+        v[1:] = v[:-1]
+        a[::3] = a[1::3]  # the array's own write, seen through its view
+        v[-1] = v[0]
+    assert_same(h, x)
+    assert_same(h.view(other), x.view(other))
+    assert_same(h.view(other).view(dtype)[2:], x.view(other).view(dtype)[2:])
+    got, want = h.T.view(other), x.T.view(other)
+    assert (got.strides, got.flags.writeable, got.shape) == (want.strides, True, want.shape)
+
+
 def test_views_attributes():
     x = np.arange(24.0).reshape(2, 3, 4)
     h = hp.array(x)

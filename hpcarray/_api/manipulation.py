@@ -369,7 +369,7 @@ def real(a):
     x = asarray(a)
     if x.dtype.kind != "c":
         return x
-    return _alias(x, x._np.real)
+    return _part(x, "real")
 
 
 def imag(a):
@@ -378,14 +378,30 @@ def imag(a):
         res = new_array(x.shape, x.dtype, zero=True)
         set_writeable(res, False)
         return res
-    return _alias(x, x._np.imag)
+    return _part(x, "imag")
 
 
 def view(a, dtype=None, type=None):
     if dtype is None or np.dtype(dtype) == a.dtype:
         return wrap(a._v, a._np)
     dtype = check_dtype(np.dtype(dtype))
-    return _alias(a, a._np.view(dtype))
+    if dtype.itemsize == a.dtype.itemsize:
+        return _part(a, dtype)
+    return _alias(a, a._np.view(dtype))  # (the last axis changes length)
+
+
+def _part(x, part):
+    """x seen through `part` ("real", "imag" or a dtype of the same itemsize). Where each
+    rank holds a block of x's store (a root, or such a part of one), the same view of a
+    part alias of the whole store, which keeps the root's tiles (Runtime.part_alias);
+    elsewhere an alias store over NumPy's view."""
+    v = x._v
+    store = v.store
+    if store.blocked and store.carrier is store.root:  # (a root or a part alias)
+        alias = get_runtime().part_alias(store, part)
+        return wrap(View(alias, v.start, v.shape, v.dims), x._np)  # (x's writeable flag)
+    return _alias(x, x._np.real if part == "real" else x._np.imag if part == "imag"
+                  else x._np.view(part))
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):

@@ -31,7 +31,7 @@ from hpcarray.runtime.partition import (
 )
 from hpcarray.runtime.placed import Placed, window
 from hpcarray.runtime.scheduler import Operation, Scheduler, Task
-from hpcarray.runtime.store import AliasBlock, Block, Store
+from hpcarray.runtime.store import AliasBlock, Block, PartBlock, Store
 from hpcarray.runtime.trace import Recorder, user_source_line
 from hpcarray.runtime.view import View
 
@@ -209,6 +209,7 @@ class Runtime:
         """Make this rank's block of `store` hold `rect` (a task here reads or writes it):
         the first time a task reaches past the block, it grows to their bounding box,
         after the tasks already issued on it, which use the old one, are done."""
+        store = store.carrier  # (a part alias's block is its root's, seen in parts)
         block = store.block
         if block.holds(rect) or not _extents(rect) or 0 in _extents(rect):
             return
@@ -312,6 +313,18 @@ class Runtime:
         alias = Store(root.buffer, tiling, root=root, shape=shape)
         alias.block = AliasBlock(root, shape, alias)
         alias.matched = root.pinned = True
+        return alias
+
+    def part_alias(self, store: Store, part) -> Store:
+        """`.real`, `.imag` or a view as a dtype of the same itemsize (`part`: "real",
+        "imag" or the dtype) of the whole of `store` (held as blocks: a root or a part
+        alias of one) as a matched alias whose block is the root's seen through it
+        (store.PartBlock): the root's shape and tiles, so it runs distributed."""
+        root = store.root
+        parts = (store.block.parts if store.is_alias else ()) + (part,)
+        alias = Store(None, root.tiling, root=root, shape=root.shape,
+                      block=PartBlock(root.block, parts))
+        alias.matched = root.pinned = True  # (its tiling is root's: root's must not move)
         return alias
 
     def gathered(self, view: View) -> np.ndarray:
@@ -461,7 +474,7 @@ class Runtime:
         if self.dist is not None:
             for store, rect, _ in reqs:
                 if store.blocked and (not borrowed or not any(
-                        c.block is store.block and c.holds(rect) for c in borrowed)):
+                        c.block is store.carrier.block and c.holds(rect) for c in borrowed)):
                     self.cover(store, rect)
         self.scheduler.submit(task, reqs, after)
 
@@ -478,6 +491,7 @@ class Runtime:
         tag = self.dist.next_tag()
         if self.rank not in (src, dst):
             return
+        store = store.carrier  # whole elements: what coherence counts
         # The piece is found in the block when the message moves (the block may grow).
         block, shape, dtype = store.block, _extents(piece), store.dtype
         task = self.task(op, None, piece, _nbytes(shape, dtype))

@@ -88,6 +88,7 @@ class Distribution:
         read reaches past the rank's own tiles by more than a quarter of their extent (a
         transpose, a reversal; a stencil's halos stay near). Decided from the tiling
         alone, so every rank decides alike (the sender of the messages too)."""
+        store = store.carrier
         if store.alias_of is not None or not store._blocked:
             return False
         tiling = store.tiling
@@ -106,7 +107,8 @@ class Distribution:
         """(piece, owner) for each piece of `rect` that `rank` lacks; unless not `hold`
         (a borrowed copy's), records that it will hold them once the messages arrive.
         `store` is a root or a matched alias (whose tile i is its root's tile i, in other
-        coordinates)."""
+        coordinates); for a part alias, its root's pieces (Store.carrier)."""
+        store = store.carrier
         root = store.root
         if store.replicates:
             raise AssertionError("unmatched alias stores are gathered, not exchanged")
@@ -194,8 +196,9 @@ class Distribution:
     @staticmethod
     def frame(store: Store) -> Store:
         """The store whose buffer and tiles a gather of `store` works in: the store itself
-        (a root, or an alias whose tiles line up with its root's) or its root."""
-        return store.root if store.replicates else store
+        (a root, or a reshape whose tiles line up with its root's) or its root (for an
+        alias whose tiles do not, and for a part alias: whole elements, Store.carrier)."""
+        return store.root if store.replicates else store.carrier
 
     def my_pieces(self, store: Store, pieces: dict[int, Rect]) -> dict[int, np.ndarray]:
         """The data of the pieces this rank owns (to send)."""

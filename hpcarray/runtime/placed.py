@@ -181,10 +181,11 @@ class Placed:
 
     @property
     def strides(self) -> tuple[int, ...]:
-        """As NumPy would give them for this view of a C-ordered global array."""
-        store_shape = self.block.store().shape
-        c, acc = [], self.dtype.itemsize
-        for n in reversed(store_shape):
+        """As NumPy would give them for this view of a C-ordered global array (of the
+        root's elements, for a part of them: `.real`)."""
+        store = self.block.store().carrier
+        c, acc = [], store.dtype.itemsize
+        for n in reversed(store.shape):
             c.append(acc)
             acc *= n
         c.reverse()

@@ -9,7 +9,10 @@ one rank, and for stores every rank holds whole (small ones, gathered ones), the
 the whole store at origin 0.
 
 Stores whose buffers are views of another store's buffer (reshape views, `.real`, `.imag`,
-dtype views) are *aliases*: they share their root's dependence tracking.
+dtype views) are *aliases*: they share their root's dependence tracking. Across ranks, a
+reshape of a store held as blocks whose tiles line up with its root's has an AliasBlock,
+and `.real`, `.imag` and dtype views of the same itemsize have a PartBlock: both keep
+their root's tiles and run distributed.
 """
 
 from __future__ import annotations
@@ -119,6 +122,10 @@ class Borrowed:
         self.buffer: np.ndarray | None = None
         self.pieces: list[tuple] = []  # (rectangle, data) received for it
 
+    @property
+    def dtype(self) -> np.dtype:
+        return self.block.dtype
+
     def holds(self, rect) -> bool:
         return _holds(self.origin, self.extents, rect)
 
@@ -160,12 +167,14 @@ def borrowing() -> bool:
     return bool(getattr(_running, "borrowed", None))
 
 
-def borrowed(block: Block, rect) -> Borrowed | None:
+def borrowed(block: Block, rect) -> Borrowed | PartBlock | None:
     """The running task's copy of `block`'s store that holds `rect`, if any (what it
-    reads there: the block may hold a stale copy of the same elements)."""
+    reads there: the block may hold a stale copy of the same elements); of a part
+    alias's block, its part of the whole store's copy."""
+    whole = block.whole if type(block) is PartBlock else block
     for c in getattr(_running, "borrowed", None) or ():
-        if c.block is block and c.holds(rect):
-            return c
+        if c.block is whole and c.holds(rect):
+            return c if whole is block else PartBlock(c, block.parts)
     return None
 
 
@@ -208,6 +217,57 @@ class AliasBlock(Block):
         """The root's rows holding the alias's rows of `rect`."""
         lo, hi = rect[0]
         return lo * self.alias_row // self.row, -(-hi * self.alias_row // self.row)
+
+
+def part_of(buffer, parts: tuple):
+    """`buffer` seen through `parts` in turn: "real", "imag" or a dtype of the same
+    itemsize (NumPy's `.real`, `.imag`, `.view(dtype)`: views, element for element)."""
+    for part in parts:
+        buffer = (buffer.real if part == "real" else buffer.imag if part == "imag"
+                  else buffer.view(part))
+    return buffer
+
+
+class PartBlock(Block):
+    """The block of a part alias (`.real`, `.imag`, a view as a dtype of the same
+    itemsize, of a store held as blocks): its root's block (`whole`) seen through those
+    views. Element i of the alias is part of element i of the root, so it has the root's
+    shape, tiles and block rectangle; data moves between ranks in whole elements of the
+    root (Store.carrier), whose coherence is per root."""
+
+    __slots__ = ("whole", "parts", "_seen")
+
+    def __init__(self, whole: Block | Borrowed, parts: tuple):
+        self.whole = whole
+        self.parts = parts
+        self.dtype = part_of(np.empty(0, whole.dtype), parts).dtype
+        self.store = None
+        self._seen: tuple = (None, None)  # (whole's buffer, its part view): one view each
+
+    @property
+    def buffer(self) -> np.ndarray:
+        whole = self.whole.buffer
+        seen = self._seen
+        if seen[0] is not whole:  # first use, or the root's block grew
+            seen = self._seen = (whole, part_of(whole, self.parts))
+        return seen[1]
+
+    @property
+    def extents(self) -> tuple[int, ...]:
+        return self.whole.extents
+
+    @property
+    def origin(self) -> tuple[int, ...]:
+        return self.whole.origin
+
+    @property
+    def writeable(self) -> bool:
+        return self.whole.writeable
+
+    @property
+    def lent(self) -> np.ndarray | None:
+        whole = self.whole.lent
+        return None if whole is None else part_of(whole, self.parts)
 
 
 class Store:
@@ -287,6 +347,14 @@ class Store:
     @property
     def root(self) -> Store:
         return self.alias_of or self
+
+    @property
+    def carrier(self) -> Store:
+        """The store whose elements move between ranks for this one: a part alias's root
+        (it holds parts of the root's elements, and which rank holds which tile epoch is
+        kept per root, so a message or gather moves the root's whole elements); else the
+        store itself."""
+        return self.alias_of if type(self.block) is PartBlock else self
 
     @property
     def is_alias(self) -> bool:

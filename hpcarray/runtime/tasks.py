@@ -97,12 +97,14 @@ _end = operator.itemgetter(1)
 def _fetched_rects(in_reqs):
     """(store, rectangle) to fetch from other ranks: the inputs' images, or per store their
     bounding box where that is no larger than they are together (a stencil's overlapping
-    views of one grid: one message per neighbour instead of one per view)."""
+    views of one grid: one message per neighbour instead of one per view). A part alias's
+    are its root's (Store.carrier: whole elements, as coherence counts them)."""
     if len(in_reqs) < 2:
-        yield from ((store, img) for store, img, _ in in_reqs)
+        yield from ((store.carrier, img) for store, img, _ in in_reqs)
         return
     by_store: dict[int, tuple] = {}
     for store, img, _ in in_reqs:
+        store = store.carrier
         by_store.setdefault(id(store), (store, []))[1].append(img)
     for store, imgs in by_store.values():
         if len(imgs) > 1:

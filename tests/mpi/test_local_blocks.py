@@ -217,3 +217,88 @@ def test_far_reads_come_as_copies_and_leave_each_rank_its_share(mpiexec, ranks):
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3])
+def test_real_imag_and_dtype_views_run_on_each_ranks_block(mpiexec, ranks):
+    """`.real`, `.imag` and views as a dtype of the same itemsize of an array held as
+    blocks keep its tiles (store.PartBlock): reads and writes through them run where the
+    tiles are, halos move the root's whole elements, the root and its parts see each
+    other's writes across ranks, no rank is made to hold a whole array (as each was
+    before: Runtime.globalize) and every block stays its rank's share. Tiny tiles."""
+    r = run_code(mpiexec, ranks, """
+        import numpy
+        import hpcarray as np
+        from hpcarray.runtime import get_runtime
+        rt = get_runtime()
+        rng = numpy.random.default_rng(7)
+
+        def same(got, want):
+            got = numpy.asarray(got)
+            assert got.dtype == want.dtype and got.shape == want.shape, (got, want)
+            assert numpy.array_equal(got, want), (got, want)
+
+        n, m = 60, 9
+        zr = rng.random((n, m)) + 1j * rng.random((n, m))
+        z = np.array(zr)
+        same(z.real, zr.real)
+        same(z.imag, zr.imag)
+        z.real[1:-1] += z.imag[:-2]        # reads the rows above: across ranks
+        zr.real[1:-1] += zr.imag[:-2]
+        same(z, zr)
+        z.imag[...] = 0
+        zr.imag[...] = 0
+        same(z, zr)
+        z += 2j * z.real                   # the root's write, then read through parts
+        zr += 2j * zr.real
+        same(z.imag, zr.imag)
+        re = z.real
+        for _ in range(4):                 # a stencil on the real part: halos each step
+            re[1:-1, 1:-1] = 0.25 * (re[:-2, 1:-1] + re[2:, 1:-1] + re[1:-1, :-2]
+                                     + re[1:-1, 2:])
+            zr.real[1:-1, 1:-1] = 0.25 * (zr.real[:-2, 1:-1] + zr.real[2:, 1:-1]
+                                          + zr.real[1:-1, :-2] + zr.real[1:-1, 2:])
+            z.imag[1:-1] -= re[:-2]        # the other part, reading the new real part
+            zr.imag[1:-1] -= zr.real[:-2]
+        same(z, zr)
+        assert numpy.isclose(float(z.real.sum()), zr.real.sum(), rtol=1e-12, atol=0)
+        same(np.max(z.imag, axis=1), zr.imag.max(axis=1))
+        assert numpy.allclose(numpy.asarray(np.sum(z.real, axis=0)), zr.real.sum(axis=0),
+                              rtol=1e-12, atol=0)
+        same(z.real[::-1] - z.imag, zr.real[::-1] - zr.imag)   # a far read: borrowed
+        z[3:7].imag = 1.5                  # a window's part
+        zr[3:7].imag = 1.5
+        same(z, zr)
+        same(z.imag[[0, 31, 59]], zr.imag[[0, 31, 59]])   # elements moved, not tiles
+        z.real[[1, 30, 58], 2] = -1.0
+        zr.real[[1, 30, 58], 2] = -1.0
+        same(z, zr)
+
+        ar = rng.random((n, m))
+        a = np.array(ar)
+        bits = a.view(np.int64)
+        same(bits, ar.view(numpy.int64))
+        bits[::5] = 4607182418800017408    # 1.0's bits, written through the view
+        ar.view(numpy.int64)[::5] = 4607182418800017408
+        same(a, ar)
+        a[1:] += a[:-1]                    # the root's write, seen through the view
+        ar[1:] += ar[:-1]
+        same(bits, ar.view(numpy.int64))
+        back = bits.view(np.float64)
+        back[2:-2] *= 3.0
+        ar.view(numpy.int64).view(numpy.float64)[2:-2] *= 3.0
+        same(a, ar)
+        same(z.real.view(np.int64)[1:], zr.real.view(numpy.int64)[1:])
+
+        assert rt.globalized == 0
+        for x in (z, a):
+            store = x._v.store
+            tiling = store.tiling
+            own = sum(t[0][1] - t[0][0] for t, o in zip(tiling.tiles, tiling.owners)
+                      if o == rt.rank)
+            rows = store.block.extents[0]
+            assert store.blocked == (rt.nranks > 1) and rows <= own + 2, (rows, own)
+        print("ok")
+    """, HPCARRAY_TEST="1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
