@@ -5,6 +5,7 @@ casting, filling and pickling."""
 from __future__ import annotations
 
 import copy
+import gc
 import operator
 import pickle
 import warnings
@@ -111,6 +112,16 @@ def test_views_as_a_dtype_of_the_same_itemsize_read_and_write_their_array(dtype,
     assert_same(h.view(other).view(dtype)[2:], x.view(other).view(dtype)[2:])
     got, want = h.T.view(other), x.T.view(other)
     assert (got.strides, got.flags.writeable, got.shape) == (want.strides, True, want.shape)
+
+
+def test_flags_outlive_their_array():
+    """A temporary's flags, read after it is gone (across ranks its data is a block that
+    knows its store only weakly)."""
+    flags = hp.ones((40, 30), dtype=complex).real.flags
+    gc.collect()
+    want = np.ones((40, 30), dtype=complex).real.flags
+    assert (flags.c_contiguous, flags.f_contiguous, flags.writeable) == \
+        (want.c_contiguous, want.f_contiguous, want.writeable)
 
 
 def test_views_attributes():

@@ -257,6 +257,8 @@ class _Flags:
 
     def __init__(self, placed: Placed):
         object.__setattr__(self, "_p", placed)
+        # (now, while the array is alive: the block knows its store only weakly)
+        object.__setattr__(self, "_strides", placed.strides)
 
     @property
     def writeable(self) -> bool:
@@ -269,11 +271,11 @@ class _Flags:
 
     @property
     def c_contiguous(self) -> bool:
-        return _contiguous(self._p.shape, self._p.strides, self._p.itemsize, reverse=True)
+        return _contiguous(self._p.shape, self._strides, self._p.itemsize, reverse=True)
 
     @property
     def f_contiguous(self) -> bool:
-        return _contiguous(self._p.shape, self._p.strides, self._p.itemsize, reverse=False)
+        return _contiguous(self._p.shape, self._strides, self._p.itemsize, reverse=False)
 
     @property
     def contiguous(self) -> bool:
