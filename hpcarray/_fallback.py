@@ -92,10 +92,20 @@ def numpy_for_data_not_held(namespace: dict, skip=frozenset()) -> None:
 
 
 def inplace_numpy(a, fn) -> None:
-    """Run `fn` on the array's synchronized NumPy data in place (sort, put)."""
+    """Run `fn` on the array's synchronized NumPy data in place (sort, put): device data
+    goes through a host copy (NumPy's functions take host arrays only)."""
     from hpcarray._api.ops import update_in_place
+    from hpcarray.runtime import get_runtime
 
-    update_in_place(a, fn)
+    backend = get_runtime().backend
+
+    def on_host(data) -> None:
+        host = backend.to_host(data)
+        fn(host)
+        if host is not data:
+            data[...] = backend.from_host(host)
+
+    update_in_place(a, on_host)
 
 
 def _lookup(func):

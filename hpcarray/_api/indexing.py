@@ -23,6 +23,7 @@ from hpcarray._api.convert import (
     new_array,
     numpy_args,
     numpy_view,
+    on_device,
     operand,
     stand_in,
     to_numpy,
@@ -88,12 +89,6 @@ def basic_view(a, key: tuple):
     if isinstance(res, np.generic):  # NumPy's scalar (CuPy gives 0-d arrays already)
         res = data[key + (Ellipsis,)]
     return wrap(a._v.index(key), res)
-
-
-def on_device(arr: np.ndarray):
-    """A host array (indices, values) where whole-array kernels' data is: itself on the
-    CPU, a device copy on a GPU backend (CuPy takes no host arrays with device ones)."""
-    return get_runtime().backend.from_host(arr)
 
 
 def _value_stand(value):
@@ -663,6 +658,13 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
 # -- a.flat ----------------------------------------------------------------------------------
 
 
+def _flat_key(key) -> bool:
+    """A key every backend's `a.flat` takes (an integer, a slice, Ellipsis); index arrays
+    become the elements' coordinates instead."""
+    return key is Ellipsis or isinstance(key, slice) or (
+        isinstance(key, (numbers.Integral, np.integer)) and not isinstance(key, (bool, np.bool_)))
+
+
 class FlatIter:
     """`a.flat`: iteration, indexing and assignment in C order."""
 
@@ -685,18 +687,26 @@ class FlatIter:
         return ravel(self._a).copy()
 
     def __getitem__(self, key):
+        a = self._a
         key = _frozen(numpy_args(key))
-        probe = stand_in(np.int8, self._a.shape).flat[key]  # NumPy's errors and shape
+        probe = stand_in(np.int8, a.shape).flat[key]  # NumPy's errors and shape
         if not isinstance(probe, np.ndarray):
-            return to_numpy(self._a).flat[key]
-        out = new_array(probe.shape, self._a.dtype)
-        if out.size and spread(self._a):
-            pull("flat.getitem", out, self._a, picked(self._a.shape, lambda c: c.flat[key]))
-        elif out.size:
+            return to_numpy(a).flat[key]
+        out = new_array(probe.shape, a.dtype)
+        if not out.size:
+            return out
+        if spread(a):
+            pull("flat.getitem", out, a, picked(a.shape, lambda c: c.flat[key]))
+            return out
+        if _flat_key(key):
             def kernel(outs, ins):
                 outs[0][...] = ins[0].flat[key]
+        else:  # index arrays: the elements' coordinates (CuPy's a.flat takes none)
+            where = coords(a.shape, lambda c: c.flat[key])
 
-            ops.whole("flat.getitem", kernel, [out], [self._a])
+            def kernel(outs, ins):
+                outs[0][...] = ins[0][on_device(tuple(where))]
+        ops.whole("flat.getitem", kernel, [out], [a])
         return out
 
     def __setitem__(self, key, value) -> None:
@@ -709,15 +719,19 @@ class FlatIter:
         vals = _np_values(value, a.dtype)
         if a.size == 0:
             return
-        if spread(a):
+        if spread(a) or not _flat_key(key):
             where = coords(a.shape, lambda c: c.flat[key])
             # NumPy's flat assignment cycles (or cuts) the values to the selection's size.
             vals = np.resize(np.asarray(vals).reshape(-1), where[0].shape)
-            _scatter("flat.setitem", a, where, vals)
-            return
+            if spread(a):
+                _scatter("flat.setitem", a, where, vals)
+                return
 
-        def kernel(outs, ins):
-            outs[0].flat[key] = vals
+            def kernel(outs, ins):  # (index arrays: CuPy's a.flat takes none)
+                outs[0][on_device(tuple(where))] = on_device(vals)
+        else:
+            def kernel(outs, ins):
+                outs[0].flat[key] = on_device(vals)
 
         ops.whole("flat.setitem", kernel, [a], [])
 

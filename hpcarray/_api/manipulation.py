@@ -213,7 +213,10 @@ def expand_dims(a, axis):
 def _alias(x, np_view):
     """A view NumPy can make but a View cannot express: an alias store over it."""
     store = get_runtime().alias_store(np_view, x._v.store)
-    return wrap(View.whole(store), np_view)
+    a = wrap(View.whole(store), np_view)
+    if not writeable(x):  # (NumPy's views have its flag already; device data has none)
+        set_writeable(a, False)
+    return a
 
 
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
@@ -238,7 +241,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if copy:
         return reshape(x.copy(), new_shape)
     if new_shape == x.shape:
-        return wrap(x._v, x._np)
+        return wrap(x._v, numpy_view(x))
     squeezed = [n for n in x.shape if n != 1]
     if [n for n in new_shape if n != 1] == squeezed and not _has_broadcast_unit(x):
         # Only unit axes differ: still an exact view.
@@ -383,7 +386,7 @@ def imag(a):
 
 def view(a, dtype=None, type=None):
     if dtype is None or np.dtype(dtype) == a.dtype:
-        return wrap(a._v, a._np)
+        return wrap(a._v, numpy_view(a))
     dtype = check_dtype(np.dtype(dtype))
     return _alias(a, a._np.view(dtype))
 

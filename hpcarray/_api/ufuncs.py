@@ -23,6 +23,7 @@ from hpcarray._api.convert import (
     adopt,
     is_array,
     new_array,
+    on_device,
     operand,
     shape_text,
     stand_in,
@@ -296,7 +297,7 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
     busy runtime, generalized ufuncs).
     """
     rt = get_runtime()
-    if not rt.idle or len(args) != uf.nin or uf.signature is not None:
+    if not rt.idle or len(args) != uf.nin or uf.signature is not None or not on_host(rt):
         return None
     ndarray = _ndarray_type()
     nps = []
@@ -360,7 +361,7 @@ def fast_binary(uf, a, b, swap: bool):
     rt = get_runtime()
     x = a._np
     limit = rt.small_limit
-    if x.size >= limit or not rt.idle:
+    if x.size >= limit or not rt.idle or not on_host(rt):
         return None
     t = type(b)
     if t is type(a):
@@ -377,6 +378,12 @@ def fast_binary(uf, a, b, swap: bool):
     finally:
         leave_caller(token)
     return _adopt(res, uf)
+
+
+def on_host(rt) -> bool:
+    """Whether tile memory is host memory, which the fast paths' one NumPy call needs (on
+    a device backend small operations run as tasks: the same kernels, on one tile)."""
+    return rt.backend.xp is np
 
 
 def _adopt(res, uf=None):
@@ -516,7 +523,7 @@ class ufunc:
                  lambda buf, points, vals: uf.at(buf, points) if vals is None
                  else uf.at(buf, points, vals))
             return
-        ops.update_in_place(a, lambda target: uf.at(target, *args))
+        ops.update_in_place(a, lambda target: uf.at(target, *on_device(args)))
 
     def reduceat(self, *args, **kwargs):
         from hpcarray._fallback import call_numpy
