@@ -13,6 +13,7 @@ from hpcarray._api import indexing, manipulation, reductions, ufuncs
 from hpcarray._api.convert import (
     DeviceFlags,
     from_numpy,
+    require_writeable,
     set_writeable,
     stand_in,
     to_numpy,
@@ -505,6 +506,7 @@ class ndarray:
     def partition(self, kth, axis=-1, kind="introselect", order=None) -> None:
         import hpcarray
 
+        require_writeable(self, "partition array is read-only")
         manipulation.assign(self, hpcarray.partition(self, kth, axis, kind, order))
 
     def setflags(self, write=None, align=None, uic=None) -> None:

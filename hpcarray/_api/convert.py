@@ -60,6 +60,14 @@ def writeable(x) -> bool:
     return not x._ro if flag is None else flag
 
 
+def require_writeable(x, message: str = "output array is read-only") -> None:
+    """NumPy's ValueError, with NumPy's message for the call, where `x` may not be
+    written: checked where the call starts, as NumPy does, and the only check that device
+    data gets (it has no flag for a kernel to find)."""
+    if not writeable(x):
+        raise ValueError(message)
+
+
 def set_writeable(x, flag: bool) -> None:
     """Set an array's writeable flag (see `writeable`)."""
     flags = x._np.flags
@@ -103,10 +111,10 @@ class DeviceFlags:
     contiguous = c_contiguous
 
     def __setattr__(self, name: str, value) -> None:
-        if name != "writeable":
-            raise AttributeError(f"attribute '{name}' of 'numpy.flagsobj' objects is not "
-                                 "writable")
-        self._a.setflags(write=value)
+        if name == "writeable":
+            self._a.setflags(write=value)
+        else:  # NumPy's errors (the flags it lets one set mean nothing for device data)
+            setattr(stand_in(self._a.dtype, self._a.shape, True).flags, name, value)
 
     def __getitem__(self, name: str) -> bool:
         key = self._LETTERS.get(name, name)

@@ -25,6 +25,7 @@ from hpcarray._api.convert import (
     numpy_view,
     on_device,
     operand,
+    require_writeable,
     stand_in,
     to_numpy,
     wrap,
@@ -173,8 +174,7 @@ def _scatter(name: str, a, where: list[np.ndarray], value) -> None:
 
 
 def setitem(a, key, value) -> None:
-    if not writeable(a):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(a, "assignment destination is read-only")
     key = _as_tuple(key)
     if _is_basic(key):
         from hpcarray._api.manipulation import assign
@@ -281,6 +281,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if out is not None:
         if out.shape != probe.shape:
             raise ValueError("output array does not match result of ndarray.take")
+        require_writeable(out, "WRITEBACKIFCOPY base is read-only")
         res = out
     else:
         res = new_array(probe.shape, x.dtype)
@@ -332,8 +333,7 @@ def _require_array(a, name):
 
 def put_along_axis(arr, indices, values, axis):
     _require_array(arr, "put_along_axis")
-    if not writeable(arr):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(arr, "assignment destination is read-only")
     idx = np.array(numpy_args(indices))
     values = operand(values)
     if axis is None:  # NumPy's checks (its flat path cannot write to a stand-in)
@@ -367,8 +367,7 @@ def put_along_axis(arr, indices, values, axis):
 def put(a, ind, v, mode="raise") -> None:
     if not is_array(a):
         raise TypeError(f"argument 1 must be numpy.ndarray, not {type(a)}")
-    if not writeable(a):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(a, "put: output array is read-only")
     idx = np.array(numpy_args(ind))
     v = operand(v)
     if mode == "raise" and idx.size:
@@ -391,6 +390,7 @@ def put(a, ind, v, mode="raise") -> None:
 
 def place(arr, mask, vals) -> None:
     _require_array(arr, "place")
+    require_writeable(arr, "WRITEBACKIFCOPY base is read-only")
     m = np.array(numpy_args(mask))
     vals_np = _np_values(operand(vals), arr.dtype)
     if m.size != arr.size:
@@ -413,8 +413,7 @@ def place(arr, mask, vals) -> None:
 
 def putmask(a, mask, values) -> None:
     _require_array(a, "putmask")
-    if not writeable(a):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(a, "putmask: output array is read-only")
     mask = operand(mask)
     values = operand(values)
     msize = mask.size if is_array(mask) else np.size(mask)
@@ -453,7 +452,7 @@ def putmask(a, mask, values) -> None:
 def fill_diagonal(a, val, wrap=False) -> None:
     _require_array(a, "fill_diagonal")
     val = _frozen(numpy_args(val))
-    np.fill_diagonal(stand_in(a.dtype, a.shape, True), val, wrap)  # NumPy's checks
+    np.fill_diagonal(stand_in(a.dtype, a.shape, writeable(a)), val, wrap)  # NumPy's checks
     if spread(a) and a.size:
         flat = _diagonal_positions(a.shape, wrap)
         vals = _np_values(val, a.dtype).reshape(-1)
@@ -560,6 +559,7 @@ def choose(a, choices, out=None, mode="raise"):
     else:
         np.choose(np.zeros(1, np.intp), [np.empty(1, probe_dtype)] * len(chs), mode=mode)
     if out is not None:
+        require_writeable(out)
         res = out
     else:
         res = new_array(shape, probe_dtype)
@@ -711,8 +711,7 @@ class FlatIter:
 
     def __setitem__(self, key, value) -> None:
         a = self._a
-        if not writeable(a):
-            raise ValueError("assignment destination is read-only")
+        require_writeable(a, "underlying array is read-only")
         key = _frozen(numpy_args(key))
         value = operand(value)
         stand_in(np.int8, a.shape).flat[key]  # NumPy's index errors

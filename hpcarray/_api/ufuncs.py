@@ -25,10 +25,10 @@ from hpcarray._api.convert import (
     new_array,
     on_device,
     operand,
+    require_writeable,
     shape_text,
     stand_in,
     to_numpy,
-    writeable,
 )
 from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 from hpcarray.runtime import fpe, get_runtime
@@ -204,8 +204,8 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         broadcast_shape(shapes + [o.shape for o in outs if o is not None])
         raise
     for o in outs:
-        if o is not None and not writeable(o):
-            raise ValueError("output array is read-only")
+        if o is not None:
+            require_writeable(o)
     if shape == () and all(o is None for o in outs):
         return _scalar_call(uf, args, where, casting, dtype)
     results = [o if o is not None else new_array(shape, dt) for o, dt in zip(outs, out_dtypes)]
@@ -439,6 +439,9 @@ def _gufunc_call(uf, args, outs, **kwargs):
                       or (k == "casting" and v == "same_kind") or (k == "order" and v == "K"))}
     kwargs = numpy_args(kwargs)
     np_args = [to_numpy(x) if is_array(x) else x for x in args]
+    for o in outs:
+        if is_array(o):
+            require_writeable(o)
     with fpe.at_caller():
         if all(o is None for o in outs):
             return hpc_results(uf(*np_args, **kwargs))
