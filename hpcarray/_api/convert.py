@@ -25,7 +25,7 @@ def is_array(x) -> bool:
     return isinstance(x, _ndarray)
 
 
-def wrap(view: View, np_view=None):
+def wrap(view: View, np_view: np.ndarray | None = None):
     """A new hpcarray array over `view`; `np_view` is NumPy's view of the same data (or,
     where a rank holds a block of the store or the data is device memory, `numpy_view`'s
     stand-in: then only its writeable flag counts)."""

@@ -523,8 +523,8 @@ class ufunc:
             values = None if b is None else np.broadcast_to(np.asarray(args[1]),
                                                             where[0].shape)
             push(f"{self.__name__}.at", a, where, values,
-                 lambda buf, points, vals: uf.at(buf, points) if vals is None
-                 else uf.at(buf, points, vals))
+                 lambda buf, points, vals: uf.at(buf, *on_device(
+                     (points,) if vals is None else (points, vals))))
             return
         ops.update_in_place(a, lambda target: uf.at(target, *on_device(args)))
 
