@@ -32,7 +32,8 @@ def wrap(view: View, np_view: np.ndarray | None = None):
     a = object.__new__(_ndarray)
     a._v = view
     if np_view is not None and not view.store.blocked:
-        if isinstance(np_view, np.ndarray) and _device():  # a stand-in of device data
+        if isinstance(np_view, np.ndarray) and get_runtime().backend.xp is not np:
+            # a stand-in of device data (numpy_view): the data from the view
             a._np = view.to_numpy()
             if not np_view.flags.writeable:
                 a._ro = True
@@ -44,12 +45,6 @@ def wrap(view: View, np_view: np.ndarray | None = None):
         data.writeable = False
     a._np = data
     return a
-
-
-def _device() -> bool:
-    """Whether tile memory is device memory (CuPy's arrays: NumPy cannot take them, and
-    they have no writeable flag)."""
-    return get_runtime().backend.xp is not np
 
 
 def writeable(x) -> bool:

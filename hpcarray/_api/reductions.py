@@ -130,11 +130,12 @@ def _check_where(w, shape) -> None:
 def _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where):
     """Small array, nothing pending: NumPy's reduce on the local buffer (exact NumPy
     semantics and errors); None where the tiled path must run."""
-    from hpcarray._api.ufuncs import _adopt, _ndarray_type, on_host
+    from hpcarray._api.ufuncs import _adopt, _ndarray_type
 
     rt = get_runtime()
     nd = _ndarray_type()
-    if not rt.idle or type(a) is not nd or not rt.is_small(a._np.size) or not on_host(rt):
+    if not rt.idle or type(a) is not nd or not rt.is_small(a._np.size) or \
+            not isinstance(a._np, np.ndarray):  # (host data only: ufuncs.on_host)
         return None
     kw = {"axis": axis, "keepdims": keepdims}
     if dtype is not None:

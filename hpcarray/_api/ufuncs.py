@@ -361,7 +361,7 @@ def fast_binary(uf, a, b, swap: bool):
     rt = get_runtime()
     x = a._np
     limit = rt.small_limit
-    if x.size >= limit or not rt.idle or not on_host(rt):
+    if x.size >= limit or not rt.idle or not isinstance(x, np.ndarray):  # (see on_host)
         return None
     t = type(b)
     if t is type(a):
@@ -381,8 +381,9 @@ def fast_binary(uf, a, b, swap: bool):
 
 
 def on_host(rt) -> bool:
-    """Whether tile memory is host memory, which the fast paths' one NumPy call needs (on
-    a device backend small operations run as tasks: the same kernels, on one tile)."""
+    """Whether tile memory is host memory, which the fast paths' one NumPy call and its
+    NumPy result need (on a device backend small operations take the general path: the
+    backend's kernels)."""
     return rt.backend.xp is np
 
 
