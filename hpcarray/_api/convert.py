@@ -31,9 +31,11 @@ def wrap(view: View, np_view: np.ndarray | None = None):
     stand-in: then only its writeable flag counts)."""
     a = object.__new__(_ndarray)
     a._v = view
-    if np_view is not None and not view.store.blocked:
-        if isinstance(np_view, np.ndarray) and get_runtime().backend.xp is not np:
-            # a stand-in of device data (numpy_view): the data from the view
+    store = view.store
+    if np_view is not None and not store.blocked:
+        if type(store.block._buffer) is not np.ndarray and isinstance(np_view, np.ndarray):
+            # a stand-in of device data (numpy_view): the data from the view (memory not
+            # yet allocated: the same; host memory: a view equal to np_view)
             a._np = view.to_numpy()
             if not np_view.flags.writeable:
                 a._ro = True
@@ -127,6 +129,8 @@ def numpy_view(x) -> np.ndarray:
     with no data (one zero-stride element), for NumPy's argument checks, error messages,
     result shapes and flags."""
     data = x._np
+    if type(data) is np.ndarray:
+        return data
     if type(data) is Placed:
         if x._v.store.blocked:
             return stand_in(data.dtype, data.shape, data.writeable)
