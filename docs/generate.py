@@ -185,10 +185,17 @@ def _profiles() -> list[dict]:
 def _dry_run(name: str, nodes: int) -> str:
     """The batch script `hpcarray submit --machine NAME --dry-run` writes, with the run
     directory shown as /home/me/run."""
+    from unittest import mock
+
+    from hpcarray.jobs import build
     from hpcarray.jobs.api import plan
     from hpcarray.jobs.build import build_spec
 
-    with tempfile.TemporaryDirectory() as tmp:
+    # A generic Slurm profile asks the cluster for a node's CPUs (sinfo): shown as on a
+    # cluster of 64-CPU nodes, whatever machine makes this page.
+    cluster = (64, "sinfo: 64 CPUs per node (partition batch)")
+    with tempfile.TemporaryDirectory() as tmp, \
+            mock.patch.object(build, "slurm_node_cpus", lambda partition: cluster):
         (Path(tmp) / "stencil.py").touch()
         spec = build_spec("stencil.py", ["--size", "4096"], machine=name, nodes=nodes,
                           python="python3", workdir=tmp, output_dir="jobs",

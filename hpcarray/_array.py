@@ -10,7 +10,15 @@ import operator
 import numpy as np
 
 from hpcarray._api import indexing, manipulation, reductions, ufuncs
-from hpcarray._api.convert import from_numpy, stand_in, to_numpy
+from hpcarray._api.convert import (
+    DeviceFlags,
+    from_numpy,
+    require_writeable,
+    set_writeable,
+    stand_in,
+    to_numpy,
+    writeable,
+)
 from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 
 # NumPy's `a ** e` calls another ufunc for these exact Python numbers (its
@@ -97,7 +105,8 @@ def _to_python(a: ndarray, convert):
 class ndarray:
     """An N-dimensional array whose data lives in tiles and is computed by tasks."""
 
-    __slots__ = ("_v", "_np", "__weakref__")
+    # _ro: read-only, for device data (it has no writeable flag: convert.writeable)
+    __slots__ = ("_v", "_np", "_ro", "__weakref__")
     __array_priority__ = 100.0
     __hash__ = None  # type: ignore[assignment]
 
@@ -117,6 +126,8 @@ class ndarray:
 
             self._v = view = whole_view(self._np)
             return view
+        if name == "_ro":  # (set only where device data is read-only)
+            return False
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'",
                              name=name, obj=self)
 
@@ -158,7 +169,8 @@ class ndarray:
 
     @property
     def flags(self):
-        return self._np.flags
+        flags = self._np.flags
+        return flags if hasattr(flags, "writeable") else DeviceFlags(self)
 
     @property
     def base(self):
@@ -494,12 +506,19 @@ class ndarray:
     def partition(self, kth, axis=-1, kind="introselect", order=None) -> None:
         import hpcarray
 
+        require_writeable(self, "partition array is read-only")
         manipulation.assign(self, hpcarray.partition(self, kth, axis, kind, order))
 
     def setflags(self, write=None, align=None, uic=None) -> None:
         # Writes check the local NumPy view's flag (views taken later inherit it, as
         # NumPy's views of a read-only array are read-only).
-        self._np.setflags(write, align, uic)
+        if hasattr(self._np.flags, "writeable"):
+            self._np.setflags(write, align, uic)
+            return
+        # Device data has no such flag: NumPy's checks on a stand-in, the flag kept here.
+        stand_in(self.dtype, self.shape, writeable(self)).setflags(write, align, uic)
+        if write is not None:
+            set_writeable(self, bool(write))
 
     def to_device(self, device, /, *, stream=None):
         if device != "cpu":

@@ -9,7 +9,14 @@ import warnings
 
 import numpy as np
 
-from hpcarray._api.convert import from_numpy, hpc_results, is_array, numpy_args, to_numpy
+from hpcarray._api.convert import (
+    from_numpy,
+    hpc_results,
+    is_array,
+    numpy_args,
+    to_numpy,
+    writeable,
+)
 from hpcarray._dtypes import UnsupportedDtype
 from hpcarray.runtime.trace import user_source_line
 
@@ -35,9 +42,20 @@ def warn_fallback(name: str) -> None:
 
 
 def call_numpy(func, name: str, args, kwargs):
-    """Run a NumPy function on gathered arguments and wrap its results."""
+    """Run a NumPy function on gathered arguments and wrap its results. An hpcarray
+    `out=` gets NumPy's result through a host copy (of its writeable flag too: NumPy's
+    checks): gathered data, or device data, is not the array's memory."""
     warn_fallback(name)
-    return hpc_results(func(*numpy_args(args), **numpy_args(kwargs)))
+    out = kwargs.get("out")
+    if not is_array(out):
+        return hpc_results(func(*numpy_args(args), **numpy_args(kwargs)))
+    np_out = to_numpy(out).copy()
+    np_out.flags.writeable = writeable(out)
+    res = func(*numpy_args(args), **numpy_args(kwargs | {"out": np_out}))
+    from hpcarray._api.manipulation import assign
+
+    assign(out, np_out)
+    return out if res is np_out else hpc_results(res)
 
 
 def fallback_function(func, name: str):
@@ -92,10 +110,20 @@ def numpy_for_data_not_held(namespace: dict, skip=frozenset()) -> None:
 
 
 def inplace_numpy(a, fn) -> None:
-    """Run `fn` on the array's synchronized NumPy data in place (sort, put)."""
+    """Run `fn` on the array's synchronized NumPy data in place (sort, put): device data
+    goes through a host copy (NumPy's functions take host arrays only)."""
     from hpcarray._api.ops import update_in_place
+    from hpcarray.runtime import get_runtime
 
-    update_in_place(a, fn)
+    backend = get_runtime().backend
+
+    def on_host(data) -> None:
+        host = backend.to_host(data)
+        fn(host)
+        if host is not data:
+            data[...] = backend.from_host(host)
+
+    update_in_place(a, on_host)
 
 
 def _lookup(func):

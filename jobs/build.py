@@ -11,8 +11,9 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hpcarray.jobs import machines
@@ -40,6 +41,8 @@ NATURAL_LAUNCHER = {"slurm": "srun", "lsf": "mpirun", "none": "local"}
 GPU_ENV = (("HPCARRAY_BACKEND", "cupy"),)
 _SAFE = re.compile(r"^[A-Za-z0-9_.,:@%+=/-]+$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SINFO = "sinfo"  # Slurm's command that describes the nodes (found on PATH)
+SINFO_TIMEOUT = 10  # seconds: a cluster that cannot answer in this time is not asked
 
 
 def detect_scheduler() -> str:
@@ -69,6 +72,41 @@ def detect_mpi() -> str | None:
     if "open mpi" in vendor or "spectrum" in vendor:
         return "openmpi"
     return "mpich"  # MPICH, Intel MPI, MVAPICH, Cray MPICH: PMI-2 compatible
+
+
+def slurm_node_cpus(partition: str | None) -> tuple[int | None, str]:
+    """The CPUs of one node of Slurm partition `partition` (None: the cluster's default),
+    asked of the cluster with sinfo: (the smallest node's count, where it came from), or
+    (None, why it could not be read). Slurm counts hardware threads as CPUs."""
+    sinfo = shutil.which(SINFO)
+    if sinfo is None:
+        return None, f"{SINFO} not found on PATH"
+    argv = [sinfo, "--noheader", "--format=%P %c"]
+    if partition:
+        argv.append(f"--partition={partition}")
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=SINFO_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None, f"sinfo gave no answer in {SINFO_TIMEOUT} s"
+    except OSError as err:
+        return None, f"sinfo could not run: {err.strerror or err}"
+    if proc.returncode:
+        said = proc.stderr.strip().splitlines()
+        return None, f"sinfo failed: {said[-1] if said else f'exit status {proc.returncode}'}"
+    rows = []
+    for line in proc.stdout.splitlines():
+        name, _, cpus = line.strip().partition(" ")
+        cpus = cpus.strip().rstrip("+")  # "64+": nodes of 64 CPUs or more (sinfo's minimum)
+        if cpus.isdigit() and int(cpus) > 0:
+            rows.append((name, int(cpus)))
+    if not partition:  # the default partition is marked with a star
+        rows = [r for r in rows if r[0].endswith("*")] or rows
+    if not rows:
+        return None, "sinfo listed no nodes" + (f" in partition {partition}" if partition else "")
+    cpus = min(c for _, c in rows)  # the ranks must fit on every node
+    names = ",".join(sorted({name.rstrip("*") for name, _ in rows}))
+    return cpus, f"sinfo: {cpus} CPUs per node (partition {names})"
 
 
 def parse_env(items: Iterable[str] | Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -121,7 +159,9 @@ def _resources(
     ranks_per_node: int | None,
     gpus_per_node: int | None,
     cpus_per_rank: int | None,
+    node_cpus: Callable[[], int | None] | None = None,
 ) -> Resources:
+    """`node_cpus`: asks the cluster for a node's CPUs where the profile does not know."""
     for option, value in (
         ("--nodes", nodes),
         ("--ranks-per-node", ranks_per_node),
@@ -143,8 +183,12 @@ def _resources(
             cpus_per_rank = profile.cpus_per_rank
         elif cores:
             cpus_per_rank = max(cores // ranks, 1)
+        elif profile.cpus_per_rank:
+            cpus_per_rank = profile.cpus_per_rank
         else:
-            cpus_per_rank = profile.cpus_per_rank or 1
+            cpus = node_cpus() if node_cpus else None
+            per_core = ranks * profile.threads_per_core
+            cpus_per_rank = max(cpus // per_core, 1) if cpus else 1
     if cores and ranks * cpus_per_rank > cores:
         raise JobError(
             f"{ranks} ranks x {cpus_per_rank} cores exceed the {cores} cores per node "
@@ -205,7 +249,23 @@ def build_spec(
         extra = tuple(launcher_extra or ())
     if launch_name == prof.launcher:
         extra = prof.launcher_args + extra
-    res = _resources(prof, nodes, ranks_per_node, gpus_per_node, cpus_per_rank)
+    partition = _safe("--partition", partition or prof.partition)
+    asked: list[tuple[int | None, str]] = []
+
+    def node_cpus() -> int | None:
+        # A generic profile does not know the node: a Slurm cluster is asked (sinfo).
+        if sched == "slurm":
+            asked.append(slurm_node_cpus(partition))
+            return asked[0][0]
+        return None
+
+    res = _resources(prof, nodes, ranks_per_node, gpus_per_node, cpus_per_rank, node_cpus)
+    notes = []
+    for cpus, how in asked:
+        notes.append(f"{res.cpus_per_rank} CPU core(s) per rank: {how}, "
+                     f"{res.ranks_per_node} rank(s) per node" if cpus else
+                     f"1 CPU core per rank: the node's size is unknown ({how}); "
+                     "give --cpus-per-rank to use more")
     if sched == "none" and res.nodes != 1:
         raise JobError("without a scheduler (--scheduler none) a job runs on one node: --nodes 1")
     time = time or prof.time
@@ -222,7 +282,7 @@ def build_spec(
             job_name=_safe("--job-name", name) or "job",
             output_dir=os.path.normpath(out_dir),
             time=_safe("--time", time),
-            partition=_safe("--partition", partition or prof.partition),
+            partition=partition,
             account=_safe("--account", account or prof.account),
             qos=_safe("--qos", qos or prof.qos),
             directives=prof.directives,
@@ -245,6 +305,7 @@ def build_spec(
         ),
         workdir=workdir,
         machine=prof.name,
+        notes=tuple(n.replace("\n", " ") for n in notes),
     )
     make_scheduler(spec)  # raises JobError if the launcher/scheduler cannot run it
     return spec

@@ -88,6 +88,8 @@ def submit(args: argparse.Namespace) -> int:
         python=args.python,
     )
     result = submit_spec(spec, dry_run=args.dry_run)
+    for note in spec.notes:  # (what the job assumed: after it went, an error alone before)
+        sys.stderr.write(f"hpcarray submit: note: {note}\n")
     if isinstance(result, Submission):
         sys.stdout.write(f"# job script: {result.script_path}\n{result.script}")
         sys.stdout.write(f"# submit command:\n{result.command}\n")

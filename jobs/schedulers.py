@@ -72,6 +72,7 @@ class Scheduler:
         spec, res = self.spec, self.spec.resources
         context = {
             "machine": spec.machine,
+            "notes": spec.notes,
             "nodes": res.nodes,
             "ranks_per_node": res.ranks_per_node,
             "gpus_per_node": res.gpus_per_node,

@@ -108,3 +108,6 @@ class JobSpec:
     launch: Launch = field(default_factory=Launch)
     workdir: str = "."
     machine: str = "local"
+    # What building the job found out or had to assume (one line each): comments in the
+    # script, and shown by `hpcarray submit`.
+    notes: tuple[str, ...] = ()

@@ -393,3 +393,73 @@ def test_assigning_strings_and_objects_converts_as_numpy():
         with pytest.raises(ValueError) as e_hp:
             hp.zeros((2, 4))[0] = value
         assert str(e_hp.value) == str(e_np.value)
+
+
+def _read_only(a):
+    a.flags.writeable = False
+    return a
+
+
+# Every way to write into an array: (name, write(xp, read_only_array, data)).
+WRITES = [
+    ("setitem", lambda m, r, x: r.__setitem__(0, 1)),
+    ("setitem mask", lambda m, r, x: r.__setitem__(x > 2, 1)),
+    ("fill", lambda m, r, x: r.fill(1)),
+    ("iadd", lambda m, r, x: r.__iadd__(1)),
+    ("real", lambda m, r, x: setattr(r, "real", 1)),
+    ("ufunc out", lambda m, r, x: m.negative(x, out=r)),
+    ("two outs", lambda m, r, x: m.divmod(x, 2, out=(r, m.zeros(6)))),
+    ("copyto", lambda m, r, x: m.copyto(r, 1)),
+    ("clip out", lambda m, r, x: m.clip(x, 1, 2, out=r)),
+    ("round out", lambda m, r, x: m.round(x, out=r)),
+    ("sum out", lambda m, r, x: m.sum(x.reshape(2, 3), axis=0, out=r[:3])),
+    ("mean out", lambda m, r, x: m.mean(x.reshape(2, 3), axis=0, out=r[:3])),
+    ("std out", lambda m, r, x: m.std(x.reshape(2, 3), axis=0, out=r[:3])),
+    ("median out", lambda m, r, x: m.median(x.reshape(2, 3), axis=0, out=r[:3])),
+    ("cumsum out", lambda m, r, x: m.cumsum(x, out=r)),
+    ("accumulate out", lambda m, r, x: m.add.accumulate(x, out=r)),
+    ("argmax out", lambda m, r, x: m.argmax(x.reshape(2, 3), axis=0,
+                                            out=_read_only(m.zeros(3, np.intp)))),
+    ("matmul out", lambda m, r, x: m.matmul(x.reshape(2, 3), x.reshape(3, 2),
+                                            out=r[:4].reshape(2, 2))),
+    ("dot out", lambda m, r, x: m.dot(x.reshape(2, 3), x.reshape(3, 2),
+                                      out=r[:4].reshape(2, 2))),
+    ("vecdot out", lambda m, r, x: m.vecdot(x.reshape(2, 3), x.reshape(2, 3), out=r[:2])),
+    ("einsum out", lambda m, r, x: m.einsum("ij->j", x.reshape(2, 3), out=r[:3])),
+    ("choose out", lambda m, r, x: m.choose(m.array([0, 1, 0, 1, 0, 1]), [x, x], out=r)),
+    ("take out", lambda m, r, x: m.take(x, [0, 1, 2, 3, 4, 5], out=r)),
+    ("put", lambda m, r, x: r.put([0], 1)),
+    ("putmask", lambda m, r, x: m.putmask(r, x > 2, 1)),
+    ("place", lambda m, r, x: m.place(r, x > 2, [1])),
+    ("put_along_axis", lambda m, r, x: m.put_along_axis(r, m.array([0]), 1.0, 0)),
+    ("fill_diagonal", lambda m, r, x: m.fill_diagonal(r.reshape(2, 3), 1)),
+    ("flat int", lambda m, r, x: r.flat.__setitem__(0, 1)),
+    ("flat array", lambda m, r, x: r.flat.__setitem__([0, 2], 1)),
+    ("sort", lambda m, r, x: r.sort()),
+    ("partition", lambda m, r, x: r.partition(1)),
+    ("shuffle", lambda m, r, x: m.random.shuffle(r)),
+    ("a view", lambda m, r, x: r.reshape(2, 3)[1:, ::2].__setitem__(0, 1)),
+    ("a transpose", lambda m, r, x: r.reshape(2, 3).T.__setitem__(0, 1)),
+    ("a broadcast", lambda m, r, x: m.broadcast_to(x[:1], (4,)).__setitem__(0, 1)),
+]
+
+
+@pytest.mark.parametrize("write", [w for _, w in WRITES], ids=[n for n, _ in WRITES])
+def test_writes_into_read_only_arrays_raise_numpys_error(write):
+    """NumPy's ValueError and message, on host data (NumPy's own flag) and on device data
+    (no flag there: the one the front end keeps)."""
+    def attempt(m):
+        x = m.arange(6.0)
+        r = m.arange(6.0)
+        r.flags.writeable = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (fallbacks: median)
+            try:
+                write(m, r, x)
+                hp.sync()
+            except ValueError as err:
+                return str(err), np.asarray(r).tolist()
+        return None, np.asarray(r).tolist()
+
+    assert attempt(hp) == attempt(np)
+    assert attempt(np)[0] is not None

@@ -27,11 +27,19 @@ def is_array(x) -> bool:
 
 def wrap(view: View, np_view: np.ndarray | None = None):
     """A new hpcarray array over `view`; `np_view` is NumPy's view of the same data (or,
-    where a rank holds a block of the store, `numpy_view`'s stand-in: then only its
-    writeable flag counts)."""
+    where a rank holds a block of the store or the data is device memory, `numpy_view`'s
+    stand-in: then only its writeable flag counts)."""
     a = object.__new__(_ndarray)
     a._v = view
-    if np_view is not None and not view.store.blocked:
+    store = view.store
+    if np_view is not None and not store.blocked:
+        if not store.block.on_host and isinstance(np_view, np.ndarray):
+            # a stand-in of device data (numpy_view): the data from the view (memory not
+            # yet allocated: the same; host memory: a view equal to np_view)
+            a._np = view.to_numpy()
+            if not np_view.flags.writeable:
+                a._ro = True
+            return a
         a._np = np_view
         return a
     data = view.to_numpy()
@@ -43,28 +51,93 @@ def wrap(view: View, np_view: np.ndarray | None = None):
 
 def writeable(x) -> bool:
     """Whether an hpcarray array may be written: its data's writeable flag (NumPy's, or a
-    Placed array's). Device arrays (CuPy) have no such flag: written freely (their
-    read-only views are not yet tracked)."""
-    return getattr(x._np.flags, "writeable", True)
+    Placed array's); device data has none: the flag the front end keeps for it (`_ro`,
+    set where NumPy would make the array read-only)."""
+    flag = getattr(x._np.flags, "writeable", None)
+    return not x._ro if flag is None else flag
+
+
+def require_writeable(x, message: str = "output array is read-only") -> None:
+    """NumPy's ValueError, with NumPy's message for the call, where `x` may not be
+    written: checked where the call starts, as NumPy does, and the only check that device
+    data gets (it has no flag for a kernel to find)."""
+    if not writeable(x):
+        raise ValueError(message)
 
 
 def set_writeable(x, flag: bool) -> None:
-    """Set an array's writeable flag where its data has one (see `writeable`)."""
+    """Set an array's writeable flag (see `writeable`)."""
     flags = x._np.flags
     if hasattr(flags, "writeable"):
         flags.writeable = flag
+    else:
+        x._ro = not flag
+
+
+class DeviceFlags:
+    """`a.flags` of device data: CuPy's contiguity and ownership, and the writeable flag
+    the front end keeps (`writeable`)."""
+
+    __slots__ = ("_a",)
+    aligned = True
+    writebackifcopy = False
+    _NAMES = ("C_CONTIGUOUS", "F_CONTIGUOUS", "OWNDATA", "WRITEABLE", "ALIGNED",
+              "WRITEBACKIFCOPY")
+    _LETTERS = {"C": "C_CONTIGUOUS", "F": "F_CONTIGUOUS", "O": "OWNDATA", "W": "WRITEABLE",
+                "A": "ALIGNED", "X": "WRITEBACKIFCOPY"}
+
+    def __init__(self, a) -> None:
+        object.__setattr__(self, "_a", a)
+
+    @property
+    def writeable(self) -> bool:
+        return writeable(self._a)
+
+    @property
+    def c_contiguous(self) -> bool:
+        return bool(self._a._np.flags.c_contiguous)
+
+    @property
+    def f_contiguous(self) -> bool:
+        return bool(self._a._np.flags.f_contiguous)
+
+    @property
+    def owndata(self) -> bool:
+        return bool(self._a._np.flags.owndata)
+
+    contiguous = c_contiguous
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "writeable":
+            self._a.setflags(write=value)
+        else:  # NumPy's errors (the flags it lets one set mean nothing for device data)
+            setattr(stand_in(self._a.dtype, self._a.shape, True).flags, name, value)
+
+    def __getitem__(self, name: str) -> bool:
+        key = self._LETTERS.get(name, name)
+        if key not in self._NAMES:
+            raise KeyError("Unknown flag")
+        return getattr(self, key.lower())
+
+    def __repr__(self) -> str:
+        return "".join(f"  {n} : {self[n]}\n" for n in self._NAMES)
 
 
 def numpy_view(x) -> np.ndarray:
-    """NumPy's view of an array's data where this rank holds all of it; else a stand-in
-    of its shape and dtype with no data (one zero-stride element), for NumPy's argument
-    checks, error messages and result shapes."""
+    """NumPy's view of an array's data where this rank holds all of it in host memory;
+    else (a block of it, device memory) a stand-in of its shape, dtype and writeable flag
+    with no data (one zero-stride element), for NumPy's argument checks, error messages,
+    result shapes and flags."""
     data = x._np
-    if type(data) is not Placed:
+    if type(data) is np.ndarray:
         return data
-    if not x._v.store.blocked:
-        return _unplaced(x)
-    return stand_in(data.dtype, data.shape, data.writeable)
+    if type(data) is Placed:
+        if x._v.store.blocked:
+            return stand_in(data.dtype, data.shape, data.writeable)
+        data = _unplaced(x)
+    if isinstance(data, np.ndarray):
+        return data
+    return stand_in(data.dtype, data.shape, writeable(x))
 
 
 def stand_in(dtype, shape, writeable: bool = False) -> np.ndarray:
@@ -187,8 +260,26 @@ def _unplaced(x) -> np.ndarray:
     since (Runtime.globalize): its Placed data becomes the plain view, once."""
     data = x._np
     if type(data) is Placed:
-        x._np = data = data._global()
+        whole = data._global()
+        if not data.writeable and not isinstance(whole, np.ndarray):
+            x._ro = True  # (device data: the flag the front end keeps)
+        x._np = data = whole
     return data
+
+
+def on_device(value):
+    """Host arrays (indices, values; also inside tuples and lists) where whole-array
+    kernels' data is: themselves on the CPU, device copies on a GPU backend (CuPy takes no
+    host arrays with device ones). Kernels call it: once per task."""
+    return _moved(value, get_runtime().backend.from_host)
+
+
+def _moved(value, move):
+    if isinstance(value, np.ndarray):
+        return move(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_moved(v, move) for v in value)
+    return value
 
 
 def operand(x):

@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from hpcarray._api.convert import is_array, to_numpy
+from hpcarray._api.convert import is_array, require_writeable, to_numpy
 from hpcarray._api.linalg import _arr, _finish, _out_target, _stand, _tiny
 from hpcarray.runtime import get_runtime, tasks
 from hpcarray.runtime.partition import rect_slices
@@ -128,6 +128,7 @@ def einsum(*operands, out=None, dtype=None, order="K", casting="safe", optimize=
     if out is not None:
         if not is_array(out):
             raise TypeError("'out' must be an array")
+        require_writeable(out, "operand array with iterator write flag set is read-only")
         if out.shape != shape:
             return _einsum_numpy(operands, out, dtype, order, casting, optimize)
     res = _out_target(out, shape, rdt, ops_)

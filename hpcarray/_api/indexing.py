@@ -23,7 +23,9 @@ from hpcarray._api.convert import (
     new_array,
     numpy_args,
     numpy_view,
+    on_device,
     operand,
+    require_writeable,
     shape_probe,
     stand_in,
     to_numpy,
@@ -97,12 +99,6 @@ def basic_view(a, key: tuple):
     if isinstance(res, np.generic):  # NumPy's scalar (CuPy gives 0-d arrays already)
         res = data[key + (Ellipsis,)]
     return wrap(a._v.index(key), res)
-
-
-def on_device(arr: np.ndarray):
-    """A host array (indices, values) where whole-array kernels' data is: itself on the
-    CPU, a device copy on a GPU backend (CuPy takes no host arrays with device ones)."""
-    return get_runtime().backend.from_host(arr)
 
 
 def _value_stand(value):
@@ -187,8 +183,7 @@ def _scatter(name: str, a, where: list[np.ndarray], value) -> None:
 
 
 def setitem(a, key, value) -> None:
-    if not writeable(a):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(a, "assignment destination is read-only")
     key = _as_tuple(key)
     if _is_basic(key):
         from hpcarray._api.manipulation import assign
@@ -295,6 +290,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if out is not None:
         if out.shape != probe.shape:
             raise ValueError("output array does not match result of ndarray.take")
+        require_writeable(out, "WRITEBACKIFCOPY base is read-only")
         res = out
     else:
         res = new_array(probe.shape, x.dtype)
@@ -346,8 +342,7 @@ def _require_array(a, name):
 
 def put_along_axis(arr, indices, values, axis):
     _require_array(arr, "put_along_axis")
-    if not writeable(arr):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(arr, "assignment destination is read-only")
     idx = np.array(numpy_args(indices))
     values = operand(values)
     if axis is None:  # NumPy's checks (its flat path cannot write to a stand-in)
@@ -381,8 +376,7 @@ def put_along_axis(arr, indices, values, axis):
 def put(a, ind, v, mode="raise") -> None:
     if not is_array(a):
         raise TypeError(f"argument 1 must be numpy.ndarray, not {type(a)}")
-    if not writeable(a):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(a, "put: output array is read-only")
     idx = np.array(numpy_args(ind))
     v = operand(v)
     if mode == "raise" and idx.size:
@@ -405,6 +399,7 @@ def put(a, ind, v, mode="raise") -> None:
 
 def place(arr, mask, vals) -> None:
     _require_array(arr, "place")
+    require_writeable(arr, "WRITEBACKIFCOPY base is read-only")
     m = np.array(numpy_args(mask))
     vals_np = _np_values(operand(vals), arr.dtype)
     if m.size != arr.size:
@@ -427,8 +422,7 @@ def place(arr, mask, vals) -> None:
 
 def putmask(a, mask, values) -> None:
     _require_array(a, "putmask")
-    if not writeable(a):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(a, "putmask: output array is read-only")
     mask = operand(mask)
     values = operand(values)
     msize = mask.size if is_array(mask) else np.size(mask)
@@ -467,7 +461,7 @@ def putmask(a, mask, values) -> None:
 def fill_diagonal(a, val, wrap=False) -> None:
     _require_array(a, "fill_diagonal")
     val = _frozen(numpy_args(val))
-    np.fill_diagonal(stand_in(a.dtype, a.shape, True), val, wrap)  # NumPy's checks
+    np.fill_diagonal(stand_in(a.dtype, a.shape, writeable(a)), val, wrap)  # NumPy's checks
     if spread(a) and a.size:
         flat = _diagonal_positions(a.shape, wrap)
         vals = _np_values(val, a.dtype).reshape(-1)
@@ -574,6 +568,7 @@ def choose(a, choices, out=None, mode="raise"):
     else:
         np.choose(np.zeros(1, np.intp), [np.empty(1, probe_dtype)] * len(chs), mode=mode)
     if out is not None:
+        require_writeable(out)
         res = out
     else:
         res = new_array(shape, probe_dtype)
@@ -672,6 +667,13 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
 # -- a.flat ----------------------------------------------------------------------------------
 
 
+def _flat_key(key) -> bool:
+    """A key every backend's `a.flat` takes (an integer, a slice, Ellipsis); index arrays
+    become the elements' coordinates instead."""
+    return key is Ellipsis or isinstance(key, slice) or (
+        isinstance(key, (numbers.Integral, np.integer)) and not isinstance(key, (bool, np.bool_)))
+
+
 class FlatIter:
     """`a.flat`: iteration, indexing and assignment in C order."""
 
@@ -694,39 +696,50 @@ class FlatIter:
         return ravel(self._a).copy()
 
     def __getitem__(self, key):
+        a = self._a
         key = _frozen(numpy_args(key))
-        probe = stand_in(np.int8, self._a.shape).flat[key]  # NumPy's errors and shape
+        probe = stand_in(np.int8, a.shape).flat[key]  # NumPy's errors and shape
         if not isinstance(probe, np.ndarray):
-            return to_numpy(self._a).flat[key]
-        out = new_array(probe.shape, self._a.dtype)
-        if out.size and spread(self._a):
-            pull("flat.getitem", out, self._a, picked(self._a.shape, lambda c: c.flat[key]))
-        elif out.size:
+            return to_numpy(a).flat[key]
+        out = new_array(probe.shape, a.dtype)
+        if not out.size:
+            return out
+        if spread(a):
+            pull("flat.getitem", out, a, picked(a.shape, lambda c: c.flat[key]))
+            return out
+        if _flat_key(key):
             def kernel(outs, ins):
                 outs[0][...] = ins[0].flat[key]
+        else:  # index arrays: the elements' coordinates (CuPy's a.flat takes none)
+            where = coords(a.shape, lambda c: c.flat[key])
 
-            ops.whole("flat.getitem", kernel, [out], [self._a])
+            def kernel(outs, ins):
+                outs[0][...] = ins[0][on_device(tuple(where))]
+        ops.whole("flat.getitem", kernel, [out], [a])
         return out
 
     def __setitem__(self, key, value) -> None:
         a = self._a
-        if not writeable(a):
-            raise ValueError("assignment destination is read-only")
+        require_writeable(a, "underlying array is read-only")
         key = _frozen(numpy_args(key))
         value = operand(value)
         stand_in(np.int8, a.shape).flat[key]  # NumPy's index errors
         vals = _np_values(value, a.dtype)
         if a.size == 0:
             return
-        if spread(a):
+        if spread(a) or not _flat_key(key):
             where = coords(a.shape, lambda c: c.flat[key])
             # NumPy's flat assignment cycles (or cuts) the values to the selection's size.
             vals = np.resize(np.asarray(vals).reshape(-1), where[0].shape)
-            _scatter("flat.setitem", a, where, vals)
-            return
+            if spread(a):
+                _scatter("flat.setitem", a, where, vals)
+                return
 
-        def kernel(outs, ins):
-            outs[0].flat[key] = vals
+            def kernel(outs, ins):  # (index arrays: CuPy's a.flat takes none)
+                outs[0][on_device(tuple(where))] = on_device(vals)
+        else:
+            def kernel(outs, ins):
+                outs[0].flat[key] = on_device(vals)
 
         ops.whole("flat.setitem", kernel, [a], [])
 

@@ -37,6 +37,7 @@ from hpcarray._api.convert import (
     new_array,
     new_result,
     numpy_view,
+    require_writeable,
     stand_in,
     to_numpy,
     wrap,
@@ -333,6 +334,7 @@ def matmul(x1, x2, /, out=None, *, casting="same_kind", order="K", dtype=None, s
         if out.shape != out_shape:
             np.matmul(_stand(a), _stand(b), out=np.empty(out.shape, out.dtype))
             raise ValueError("matmul: output shape does not match")  # pragma: no cover
+        require_writeable(out)
         probe_out = np.empty((1,) * len(out_shape), out.dtype)
     ta, tb = _tiny(a), _tiny(b)
     probe = np.matmul(ta, tb, out=probe_out, casting=casting, **mm_kwargs)
@@ -372,9 +374,12 @@ def dot(a, b, out=None):
             raise ValueError("output array has wrong dimensions") if is_array(out) and \
                 out.ndim == len(shape) else ValueError(
                 "output array is not acceptable (must have the right datatype, number of "
-                "dimensions, and be a C-contiguous array)")
+                "dimensions, and be a C-Array)")
         raise ValueError("output array is not acceptable (must have the right datatype, "
-                         "number of dimensions, and be a C-contiguous array)")
+                         "number of dimensions, and be a C-Array)")
+    if out is not None:
+        require_writeable(out, "output array is not acceptable (must have the right "
+                          "datatype, number of dimensions, and be a C-Array)")
     if b.ndim > 2 and a.ndim >= 2:
         res = tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2]))
         if out is not None:

@@ -17,6 +17,7 @@ from hpcarray._api.convert import (
     new_array,
     numpy_view,
     operand,
+    require_writeable,
     set_writeable,
     shape_text,
     whole_array,
@@ -46,8 +47,7 @@ def _REAL_COPY(outs, ins):
 
 def assign(target, value) -> None:
     """target[...] = value, with NumPy's setitem casting and errors."""
-    if not writeable(target):
-        raise ValueError("assignment destination is read-only")
+    require_writeable(target, "assignment destination is read-only")
     try:
         value = operand(value)
     except TypeError:  # a dtype hpcarray does not hold ("1.5", objects): NumPy converts
@@ -114,6 +114,7 @@ def astype(a, dtype, casting="unsafe", copy=True):
 
 
 def copyto(dst, src, casting="same_kind", where=True) -> None:
+    require_writeable(dst, "assignment destination is read-only")
     src = operand(src)
     src_dtype = src.dtype if hasattr(src, "dtype") else np.asarray(src).dtype
     if is_array(src) or isinstance(src, np.generic):
@@ -213,11 +214,21 @@ def expand_dims(a, axis):
 def _alias(x, np_view):
     """A view NumPy can make but a View cannot express: an alias store over it."""
     store = get_runtime().alias_store(np_view, x._v.store)
-    return wrap(View.whole(store), np_view)
+    a = wrap(View.whole(store), np_view)
+    if not writeable(x):  # (NumPy's views have its flag already; device data has none)
+        set_writeable(a, False)
+    return a
 
 
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     x = asarray(a)
+    res = _reshape(x, shape, order, newshape, copy)
+    if not writeable(x) and res._v.store.root is x._v.store.root:
+        set_writeable(res, False)  # a view of a read-only array, whichever way it was made
+    return res
+
+
+def _reshape(x, shape, order, newshape, copy):
     if shape is None:
         shape = newshape
     if isinstance(shape, (int, np.integer)):
@@ -238,7 +249,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if copy:
         return reshape(x.copy(), new_shape)
     if new_shape == x.shape:
-        return wrap(x._v, x._np)
+        return wrap(x._v, numpy_view(x))
     squeezed = [n for n in x.shape if n != 1]
     if [n for n in new_shape if n != 1] == squeezed and not _has_broadcast_unit(x):
         # Only unit axes differ: still an exact view.
@@ -383,7 +394,7 @@ def imag(a):
 
 def view(a, dtype=None, type=None):
     if dtype is None or np.dtype(dtype) == a.dtype:
-        return wrap(a._v, a._np)
+        return wrap(a._v, numpy_view(a))
     dtype = check_dtype(np.dtype(dtype))
     if dtype.itemsize == a.dtype.itemsize:
         return _part(a, dtype)
@@ -481,6 +492,8 @@ def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,
 
 def round_(a, decimals=0, out=None):
     x = asarray(a)
+    if out is not None:
+        require_writeable(out)
     res = out if out is not None else new_array(x.shape, np.round(np.empty(0, x.dtype),
                                                                  decimals).dtype)
     if out is None and x.dtype.kind in "iu" and decimals < 0:

@@ -121,7 +121,7 @@ def nonzero_runs(name: str, a, flat: bool = False) -> list:
         found = np.nonzero(store.rows(lo, hi))
         found[0][...] += lo
         if flat:
-            found = (np.asarray(np.ravel_multi_index(found, a.shape), np.intp),)
+            found = (np.ravel_multi_index(found, a.shape).astype(np.intp, copy=False),)
         return place(rt, list(found), np.intp)
 
 

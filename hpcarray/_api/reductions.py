@@ -25,6 +25,7 @@ from hpcarray._api.convert import (
     new_array,
     numpy_view,
     operand,
+    require_writeable,
     shape_text,
     to_numpy,
     wrap,
@@ -84,6 +85,7 @@ def _allocate(x, axes, keepdims, dtype, out):
                 f"output parameter for reduction operation has the wrong shape: found "
                 f"{out.shape} but expected {shape_out}"
             )
+        require_writeable(out)
         target = out
     else:
         target = new_array(shape_out, dtype)
@@ -132,7 +134,8 @@ def _fast_reduce(uf, a, axis, dtype, out, keepdims, initial, where):
 
     rt = get_runtime()
     nd = _ndarray_type()
-    if not rt.idle or type(a) is not nd or not rt.is_small(a._np.size):
+    if not rt.idle or type(a) is not nd or not rt.is_small(a._np.size) or \
+            not isinstance(a._np, np.ndarray):  # (host data only: ufuncs.on_host)
         return None
     kw = {"axis": axis, "keepdims": keepdims}
     if dtype is not None:
@@ -319,6 +322,8 @@ def _reduce_from_first(uf, x, axes, loop, via):
 def ufunc_accumulate(uf, a, axis=0, dtype=None, out=None):
     x = asarray(a)
     probe = uf.accumulate(np.zeros(_probe_shape(x.shape, ()), x.dtype), axis=axis, dtype=dtype)
+    if out is not None:
+        require_writeable(out)
     res = out if out is not None else new_array(x.shape, probe.dtype)
     kwargs = {"axis": axis}
     if dtype is not None:
@@ -567,6 +572,8 @@ def _arg_reduce(name, a, axis, out, keepdims):
         what = "scalar" if out.ndim == 0 else "array data"
         raise TypeError(f"Cannot cast {what} from {out.dtype!r} to "
                         f"{np.dtype(np.intp)!r} according to the rule 'safe'")
+    if out is not None and is_array(out):
+        require_writeable(out, "WRITEBACKIFCOPY base is read-only")
     if x.ndim == 0:
         axis = None
     if axis is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from hpcarray._api import ops
-from hpcarray._api.convert import asarray, new_array
+from hpcarray._api.convert import asarray, new_array, require_writeable
 from hpcarray._fallback import call_numpy
 from hpcarray.runtime import get_runtime
 from hpcarray.runtime.algorithms import sample_sort as _sample_sort
@@ -107,6 +107,7 @@ def sort_in_place(a, axis=-1, kind=None, order=None, *, stable=None) -> None:
     """ndarray.sort: NumPy's errors (no axis=None), then the sorted lanes copied back."""
     kw = _sort_kwargs(kind, stable)
     np.zeros((1,) * a.ndim, a.dtype).sort(axis=axis, order=order, **kw)
+    require_writeable(a, "sort array is read-only")
     if order is not None:
         from hpcarray._fallback import inplace_numpy
 

@@ -23,11 +23,12 @@ from hpcarray._api.convert import (
     adopt,
     is_array,
     new_array,
+    on_device,
     operand,
+    require_writeable,
     shape_text,
     stand_in,
     to_numpy,
-    writeable,
 )
 from hpcarray._dtypes import SUPPORTED_SET, UnsupportedDtype
 from hpcarray.runtime import fpe, get_runtime
@@ -203,8 +204,8 @@ def apply(uf, *args, out=None, where=True, casting="same_kind", order="K", dtype
         broadcast_shape(shapes + [o.shape for o in outs if o is not None])
         raise
     for o in outs:
-        if o is not None and not writeable(o):
-            raise ValueError("output array is read-only")
+        if o is not None:
+            require_writeable(o)
     if shape == () and all(o is None for o in outs):
         return _scalar_call(uf, args, where, casting, dtype)
     results = [o if o is not None else new_array(shape, dt) for o, dt in zip(outs, out_dtypes)]
@@ -296,7 +297,7 @@ def _fast_call(uf, args, out, where, casting, order, dtype, signature):
     busy runtime, generalized ufuncs).
     """
     rt = get_runtime()
-    if not rt.idle or len(args) != uf.nin or uf.signature is not None:
+    if not rt.idle or len(args) != uf.nin or uf.signature is not None or not on_host(rt):
         return None
     ndarray = _ndarray_type()
     nps = []
@@ -360,7 +361,7 @@ def fast_binary(uf, a, b, swap: bool):
     rt = get_runtime()
     x = a._np
     limit = rt.small_limit
-    if x.size >= limit or not rt.idle:
+    if x.size >= limit or not rt.idle or not isinstance(x, np.ndarray):  # (see on_host)
         return None
     t = type(b)
     if t is type(a):
@@ -377,6 +378,13 @@ def fast_binary(uf, a, b, swap: bool):
     finally:
         leave_caller(token)
     return _adopt(res, uf)
+
+
+def on_host(rt) -> bool:
+    """Whether tile memory is host memory, which the fast paths' one NumPy call and its
+    NumPy result need (on a device backend small operations take the general path: the
+    backend's kernels)."""
+    return rt.backend.xp is np
 
 
 def _adopt(res, uf=None):
@@ -432,6 +440,9 @@ def _gufunc_call(uf, args, outs, **kwargs):
                       or (k == "casting" and v == "same_kind") or (k == "order" and v == "K"))}
     kwargs = numpy_args(kwargs)
     np_args = [to_numpy(x) if is_array(x) else x for x in args]
+    for o in outs:
+        if is_array(o):
+            require_writeable(o)
     with fpe.at_caller():
         if all(o is None for o in outs):
             return hpc_results(uf(*np_args, **kwargs))
@@ -513,10 +524,10 @@ class ufunc:
             values = None if b is None else np.broadcast_to(np.asarray(args[1]),
                                                             where[0].shape)
             push(f"{self.__name__}.at", a, where, values,
-                 lambda buf, points, vals: uf.at(buf, points) if vals is None
-                 else uf.at(buf, points, vals))
+                 lambda buf, points, vals: uf.at(buf, *on_device(
+                     (points,) if vals is None else (points, vals))))
             return
-        ops.update_in_place(a, lambda target: uf.at(target, *args))
+        ops.update_in_place(a, lambda target: uf.at(target, *on_device(args)))
 
     def reduceat(self, *args, **kwargs):
         from hpcarray._fallback import call_numpy

@@ -52,8 +52,10 @@ def _shuffle_inplace(method, x, axis=None):
         if axis is None:
             return method(x)
         return method(x, axis=axis)
+    from hpcarray._api.convert import require_writeable
     from hpcarray._fallback import inplace_numpy
 
+    require_writeable(x, "array is read-only")
     if axis is None:
         inplace_numpy(x, method)
     else:

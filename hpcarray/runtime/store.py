@@ -70,6 +70,11 @@ class Block:
         self._buffer, self.extents, self.make = value, value.shape, None
         self.writeable = _writeable(value)
 
+    @property
+    def on_host(self) -> bool:
+        """Its memory is a host NumPy array (not device memory, nor yet to be made)."""
+        return type(self._buffer) is np.ndarray
+
     def local(self, rect) -> np.ndarray:
         """The store rectangle `rect` (global coordinates) as a view of the buffer (or of
         the running task's borrowed copy of it, where the block does not hold it)."""
@@ -201,6 +206,10 @@ class AliasBlock(Block):
         return (self.root_block.extents[0] * self.row // self.alias_row, *self.tail)
 
     @property
+    def on_host(self) -> bool:
+        return self.root_block.on_host
+
+    @property
     def writeable(self) -> bool:
         return self.root_block.writeable
 
@@ -255,6 +264,10 @@ class PartBlock(Block):
     @property
     def extents(self) -> tuple[int, ...]:
         return self.whole.extents
+
+    @property
+    def on_host(self) -> bool:
+        return getattr(self.whole, "on_host", False)
 
     @property
     def origin(self) -> tuple[int, ...]:

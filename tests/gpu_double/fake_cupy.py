@@ -264,6 +264,10 @@ class ndarray:
     device = property(lambda self: Device(0))
 
     @property
+    def flat(self) -> flatiter:
+        return flatiter(self)
+
+    @property
     def base(self):
         b = self._a.base
         while isinstance(b, np.ndarray) and b.base is not None:
@@ -446,6 +450,51 @@ class ndarray:
 
     def __invert__(self):
         return np.invert(self)
+
+
+class flatiter:  # noqa: N801 - CuPy's name
+    """CuPy's `x.flat`: an integer, a slice or Ellipsis only (CuPy 14.2 takes no index
+    arrays: IndexError); a slice's assignment cycles the values, as NumPy's."""
+
+    def __init__(self, a: ndarray):
+        self._base = a
+        self._index = 0
+
+    @staticmethod
+    def _check(ind):
+        if ind is Ellipsis:
+            return slice(None)
+        if isinstance(ind, tuple) or isinstance(ind, bool) or not (
+                np.isscalar(ind) or isinstance(ind, slice)):
+            raise IndexError("unsupported iterator index")
+        return int(ind) if np.isscalar(ind) else ind
+
+    def __getitem__(self, ind):
+        ind = self._check(ind)
+        r = self._base._a.flat[ind]
+        return _wrap(np.array(r) if isinstance(ind, int) else r)  # (a copy, 0-d for an int)
+
+    def __setitem__(self, ind, value) -> None:
+        self._base._a.flat[self._check(ind)] = value._a if type(value) is ndarray else value
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._index == len(self):
+            raise StopIteration()
+        self._index += 1
+        return self[self._index - 1]
+
+    def copy(self) -> ndarray:
+        return self._base.flatten()
+
+    @property
+    def base(self) -> ndarray:
+        return self._base
+
+    def __len__(self) -> int:
+        return self._base.size
 
 
 # -- creation and conversion ----------------------------------------------------------

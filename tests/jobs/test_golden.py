@@ -76,6 +76,9 @@ def dry_run(options: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> s
     """Run ``hpcarray submit OPTIONS --dry-run SCRIPT...`` in-process; a normalised report."""
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(build, "detect_mpi", lambda: None)  # mpi4py, if any, must not matter
+    # nor a Slurm cluster on PATH: generic Slurm jobs show the fallback of one with no sinfo
+    monkeypatch.setattr(build, "slurm_node_cpus",
+                        lambda partition: (None, "sinfo not found on PATH"))
     argv = ["submit", *options, "--dry-run", *SCRIPT_ARGS]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
