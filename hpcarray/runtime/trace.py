@@ -34,9 +34,15 @@ def user_frame(frame=None):
     object is classified once.)"""
     if frame is None:
         frame = sys._getframe(1)
-    while frame is not None and _inside(frame.f_code):
+    inside = _INSIDE
+    while frame is not None:
+        known = inside.get(frame.f_code)  # (inline: a call per frame costs more than this)
+        if known is None:
+            known = _inside(frame.f_code)
+        if not known:
+            return frame
         frame = frame.f_back
-    return frame
+    return None
 
 
 def caller_frame(frame):
