@@ -38,7 +38,7 @@ class Block:
     a dropped store alive (the buffer pool counts a dying store's references)."""
 
     __slots__ = ("_buffer", "extents", "dtype", "make", "origin", "store", "lent",
-                 "writeable", "__weakref__")
+                 "_writeable", "__weakref__")
 
     def __init__(self, buffer: np.ndarray | None, origin: tuple[int, ...], store: Store | None,
                  make=None, extents: tuple[int, ...] | None = None, dtype=None):
@@ -49,7 +49,7 @@ class Block:
         # stencil's `work`, computed in place) never costs a rank its memory.
         self.extents = buffer.shape if buffer is not None else extents
         self.make = make
-        self.writeable = _writeable(buffer)
+        self._writeable: bool | None = None  # (asked of blocks held across ranks only)
         self.origin = origin
         self.store = weakref.ref(store) if store is not None else None
         # The whole store, gathered for the length of a replicated operation (tasks.py).
@@ -68,7 +68,19 @@ class Block:
     @buffer.setter
     def buffer(self, value: np.ndarray) -> None:
         self._buffer, self.extents, self.make = value, value.shape, None
-        self.writeable = _writeable(value)
+        self._writeable = None
+
+    @property
+    def writeable(self) -> bool:
+        """Whether its memory may be written (memory allocated when first used may;
+        device arrays have no such flag). Found once per buffer."""
+        flag = self._writeable
+        if flag is None:
+            buffer = self._buffer
+            flag = buffer is None or getattr(buffer.flags, "writeable", True)
+            if buffer is not None:
+                self._writeable = flag
+        return flag
 
     @property
     def on_host(self) -> bool:
@@ -93,10 +105,6 @@ class Block:
         return _holds(self.origin, self.extents, rect)
 
 
-def _writeable(buffer) -> bool:
-    """Whether a block's memory may be written (memory allocated when first used may;
-    device arrays have no such flag)."""
-    return buffer is None or getattr(buffer.flags, "writeable", True)
 
 
 def _slice(buffer: np.ndarray, origin, rect) -> np.ndarray:
