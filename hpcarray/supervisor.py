@@ -109,6 +109,17 @@ class Job:
                 first = sorted(r for r in dead if self._unmarked(*r))
             if time.monotonic() > self.kill_at:
                 self._kill()
+        if not first and watched:
+            # mpiexec ended before a death was seen (a rank that died slowly, after the
+            # others: its ranks are dead or dying now): one last look, briefly.
+            deadline = time.monotonic() + 1.0
+            while watched and not first and time.monotonic() < deadline:
+                dead = []
+                for fd, _ in poller.poll(50):
+                    poller.unregister(fd)
+                    os.close(fd)
+                    dead.append(watched.pop(fd))
+                first = sorted(r for r in dead if self._unmarked(*r))
         for fd in watched:
             os.close(fd)
         return first

@@ -146,9 +146,9 @@ class Progress(threading.Thread):
     completes each task when its message has gone or arrived.
 
     A poll costs the same however many messages are under way: one MPI_Testsome over the
-    sends, and one probe for any message that has arrived (matched to the receive task
-    waiting for its source and tag, or kept until that task is posted). Polling each
-    message in turn was a tenth of a rank's CPU time in a halo-bound loop."""
+    sends, and one probe per rank waited for, for any message of it that has arrived
+    (matched to the receive task waiting for its tag, or kept until that task is posted).
+    Polling each message in turn was a tenth of a rank's CPU time in a halo-bound loop."""
 
     def __init__(self, comm: MPIComm, complete, thread_init=None):
         super().__init__(name="hpcarray-progress", daemon=True)
@@ -253,19 +253,23 @@ class Progress(threading.Thread):
                 self.sending = [t for i, t in enumerate(self.sending) if i not in gone]
                 self.requests = [r for i, r in enumerate(self.requests) if i not in gone]
         if self.waiting:
+            # Per rank waited for, not MPI_ANY_SOURCE: MPICH fails any-source operations
+            # of every rank at once when one rank dies, which then ended a healthy rank
+            # before the dead one was seen (the launcher names the first rank seen dead).
             p2p, status = self.comm.p2p, self.status
-            while True:
-                msg = p2p.improbe(status=status)  # any source, any tag
-                if msg is None:
-                    break
-                progressed = True
-                key = (status.Get_source(), status.Get_tag())
-                receivers = self.waiting.get(key)
-                if receivers is None:  # its receive task is not posted yet
-                    self.early.setdefault(key, collections.deque()).append(msg)
-                    continue
-                task, deliver = receivers.popleft()
-                if not receivers:
-                    del self.waiting[key]
-                self._deliver(task, deliver, msg)
+            for source in {src for src, _ in self.waiting}:
+                while True:
+                    msg = p2p.improbe(source=source, status=status)  # any tag
+                    if msg is None:
+                        break
+                    progressed = True
+                    key = (source, status.Get_tag())
+                    receivers = self.waiting.get(key)
+                    if receivers is None:  # its receive task is not posted yet
+                        self.early.setdefault(key, collections.deque()).append(msg)
+                        continue
+                    task, deliver = receivers.popleft()
+                    if not receivers:
+                        del self.waiting[key]
+                    self._deliver(task, deliver, msg)
         return progressed
