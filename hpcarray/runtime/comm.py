@@ -168,10 +168,10 @@ class Progress(threading.Thread):
     def stop(self) -> None:
         self.inbox.put(None)
 
-    def receives_from(self, ranks: list[int]) -> bool:
-        """Whether a receive task waits for a message from one of `ranks` (asked from
-        another thread: the keys are copied at once)."""
-        return any(src in ranks for src, _ in list(self.waiting))
+    def waited_for(self) -> set[int]:
+        """The ranks whose messages receive tasks wait for (also asked from other
+        threads: the keys are copied at once)."""
+        return {src for src, _ in list(self.waiting)}
 
     def sends_under_way(self) -> bool:
         return bool(self.requests)
@@ -213,11 +213,8 @@ class Progress(threading.Thread):
                     obj = None
                 req = p2p.isend(obj, dest=peer, tag=tag)
             else:
-                arrived = self.early.get((peer, tag))
-                if arrived:
-                    msg = arrived.popleft()
-                    if not arrived:
-                        del self.early[(peer, tag)]
+                msg = _take(self.early, (peer, tag))
+                if msg is not None:
                     self._deliver(task, payload, msg)
                 else:
                     self.waiting.setdefault((peer, tag), collections.deque()).append(
@@ -257,19 +254,27 @@ class Progress(threading.Thread):
             # of every rank at once when one rank dies, which then ended a healthy rank
             # before the dead one was seen (the launcher names the first rank seen dead).
             p2p, status = self.comm.p2p, self.status
-            for source in {src for src, _ in self.waiting}:
+            for source in self.waited_for():
                 while True:
                     msg = p2p.improbe(source=source, status=status)  # any tag
                     if msg is None:
                         break
                     progressed = True
                     key = (source, status.Get_tag())
-                    receivers = self.waiting.get(key)
-                    if receivers is None:  # its receive task is not posted yet
+                    receiver = _take(self.waiting, key)
+                    if receiver is None:  # its receive task is not posted yet
                         self.early.setdefault(key, collections.deque()).append(msg)
-                        continue
-                    task, deliver = receivers.popleft()
-                    if not receivers:
-                        del self.waiting[key]
-                    self._deliver(task, deliver, msg)
+                    else:
+                        self._deliver(receiver[0], receiver[1], msg)
         return progressed
+
+
+def _take(queues: dict, key):
+    """The first item queued under `key` (None if none), dropping the emptied queue."""
+    queue_ = queues.get(key)
+    if not queue_:
+        return None
+    item = queue_.popleft()
+    if not queue_:
+        del queues[key]
+    return item

@@ -196,15 +196,18 @@ class EndWatch(threading.Thread):
     def _check_stall(self) -> None:
         """Every rank waits with nothing to do: end the job (stall.py)."""
         report = self.stall.tick(time.monotonic())
-        if report is None:
-            return
+        if report is not None:
+            headline, text = report
+            self._end_job(Outcome(1, text, "error"), headline)
+
+    def _end_job(self, outcome: Outcome, headline: str) -> None:
+        """End the whole job from this thread (once), with this rank's trace written."""
         with self.cond:
             if self.ending:
                 return
             self.ending = True
         self.save_trace()
-        headline, text = report
-        abort_job(self.runtime, Outcome(1, text, "error"), headline)
+        abort_job(self.runtime, outcome, headline)
 
     def _check_stuck(self) -> None:
         with self.cond:
@@ -219,19 +222,16 @@ class EndWatch(threading.Thread):
         self.stuck_since = self.stuck_since or now
         if now - self.stuck_since < GRACE_SECONDS:
             return
-        with self.cond:
-            self.ending = True
-        self.save_trace()
         peer = ended[0]
-        abort_job(self.runtime, Outcome(1, "", "error"),
-                  f"{self.heard[peer].describe(peer)} while rank {self.rank} waits for it")
+        self._end_job(Outcome(1, "", "error"),
+                      f"{self.heard[peer].describe(peer)} while rank {self.rank} waits for it")
 
     def _waits_for(self, ended: list[int]) -> bool:
         """This rank waits in a collective, or for a message from a rank that has ended
         (its sends all went before it announced its end: the message will never come)."""
         if self.runtime.comm.in_collective:
             return True
-        return self.runtime.scheduler.progress.receives_from(ended)
+        return not self.runtime.scheduler.progress.waited_for().isdisjoint(ended)
 
     def wait_for_all(self, timeout: float | None) -> dict[int, Outcome | None]:
         with self.cond:

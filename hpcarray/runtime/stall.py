@@ -72,7 +72,7 @@ class StallWatch:
             return "waits for the other ranks in a collective"
         if not rt.scheduler.main_waiting:
             return None
-        sources = sorted({src for src, _ in list(rt.scheduler.progress.waiting)})
+        sources = sorted(rt.scheduler.progress.waited_for())
         if sources:
             ranks = "rank" + ("s " if len(sources) > 1 else " ") + ", ".join(map(str, sources))
             return f"waits for a message from {ranks}"
